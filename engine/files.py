@@ -1,0 +1,153 @@
+"""Files on disk: atomic writes, JSON, safetensors with our metadata, and PNGs that carry their latent.
+
+Every write goes to a temporary file in the same folder and is renamed into place, so a crash or a full disk
+leaves the previous version whole. Nothing here unpickles anything.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+MODEL_FORMAT = "latent-studio-model"  # tag in every safetensors header we write
+PNG_KEY = "latent-studio"  # key of the PNG text chunk that records model id, seed and latent
+
+
+class FileRefused(ValueError):
+    """A file the user handed us that we will not load; the message says why in one line."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_bytes(path, json.dumps(obj, indent=1, sort_keys=False).encode())
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    path = Path(path)
+    if not path.exists() and default is not None:
+        return default
+    return json.loads(path.read_text())
+
+
+def append_jsonl(path: Path, obj: Any) -> None:
+    """Append one line; a log line lost to a crash costs nothing, so this one is not atomic."""
+    with open(path, "a") as f:
+        f.write(json.dumps(obj) + "\n")
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, array, allow_pickle=False)
+
+
+def load_npy(path: Path, mmap: bool = True) -> np.ndarray:
+    return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
+# --- safetensors ---------------------------------------------------------------------------------------------------
+
+def save_tensors(path: Path, tensors: dict, meta: dict | None = None) -> None:
+    """Write tensors with our JSON metadata in the safetensors header (which is plain JSON, never code)."""
+    from safetensors.torch import save_file
+
+    header = {"format": MODEL_FORMAT}
+    if meta is not None:
+        header["meta"] = json.dumps(meta)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+
+
+def sniff_refusal(path: Path) -> str | None:
+    """Why `path` is not one of our safetensors files, or None when it looks like one. Reads only the header."""
+    path = Path(path)
+    if not path.is_file():
+        return f"{path} is not a file"
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05") or head[:4] == b"PK\x03\x04":
+            return f"{path.name} is a pickle (PyTorch .pt/.pth); Latent Studio never opens pickles because they can run code"
+        if len(head) < 8:
+            return f"{path.name} is too short to be a model file"
+        n = int.from_bytes(head, "little")
+        if n <= 1 or n > 100_000_000 or n > path.stat().st_size - 8:
+            return f"{path.name} is not a safetensors file (bad header length)"
+        try:
+            header = json.loads(f.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return f"{path.name} is not a safetensors file (unreadable header)"
+    meta = header.get("__metadata__") or {}
+    if meta.get("format") != MODEL_FORMAT:
+        return f"{path.name} is a safetensors file but not a Latent Studio model"
+    return None
+
+
+def load_tensors(path: Path, device: str = "cpu") -> tuple[dict, dict]:
+    """Load (tensors, meta) from one of our safetensors files, or raise FileRefused with the reason."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    reason = sniff_refusal(path)
+    if reason:
+        raise FileRefused(reason)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+        tensors = load_file(str(path), device=device)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise FileRefused(f"{Path(path).name} is corrupt: {e}") from None
+    meta = json.loads(header["meta"]) if "meta" in header else {}
+    return tensors, meta
+
+
+# --- PNGs that remember their latent -------------------------------------------------------------------------------
+
+def save_png(path: Path, image: np.ndarray, info: dict | None = None) -> None:
+    """Save an H x W x C uint8 image; `info` (model id, seed, latent) goes into a text chunk."""
+    from PIL import Image, PngImagePlugin
+
+    chunk = PngImagePlugin.PngInfo()
+    if info is not None:
+        chunk.add_text(PNG_KEY, json.dumps(info))
+    img = Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image)
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG", pnginfo=chunk)
+
+
+def read_png_info(path: Path) -> dict | None:
+    """The latent record of a PNG we exported, or None if it carries none."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            text = img.text.get(PNG_KEY) if hasattr(img, "text") else None
+    except (OSError, ValueError):
+        return None
+    return json.loads(text) if text else None
