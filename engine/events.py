@@ -85,3 +85,10 @@ class RunFinished:
     checkpoint: Path | None
     error: str | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """New EMA weights for the explorer's own copy of the generator: CPU copies, never the live tensors."""
+    step: int
+    weights: dict

@@ -1,0 +1,68 @@
+"""The engine's one face: the functions and records that the CLI, the GUI and the tests call, and nothing deeper.
+
+Long calls take plain data, an `on_event` callback and a `Control`; they report through events (engine.events)
+and raise ordinary exceptions (FileRefused, ValueError, Cancelled) with messages written for the user.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import files
+from .augment import preview as preview_augmentations
+from .control import Cancelled, Control
+from .dataset import dataset_stats, ingest, load_dataset, remove_images
+from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
+from .events import (CheckpointSaved, IngestResult, Message, Progress, RunFinished, RunStarted, SamplesReady,
+                     Snapshot, StepDone)
+from .export import export_animation, export_png, generate, read_png_latent
+from .files import FileRefused
+from .latent import Directions, apply as apply_directions, fit_directions
+from .model import Model, open_model
+from .models import FamilyInfo, families
+from .project import DatasetSettings, Project
+from .sampling import interpolate, latents_for_seed, slerp, variations
+from .training import TrainConfig, Trainer, resumable_run, suggest_config, train
+
+__all__ = [
+    "Cancelled", "CheckpointSaved", "Control", "DatasetSettings", "DeviceInfo", "Directions", "FamilyInfo",
+    "FileRefused", "IngestResult", "Message", "Model", "Progress", "Project", "RunFinished", "RunStarted",
+    "SamplesReady", "Snapshot", "StepDone", "TrainConfig", "Trainer", "apply_directions", "dataset_stats",
+    "device_info", "export_animation", "export_png", "families", "fit_directions", "generate", "ingest",
+    "interpolate", "latents_for_seed", "leave_a_core_for_the_ui", "load_bookmarks", "load_dataset", "manifest",
+    "measure_speed", "open_model", "preview_augmentations", "read_png_latent", "read_report", "remove_images",
+    "resumable_run", "save_bookmarks", "slerp", "suggest_config", "train", "variations",
+]
+
+
+def read_report(project: Project) -> dict:
+    """Rejected files with their reasons, and the last ingest's counts."""
+    return files.read_json(project.report_path, default={"rejected": [], "last": {}})
+
+
+def manifest(project: Project) -> list[dict]:
+    """One row per kept image: source, hash, label, width, height, split."""
+    return files.read_json(project.manifest_path, default={"images": []})["images"]
+
+
+def load_bookmarks(project: Project) -> list[dict]:
+    return files.read_json(project.bookmarks_path, default={"bookmarks": []})["bookmarks"]
+
+
+def save_bookmarks(project: Project, bookmarks: list[dict]) -> None:
+    files.write_json(project.bookmarks_path, {"bookmarks": bookmarks})
+
+
+def measure_speed(project: Project, config: TrainConfig, seconds: float = 3.0) -> float:
+    """Images per second of the real training step on this machine (after two warm-up steps), nothing saved."""
+    import time
+
+    from .training import complete_config
+
+    trainer = Trainer(project, complete_config(project, config))
+    trainer.step(), trainer.step()
+    start, steps = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        losses = trainer.step()
+        steps += 1
+    [float(v) for v in losses.values()]  # wait for the device to finish
+    return steps * trainer.cfg.batch / (time.perf_counter() - start)

@@ -1,0 +1,72 @@
+"""Differentiable augmentation applied on the training device (DiffAugment, Zhao et al. 2020).
+
+The same random transform family is applied to real and generated images before the discriminator sees them,
+so a GAN can learn from a few hundred images without the discriminator memorising them. Every random number
+comes from the caller's `torch.Generator`, so a resumed run draws exactly what an uninterrupted one would.
+`strength` is the per-image probability of each transform (1.0 = classic DiffAugment; ADA adapts it).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0, flip: bool = False,
+                 ops: tuple[str, ...] = ("color", "translation", "cutout"),
+                 shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
+    """x: N x C x H x W in [-1, 1]; returns an augmented copy, differentiable with respect to x.
+
+    Under DistributedDataParallel every rank draws the random numbers of the whole batch and keeps its
+    `shard = (rank, world)` slice, so the ranks' generators stay in step and a checkpoint of rank 0's is complete.
+    """
+    if strength <= 0 and not flip:
+        return x
+    n = x.shape[0]
+    rank, world = shard
+
+    def rand(*shape):
+        full = torch.rand(shape[0] * world, *shape[1:], generator=gen, device=x.device, dtype=torch.float32)
+        return full[rank * n:(rank + 1) * n]
+
+    def chosen():  # which images get this transform
+        return (rand(n, 1, 1, 1) < strength).to(x.dtype)
+
+    if flip:
+        x = torch.where(rand(n, 1, 1, 1) < 0.5, x.flip(3), x)
+    if "color" in ops:
+        on = chosen()
+        x = x + on * (rand(n, 1, 1, 1).to(x.dtype) - 0.5)  # brightness
+        mean = x.mean(dim=1, keepdim=True)
+        x = mean + (x - mean) * (1 + on * (rand(n, 1, 1, 1).to(x.dtype) * 2 - 1))  # saturation, x0..x2
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = mean + (x - mean) * (1 + on * (rand(n, 1, 1, 1).to(x.dtype) - 0.5))  # contrast, x0.5..x1.5
+    if "translation" in ops:
+        on = chosen().view(n, 1)
+        shift = (rand(n, 2) * 2 - 1) * 0.25 * on.float()  # up to 1/8 of the image, in [-1, 1] coordinates
+        theta = torch.zeros(n, 2, 3, device=x.device, dtype=torch.float32)
+        theta[:, 0, 0] = 1
+        theta[:, 1, 1] = 1
+        theta[:, :, 2] = shift
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid.to(x.dtype), mode="nearest", padding_mode="zeros", align_corners=False)
+    if "cutout" in ops:
+        on = chosen()
+        h, w = x.shape[2:]
+        cy, cx = rand(n, 1, 1) * h, rand(n, 1, 1) * w
+        ys = torch.arange(h, device=x.device).view(1, h, 1)
+        xs = torch.arange(w, device=x.device).view(1, 1, w)
+        hole = ((ys - cy).abs() < h / 4) & ((xs - cx).abs() < w / 4)  # a square half the image wide
+        x = x * (1 - on * hole.unsqueeze(1).to(x.dtype))
+    return x
+
+
+def preview(images_uint8, count: int = 8, seed: int = 0, flip: bool = False):
+    """What the discriminator sees: `count` augmented copies of N x S x S x 3 uint8 images, as uint8 again."""
+    import numpy as np
+
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randint(len(images_uint8), (count,), generator=gen).numpy()
+    x = torch.from_numpy(np.ascontiguousarray(images_uint8[idx])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        y = diff_augment(x, gen, flip=flip)
+    return ((y.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()

@@ -1,0 +1,194 @@
+"""The command line: `python main.py ingest|train|generate|export ...`. It calls engine.api and prints events.
+
+Errors a user can cause (bad paths, refused model files, empty datasets) print one line and exit non-zero;
+they never print a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+from . import api
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (api.FileRefused, ValueError, FileNotFoundError, api.Cancelled) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="latent-studio", description="Latent Studio's engine, without the window.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    q = sub.add_parser("ingest", help="add images (folders, files, zips) to a project's dataset")
+    q.add_argument("sources", nargs="+")
+    q.add_argument("--project", required=True, type=Path)
+    q.add_argument("--size", type=int, help="training resolution (16-256, a power of two)")
+    q.add_argument("--crop", choices=["center", "pad"])
+    q.set_defaults(func=_ingest)
+
+    q = sub.add_parser("train", help="train (or resume) a model on a project's images")
+    q.add_argument("--project", required=True, type=Path)
+    q.add_argument("--data", nargs="+", help="ingest these sources first (only new images are added)")
+    q.add_argument("--model", default="dcgan", help="model family: " + ", ".join(f.name for f in api.families()))
+    q.add_argument("--size", type=int, help="training resolution; default: the project's")
+    q.add_argument("--steps", type=int, help="total steps to train to; default: the preset's")
+    q.add_argument("--minutes", type=float, help="stop after this many minutes (a checkpoint is written)")
+    q.add_argument("--batch", type=int)
+    q.add_argument("--lr", type=float)
+    q.add_argument("--checkpoint-every", type=int)
+    q.add_argument("--sample-every", type=int)
+    q.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    q.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    q.add_argument("--seed", type=int)
+    q.add_argument("--width", type=int, help="network width (channel multiplier); default sized to the data")
+    q.add_argument("--latent-dim", type=int)
+    q.add_argument("--flip", action="store_true", help="add horizontal flips to the augmentation")
+    q.add_argument("--new", action="store_true", help="start a new run instead of resuming the last one")
+    q.add_argument("--jsonl", action="store_true", help="print one JSON event per line instead of a progress bar")
+    q.set_defaults(func=_train)
+
+    q = sub.add_parser("generate", help="write images from a trained model")
+    q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
+    q.add_argument("--count", type=int, default=16)
+    q.add_argument("--out", type=Path, required=True)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--truncation", type=float, default=1.0)
+    q.set_defaults(func=_generate)
+
+    q = sub.add_parser("export", help="export bookmarks as PNGs or their interpolation as a GIF/MP4 loop")
+    q.add_argument("--project", required=True, type=Path)
+    q.add_argument("--out", required=True, type=Path, help="a folder (PNGs), or a .gif / .mp4 file")
+    q.add_argument("--model", type=Path, help="default: the project's newest model")
+    q.add_argument("--frames", type=int, default=24, help="frames between two bookmarks")
+    q.add_argument("--fps", type=int, default=24)
+    q.set_defaults(func=_export)
+    return p
+
+
+def _ingest(args) -> int:
+    project = api.Project.open_or_create(args.project)
+    result = api.ingest(project, args.sources, size=args.size, crop=args.crop, on_event=_Printer(False))
+    print(result.summary())
+    return 0 if result.total else 1
+
+
+def _train(args) -> int:
+    project = api.Project.open_or_create(args.project)
+    printer = _Printer(args.jsonl)
+    if args.data:
+        result = api.ingest(project, args.data, size=args.size, on_event=printer)
+        printer(api.Message(result.summary()))
+    if not api.dataset_stats(project)["count"]:
+        raise ValueError(f"{args.project} has no images yet: pass --data FOLDER")
+    cfg = api.TrainConfig(family=args.model, size=args.size or 0, steps=args.steps or 0,
+                          minutes=args.minutes or 0.0, batch=args.batch or 0, lr=args.lr or 0.0,
+                          width=args.width or 0, latent_dim=args.latent_dim or 0, flip=args.flip,
+                          device=args.device, precision=args.precision, seed=args.seed or 0)
+    if args.checkpoint_every:
+        cfg.checkpoint_every = args.checkpoint_every
+    if args.sample_every:
+        cfg.sample_every = args.sample_every
+    control = api.Control()
+
+    def on_sigint(signum, frame):
+        if control.should_stop():
+            raise KeyboardInterrupt
+        printer(api.Message("stopping after this step and saving a checkpoint (Ctrl-C again to quit now)"))
+        control.request_stop()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    signal.signal(signal.SIGTERM, on_sigint)
+    result = api.train(project, cfg, on_event=printer, control=control, new=args.new)
+    return 1 if result.reason == "failed" else 0
+
+
+def _generate(args) -> int:
+    model = api.open_model(args.model)
+    paths = api.generate(model, args.count, args.out, seed=args.seed, truncation=args.truncation)
+    print(f"wrote {len(paths)} images to {args.out}")
+    return 0
+
+
+def _export(args) -> int:
+    project = api.Project.open(args.project)
+    model = api.open_model(args.model or args.project)
+    marks = api.load_bookmarks(project)
+    if not marks:
+        raise ValueError(f"{args.project} has no bookmarks to export")
+    latents = [b["latent"] for b in marks]
+    if args.out.suffix.lower() in (".gif", ".mp4"):
+        frames = api.interpolate(latents, args.frames, loop=True)
+        api.export_animation(model, frames, args.out, fps=args.fps)
+        print(f"wrote {len(frames)} frames to {args.out}")
+    else:
+        for i, mark in enumerate(marks):
+            api.export_png(model, mark["latent"], args.out / f"{i:02d}-{mark.get('name', 'bookmark')}.png",
+                           seed=mark.get("seed"))
+        print(f"wrote {len(marks)} images to {args.out}")
+    return 0
+
+
+class _Printer:
+    """Events to the terminal: a one-line progress bar on a tty, plain lines otherwise, or JSON lines."""
+
+    def __init__(self, jsonl: bool):
+        self.jsonl = jsonl
+        self.tty = sys.stdout.isatty() and not jsonl
+        self.last_line = 0.0
+
+    def __call__(self, event) -> None:
+        if self.jsonl:
+            print(json.dumps(_jsonable(event)), flush=True)
+            return
+        kind = type(event).__name__
+        if kind == "RunStarted":
+            verb = f"resuming {event.run_dir.name} from step {event.step}" if event.resumed \
+                else f"training {event.run_dir.name}"
+            self._line(f"{verb} on {event.device} (to step {event.total_steps})")
+        elif kind == "StepDone":
+            self._progress(event)
+        elif kind == "CheckpointSaved":
+            self._line(f"checkpoint saved at step {event.step}" + (" (best so far)" if event.best else ""))
+        elif kind == "RunFinished":
+            self._line(f"finished at step {event.step} ({event.reason})"
+                       + (f": {event.error}" if event.error else ""))
+        elif kind == "Message":
+            self._line(("" if event.level == "info" else f"{event.level}: ") + event.text)
+        elif kind == "Progress" and self.tty:
+            print(f"\r{event.what} {event.done}/{event.total}", end="", flush=True)
+
+    def _progress(self, e) -> None:
+        losses = " ".join(f"{k} {v:.3f}" for k, v in e.losses.items())
+        eta = time.strftime("%H:%M:%S", time.gmtime(e.eta_s)) if e.eta_s < 1e7 else "?"
+        if self.tty:
+            width = 24
+            filled = int(width * e.step / max(1, e.total_steps))
+            bar = "#" * filled + "-" * (width - filled)
+            print(f"\r[{bar}] {e.step}/{e.total_steps} {losses} {e.images_per_s:.0f} img/s ETA {eta}  ",
+                  end="", flush=True)
+        elif time.monotonic() - self.last_line > 5:
+            self.last_line = time.monotonic()
+            print(f"step {e.step}/{e.total_steps} {losses} {e.images_per_s:.0f} img/s ETA {eta}", flush=True)
+
+    def _line(self, text: str) -> None:
+        print(("\r\n" if self.tty else "") + text, flush=True)
+
+
+def _jsonable(event) -> dict:
+    out = {"event": type(event).__name__}
+    if is_dataclass(event):
+        for key, value in asdict(event).items():
+            if key in ("grid", "weights"):
+                continue
+            out[key] = str(value) if isinstance(value, Path) else value
+    return out

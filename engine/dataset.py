@@ -1,0 +1,399 @@
+"""Ingestion and the dataset cache: scan sources, decode on a thread pool, deduplicate, keep the report, cache arrays.
+
+Holds `ingest` (folders, image files and zips into the project), `load_dataset` (the cached uint8 RGBA array at one
+size, rebuilt from the sources when missing), `remove_images` and `dataset_stats`. What one file becomes lives in
+engine/decode.py. Nothing from a zip is ever written to disk; every write is atomic and happens only once the whole
+call has succeeded, so a cancelled or failed call leaves the project as it was.
+
+Must not import Qt or torch: the GUI, the CLI and the tests all call these functions the same way.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import files
+from .control import Control
+from .decode import CROPS, MAX_FILE_BYTES, Item, Outcome, decode_all
+from .events import IngestResult, Message
+from .project import Project
+
+JUNK_FILES = {".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", ".directory"}  # OS litter, skipped silently
+JUNK_FOLDERS = {"__MACOSX", ".git", ".svn", ".hg", "@eaDir", ".thumbnails", ".Trash"}
+ZIP_SEPARATOR = "::"  # "archive.zip::inner/path.png" names a zip member in the manifest and the report
+CHUNK = 512  # cache rows copied at a time
+
+
+@dataclass(frozen=True)
+class Dataset:
+    images: np.ndarray  # N x S x S x 4 uint8 RGBA, usually a read-only memory map of the cache
+    labels: np.ndarray  # int64 index into label_names, -1 where the image has no label
+    label_names: list[str]
+    split: np.ndarray  # bool, True for the held-out images
+    hashes: list[str]
+    background: tuple  # RGB that transparent pixels are composited onto
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def rgb(self, indices=None) -> np.ndarray:
+        """The images composited onto the background: ... x S x S x 3 uint8."""
+        images = self.images if indices is None else self.images[indices]
+        out = np.empty(images.shape[:-1] + (3,), np.uint8)
+        flat_in, flat_out = images.reshape(-1, images.shape[-1]), out.reshape(-1, 3)
+        background = np.asarray(self.background, np.uint16)
+        step = CHUNK * 64 * 64
+        for start in range(0, len(flat_in), step):
+            block = np.asarray(flat_in[start:start + step])
+            alpha = block[:, 3:4].astype(np.uint16)
+            # a convex combination of bytes stays below 255 * 255, so uint16 holds it without overflow
+            mixed = (block[:, :3] * alpha + background * (255 - alpha) + 127) // 255
+            flat_out[start:start + step] = mixed
+        return out
+
+
+# --- the public functions --------------------------------------------------------------------------------------------
+
+def ingest(project: Project, sources: list[str | Path], size: int | None = None, crop: str | None = None,
+           workers: int | None = None, on_event=None, control: Control | None = None) -> IngestResult:
+    """Add the images in `sources` (folders, image files, zips) to the project; list every file refused and why.
+
+    Duplicates of each other or of images already in the project are dropped. Changing `crop` re-crops the images
+    already there (an empty `sources` does only that).
+    """
+    size = int(size or project.dataset.size)
+    crop = crop or project.dataset.crop
+    if size < 1 or crop not in CROPS:
+        raise ValueError(f"size must be positive and crop one of {CROPS}; got {size}, {crop!r}")
+    emit = on_event or (lambda event: None)
+    if control is not None:
+        control.check()
+    rows = _read_manifest(project)
+    old_cached = _valid_cache(project, size, len(rows)) if crop == project.dataset.crop else None
+    old_pixels = None
+    if old_cached is None and rows:  # a new size or crop: what is already in the project is decoded again
+        rows, old_pixels = _rebuild(rows, size, crop, workers, emit, control)
+    paths = [os.path.abspath(os.path.expanduser(str(source))) for source in sources]
+    items, rejects, archives = _scan(paths, project.root)
+    refused_sources = {path for path, _ in rejects}
+    seen = {row["hash"] for row in rows}
+    try:
+        outcomes = decode_all(items, size, crop, seen, workers, emit, control, "ingest")
+    finally:
+        for archive in archives:
+            archive.close()
+
+    new_rows, new_pixels = [], []
+    duplicates = small = 0
+    for outcome in outcomes:
+        if outcome.reason:
+            rejects.append((outcome.item.source, outcome.reason))
+        elif outcome.duplicate or outcome.hash in seen:
+            duplicates += 1
+        else:
+            seen.add(outcome.hash)
+            small += min(outcome.width, outcome.height) < size
+            new_rows.append(_row(outcome))
+            new_pixels.append(outcome.pixels)
+
+    # Everything is decoded; from here on nothing checks for cancellation, so the writes below all happen.
+    if new_rows or old_pixels is not None:
+        old_blocks = _cache_blocks(old_cached) if old_pixels is None else _list_blocks(old_pixels)
+        _write_cache(project.cache_path(size), size, len(rows) + len(new_rows),
+                     itertools.chain(old_blocks, _list_blocks(new_pixels)))
+        rows = rows + new_rows
+        _delete_other_caches(project, keep=size)
+        _write_manifest(project, rows)
+    _write_report(project, rejects, {item.source for item in items},
+                  {"kept": len(new_rows), "rejected": len(rejects), "duplicates": duplicates, "small": small})
+    project.dataset.size, project.dataset.crop = size, crop
+    added = [path for path in paths if path not in refused_sources]
+    project.dataset.sources = list(dict.fromkeys(project.dataset.sources + added))
+    project.save()
+    return IngestResult(kept=len(new_rows), rejected=len(rejects), duplicates=duplicates, small=small,
+                        total=len(rows), report_path=project.report_path, rejects=tuple(rejects))
+
+
+def load_dataset(project: Project, size: int | None = None, on_event=None, control: Control | None = None,
+                 workers: int | None = None) -> Dataset:
+    """The dataset at `size` px; when no cache exists at that size it is built from the sources and saved."""
+    size = int(size or project.dataset.size)
+    emit = on_event or (lambda event: None)
+    rows = _read_manifest(project)
+    path = project.cache_path(size)
+    if _valid_cache(project, size, len(rows)) is None:
+        kept, pixels = _rebuild(rows, size, project.dataset.crop, workers, emit, control)
+        _write_cache(path, size, len(kept), _list_blocks(pixels))
+        if len(kept) < len(rows):
+            _drop_rows(project, rows, {row["hash"] for row in kept}, skip=path)
+        rows = kept
+    names = sorted({row["label"] for row in rows if row["label"]})
+    index = {name: i for i, name in enumerate(names)}
+    return Dataset(images=files.load_npy(path),
+                   labels=np.array([index.get(row["label"], -1) for row in rows], np.int64),
+                   label_names=names,
+                   split=np.array([row["split"] == "holdout" for row in rows], bool),
+                   hashes=[row["hash"] for row in rows],
+                   background=tuple(project.dataset.background))
+
+
+def remove_images(project: Project, hashes: list[str]) -> int:
+    """Take these images out of the manifest and every cache; returns how many were removed."""
+    rows = _read_manifest(project)
+    keep = {row["hash"] for row in rows} - set(hashes)
+    return _drop_rows(project, rows, keep)
+
+
+def dataset_stats(project: Project) -> dict:
+    """Counts for presets and the GUI, from the manifest and the report only (no pixels are read)."""
+    rows = _read_manifest(project)
+    labels: dict[str, int] = {}
+    for row in rows:
+        if row["label"]:
+            labels[row["label"]] = labels.get(row["label"], 0) + 1
+    sides = [min(row["width"], row["height"]) for row in rows]
+    report = files.read_json(project.report_path, default={"rejected": []})
+    return {"count": len(rows), "labels": dict(sorted(labels.items())),
+            "median_size": int(np.median(sides)) if sides else 0, "rejected": len(report["rejected"])}
+
+
+# --- scanning --------------------------------------------------------------------------------------------------------
+
+def _scan(paths: list[str], project_root: Path) -> tuple[list[Item], list[tuple[str, str]], list[zipfile.ZipFile]]:
+    items, rejects, archives = [], [], []
+    for text in paths:
+        path = Path(text)
+        if not path.exists():
+            rejects.append((text, "broken link" if path.is_symlink() else "not found"))
+        elif os.path.realpath(path) == os.path.realpath(project_root):
+            rejects.append((text, "this is the project folder itself"))
+        elif path.is_dir():
+            _scan_folder(path, project_root, items, rejects)
+        elif path.is_file() and _is_zip(path):
+            _scan_zip(path, items, rejects, archives)
+        else:
+            items.append(Item(source=text, label="", path=path))
+    return items, rejects, archives
+
+
+def _scan_folder(root: Path, project_root: Path, items: list, rejects: list) -> None:
+    visited = set()
+    project = os.path.realpath(project_root)
+
+    def unreadable(error: OSError) -> None:
+        rejects.append((str(error.filename), "permission denied" if isinstance(error, PermissionError)
+                        else f"unreadable folder: {error.strerror}"))
+
+    for folder, subfolders, names in os.walk(root, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in visited or real == project:  # a link loop, or the project inside the folder being added
+            subfolders[:] = []
+            continue
+        visited.add(real)
+        subfolders[:] = sorted(name for name in subfolders if name not in JUNK_FOLDERS)
+        for name in sorted(names):
+            if name.lower() in JUNK_FILES or name.startswith("._"):
+                continue
+            path = Path(folder) / name
+            parts = path.relative_to(root).parts
+            label = parts[0] if len(parts) > 1 else ""
+            if not path.exists():
+                rejects.append((str(path), "broken link"))
+            else:
+                items.append(Item(source=str(path), label=label, path=path))
+
+
+def _is_zip(path: Path) -> bool:
+    if path.suffix.lower() == ".zip":
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False  # reading it again in the pool reports why
+
+
+def _unsafe_member(name: str) -> bool:
+    parts = re.split(r"[\\/]", name)
+    return name.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", name)) or ".." in parts or "\0" in name
+
+
+def _scan_zip(path: Path, items: list, rejects: list, archives: list) -> None:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        rejects.append((str(path), f"not a readable zip archive: {error}"))
+        return
+    archives.append(archive)
+    members = []
+    for info in sorted(archive.infolist(), key=lambda info: info.filename):  # the order folders are read in
+        name, source = info.filename, f"{path}{ZIP_SEPARATOR}{info.filename}"
+        base = name.rstrip("/").rsplit("/", 1)[-1]
+        if _unsafe_member(name):
+            rejects.append((source, "unsafe name in archive"))
+        elif info.is_dir() or name.split("/")[0] in JUNK_FOLDERS or base.lower() in JUNK_FILES or base.startswith("._"):
+            continue  # folders are structure, listed through their members; OS litter is noise
+        elif info.flag_bits & 0x1:
+            rejects.append((source, "encrypted archive member"))
+        elif info.file_size > MAX_FILE_BYTES:
+            rejects.append((source, f"too large ({info.file_size >> 20} MB uncompressed)"))
+        else:
+            members.append(info)
+    # A zip of one folder reads like that folder: its sub-folders are the labels.
+    parts = [info.filename.split("/") for info in members]
+    strip = 1 if parts and all(len(p) > 1 for p in parts) and len({p[0] for p in parts}) == 1 else 0
+    for info, part in zip(members, parts):
+        label = part[strip] if len(part) > strip + 1 else ""
+        items.append(Item(source=f"{path}{ZIP_SEPARATOR}{info.filename}", label=label, archive=archive, member=info))
+
+
+def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control):
+    """Decode the manifest's images again at `size`; rows whose source vanished or changed are dropped, with a word."""
+    items, archives = [], {}
+    try:
+        for row in rows:
+            archive_path, _, member = row["source"].partition(ZIP_SEPARATOR)
+            if not member:
+                items.append(Item(source=row["source"], label=row["label"], path=Path(row["source"])))
+                continue
+            if archive_path not in archives:
+                try:
+                    archives[archive_path] = zipfile.ZipFile(archive_path)
+                except (zipfile.BadZipFile, OSError, ValueError):
+                    archives[archive_path] = None
+            archive = archives[archive_path]
+            info = _member_info(archive, member)
+            items.append(Item(source=row["source"], label=row["label"], archive=archive if info else None,
+                              member=info))
+        outcomes = decode_all(items, size, crop, set(), workers, emit, control, f"cache {size} px")
+    finally:
+        for archive in archives.values():
+            if archive is not None:
+                archive.close()
+    kept, pixels = [], []
+    for row, outcome in zip(rows, outcomes):
+        reason = outcome.reason or ("changed since it was added" if outcome.hash != row["hash"] else "")
+        if reason:
+            emit(Message(f"{row['source']}: {reason}; dropped from the dataset", "warning"))
+        else:
+            kept.append(row)
+            pixels.append(outcome.pixels)
+    return kept, pixels
+
+
+def _member_info(archive: zipfile.ZipFile | None, member: str) -> zipfile.ZipInfo | None:
+    if archive is None:
+        return None
+    try:
+        return archive.getinfo(member)
+    except KeyError:
+        return None
+
+
+def _row(outcome: Outcome) -> dict:
+    holdout = int(outcome.hash[:8], 16) % 10 == 0  # by content, so an image stays on its side across re-ingests
+    return {"source": outcome.item.source, "hash": outcome.hash, "label": outcome.item.label,
+            "width": outcome.width, "height": outcome.height, "split": "holdout" if holdout else "train"}
+
+
+# --- persisted state -------------------------------------------------------------------------------------------------
+
+def _read_manifest(project: Project) -> list[dict]:
+    return files.read_json(project.manifest_path, default={"images": []})["images"]
+
+
+def _write_manifest(project: Project, rows: list[dict]) -> None:
+    files.write_json(project.manifest_path,
+                     {"images": rows, "labels": sorted({row["label"] for row in rows if row["label"]})})
+
+
+def _write_report(project: Project, rejects: list, attempted: set, counts: dict) -> None:
+    """This call's rejects first, then earlier ones not seen again (a file fixed since then leaves the list)."""
+    earlier = files.read_json(project.report_path, default={"rejected": []})["rejected"]
+    now = [{"path": path, "reason": reason} for path, reason in rejects]
+    listed = {entry["path"] for entry in now} | attempted
+    files.write_json(project.report_path,
+                     {"rejected": now + [entry for entry in earlier if entry["path"] not in listed], "last": counts})
+
+
+def _valid_cache(project: Project, size: int, count: int) -> Path | None:
+    """The cache at `size` when it matches the manifest row for row (a crash between writes leaves a mismatch)."""
+    path = project.cache_path(size)
+    if not path.exists():
+        return None
+    try:
+        images = files.load_npy(path)
+    except (OSError, ValueError):
+        return None
+    valid = images.dtype == np.uint8 and images.shape == (count, size, size, 4)
+    del images
+    return path if valid else None
+
+
+def _cache_sizes(project: Project) -> dict[int, Path]:
+    if not project.dataset_dir.is_dir():
+        return {}
+    return {int(m.group(1)): path for path in project.dataset_dir.glob("images-*.npy")
+            if (m := re.fullmatch(r"images-(\d+)\.npy", path.name))}
+
+
+def _delete_other_caches(project: Project, keep: int) -> None:
+    for size, path in _cache_sizes(project).items():
+        if size != keep:
+            path.unlink(missing_ok=True)  # stale now; rebuilt from the sources on demand
+
+
+def _drop_rows(project: Project, rows: list[dict], keep: set, skip: Path | None = None) -> int:
+    """Keep only the rows whose hash is in `keep`, in the manifest and in every cache that matches it."""
+    index = np.array([i for i, row in enumerate(rows) if row["hash"] in keep], np.int64)
+    removed = len(rows) - len(index)
+    if removed == 0:
+        return 0
+    for size, path in _cache_sizes(project).items():
+        if path == skip:
+            continue
+        if _valid_cache(project, size, len(rows)):
+            _write_cache(path, size, len(index), _cache_blocks(path, index))
+        else:
+            path.unlink(missing_ok=True)
+    _write_manifest(project, [rows[i] for i in index])
+    return removed
+
+
+def _cache_blocks(path: Path | None, index: np.ndarray | None = None):
+    """Rows of an existing cache, a block at a time; the memory map is released once the last block is out."""
+    if path is None:
+        return
+    images = files.load_npy(path)
+    index = np.arange(len(images)) if index is None else index
+    for start in range(0, len(index), CHUNK):
+        yield np.asarray(images[index[start:start + CHUNK]])
+
+
+def _list_blocks(pixels: list[np.ndarray]):
+    for start in range(0, len(pixels), CHUNK):
+        yield np.stack(pixels[start:start + CHUNK])
+
+
+def _write_cache(path: Path, size: int, count: int, blocks) -> None:
+    """Stream blocks into a new .npy beside `path` and rename it into place; memory holds one block at a time."""
+    shape = (count, size, size, 4)
+    if count == 0:
+        files.save_npy(path, np.zeros(shape, np.uint8))
+        return
+    with files.atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        at = 0
+        for block in blocks:
+            out[at:at + len(block)] = block
+            at += len(block)
+        if at != count:
+            raise RuntimeError(f"cache {path.name}: wrote {at} rows, expected {count}")
+        out.flush()
+        del out

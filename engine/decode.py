@@ -1,0 +1,245 @@
+"""Reading and decoding the user's files: one file (or zip member) in, one square RGBA training image out, safely.
+
+Holds reading with plain reasons for every failure, sniffing the format by content (never by extension), the pixel
+limit against decompression bombs, EXIF orientation, mode normalisation (16-bit, palette, CMYK, alpha), the crop or
+pad plus resize to a square, and the thread pool that does this for many files at once.
+
+Reads the user's files and never writes anything. Changes no global Pillow setting: it runs on many threads at once.
+Which files to read, and what becomes of the pixels, is engine/dataset.py's business.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import zipfile
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .events import Progress
+
+CROPS = ("center", "pad")  # "center" keeps the central square; "pad" centres the image on a transparent square
+MAX_FILE_BYTES = 1 << 30  # a single image file larger than this is refused before it is read into memory
+
+
+class Rejected(Exception):
+    """A file that will not be used; str() of it is the one-line reason listed in the report."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file to decode: a path on disk, or a member of an open zip."""
+    source: str
+    label: str
+    path: Path | None = None
+    archive: zipfile.ZipFile | None = None
+    member: zipfile.ZipInfo | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    item: Item
+    hash: str = ""
+    pixels: np.ndarray | None = None
+    width: int = 0
+    height: int = 0
+    reason: str = ""
+    duplicate: bool = False  # of an image the project already holds; the pixels were not decoded
+
+
+# --- reading and decoding on a thread pool ------------------------------------------------------------------------
+
+def read(item: Item) -> bytes:
+    if item.path is None and item.archive is None:
+        raise Rejected("not found")  # a zip member whose archive or entry is gone
+    if item.archive is not None:
+        try:
+            data = item.archive.read(item.member)
+        except Exception as error:  # zipfile raises BadZipFile, zlib.error, EOFError, NotImplementedError, ...
+            raise Rejected(f"corrupt archive member: {error}") from None
+    else:
+        try:
+            info = os.stat(item.path)
+            if not stat.S_ISREG(info.st_mode):
+                raise Rejected("not a regular file")
+            if info.st_size > MAX_FILE_BYTES:
+                raise Rejected(f"too large ({info.st_size >> 20} MB)")
+            with open(item.path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            raise Rejected("broken link" if os.path.islink(item.path) else "not found") from None
+        except PermissionError:
+            raise Rejected("permission denied") from None
+        except OSError as error:
+            raise Rejected(f"unreadable: {error.strerror or error}") from None
+    if not data:
+        raise Rejected("empty file")
+    return data
+
+
+def decode_one(item: Item, size: int, crop: str, known: set) -> Outcome:
+    try:
+        data = read(item)
+        digest = hashlib.blake2b(data, digest_size=20).hexdigest()
+        if digest in known:
+            return Outcome(item, digest, duplicate=True)
+        pixels, width, height = decode_square(data, size, crop)
+        return Outcome(item, digest, pixels, width, height)
+    except Rejected as rejected:
+        return Outcome(item, reason=str(rejected))
+
+
+def decode_all(items: list[Item], size: int, crop: str, known: set, workers: int | None, emit, control,
+               what: str) -> list[Outcome]:
+    """Decode on a thread pool (Pillow releases the GIL); outcomes in the order of `items`, so runs repeat exactly."""
+    workers = max(1, workers or os.cpu_count() or 1)
+    window = workers * 4  # futures in flight: enough to keep every thread busy, few enough to cancel quickly
+    progress = ThrottledProgress(emit, what, len(items))
+    outcomes, pending = [], deque()
+
+    def collect() -> None:
+        outcomes.append(pending.popleft().result())
+        progress.advance()
+        if control is not None:
+            control.check()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(decode_one, item, size, crop, known))
+                if len(pending) >= window:
+                    collect()
+            while pending:
+                collect()
+        finally:
+            for future in pending:
+                future.cancel()
+    return outcomes
+
+
+class ThrottledProgress:
+    """Reports Progress events only when the whole percentage changes, so a big folder does not flood the GUI."""
+
+    def __init__(self, emit, what: str, total: int):
+        self.emit, self.what, self.total, self.done, self.percent = emit, what, total, 0, -1
+        self._report()
+
+    def advance(self) -> None:
+        self.done += 1
+        self._report()
+
+    def _report(self) -> None:
+        percent = 100 * self.done // self.total if self.total else 100
+        if percent != self.percent:
+            self.percent = percent
+            self.emit(Progress(self.what, self.done, self.total))
+
+
+# --- one image ------------------------------------------------------------------------------------------------------
+
+def decode_square(data: bytes, size: int, crop: str) -> tuple[np.ndarray, int, int]:
+    """(size x size x 4 uint8 RGBA, upright width, upright height) of an image file's bytes, or raise Rejected."""
+    img = _open(data)
+    try:
+        width, height = img.size
+        if img.format in ("JPEG", "MPO"):
+            img.draft(None, (size, size))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale while still >= size
+        try:
+            img.load()  # a lazy open only read the header; truncation shows up here
+        except Exception as error:  # plugins raise many kinds on malformed data; all mean the same to the user
+            raise Rejected(f"truncated or corrupt image: {error}") from None
+        upright = _upright(img)
+        if upright.size != img.size:
+            width, height = height, width
+        return _square(_standard_mode(upright), size, crop), width, height
+    finally:
+        img.close()
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Rejected(_bomb_reason(data)) from None
+    except Image.UnidentifiedImageError:
+        if data[:4] == b"PK\x03\x04":
+            raise Rejected("not an image (a zip archive: add the .zip itself as a source)") from None
+        raise Rejected("not an image") from None
+    except Exception as error:  # a malformed header can raise almost anything inside a plugin
+        raise Rejected(f"truncated or corrupt image: {error}") from None
+    width, height = img.size
+    # Pillow only warns between its limit and twice its limit; we refuse from the limit on.
+    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+        img.close()
+        raise Rejected(f"decompression bomb ({width} x {height})")
+    return img
+
+
+def _bomb_reason(data: bytes) -> str:
+    """Word the refusal with the size the header declares, read by the format's own parser without Pillow's check."""
+    Image.init()
+    for format_id in Image.ID:
+        factory, accept = Image.OPEN[format_id]
+        if accept is not None and not accept(data[:16]):
+            continue
+        try:
+            with factory(io.BytesIO(data), "") as img:  # parses the header only; decodes no pixels
+                return f"decompression bomb ({img.size[0]} x {img.size[1]})"
+        except Exception:  # not this format; try the next parser
+            continue
+    return "decompression bomb"
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block is no reason to lose the picture; keep it as stored
+        return img
+
+
+def _standard_mode(img: Image.Image) -> Image.Image:
+    """The image as "L" or "RGB" (opaque) or "RGBA" (with alpha), 8 bits per channel."""
+    mode = img.mode
+    if mode in ("LA", "La", "PA", "RGBa") or (mode in ("L", "RGB", "P") and "transparency" in img.info):
+        return img.convert("RGBA")
+    if mode in ("L", "RGB", "RGBA"):
+        return img
+    if mode.startswith("I"):  # 16-bit grey ("I;16", "I;16B", ...) or "I" holding 16-bit values: keep the top byte
+        values = np.clip(np.asarray(img).astype(np.int64), 0, 65535)
+        return Image.fromarray((values >> 8).astype(np.uint8), "L")
+    if mode == "F":
+        values = np.asarray(img, dtype=np.float64)
+        scale = 255.0 if values.size and np.nanmax(values) <= 1.0 else 1.0
+        return Image.fromarray(np.clip(np.nan_to_num(values) * scale, 0, 255).round().astype(np.uint8), "L")
+    if mode == "1":
+        return img.convert("L")
+    return img.convert("RGB")  # palette without transparency, CMYK, YCbCr, LAB, HSV
+
+
+def _square(img: Image.Image, size: int, crop: str) -> np.ndarray:
+    if img.mode == "RGBA":
+        img = img.convert("RGBa")  # premultiplied, so the colour of transparent pixels cannot bleed into edges
+    width, height = img.size
+    if crop == "center":
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        out = _resize(img, (size, size), side > size, box=(left, top, left + side, top + side)).convert("RGBA")
+    else:
+        side = max(width, height)
+        inner = (max(1, round(width * size / side)), max(1, round(height * size / side)))
+        out = Image.new("RGBA", (size, size), (0, 0, 0, 0))  # alpha 0: the background colour is applied later
+        corner = ((size - inner[0]) // 2, (size - inner[1]) // 2)
+        out.paste(_resize(img, inner, side > size).convert("RGBA"), corner)
+    return np.array(out, dtype=np.uint8)
+
+
+def _resize(img: Image.Image, dims: tuple[int, int], shrinking: bool, box=None) -> Image.Image:
+    if shrinking:  # reducing_gap shrinks by whole factors first: much faster on photos, visually the same
+        return img.resize(dims, Image.LANCZOS, box=box, reducing_gap=3.0)
+    return img.resize(dims, Image.BICUBIC, box=box)

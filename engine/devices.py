@@ -1,0 +1,83 @@
+"""Device choice in one place: CUDA, Apple MPS or the CPU; precision and threads that fit the machine."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    kind: str  # "cuda", "mps" or "cpu"
+    name: str  # what the user sees: "NVIDIA H100", "Apple GPU", "CPU (8 cores)"
+    memory_gb: float  # device memory (system memory for the CPU)
+    threads: int  # torch intra-op threads on the CPU
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """The one function that decides where tensors live; everything else takes `device` explicitly."""
+    if requested != "auto":
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError("CUDA was asked for but no CUDA GPU is available")
+        if requested == "mps" and not _mps_available():
+            raise ValueError("MPS was asked for but this machine has no Apple GPU")
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def device_info(requested: str = "auto") -> DeviceInfo:
+    device = pick_device(requested)
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return DeviceInfo("cuda", props.name, props.total_memory / 2**30, torch.get_num_threads())
+    if device.type == "mps":
+        return DeviceInfo("mps", "Apple GPU", _system_memory_gb(), torch.get_num_threads())
+    return DeviceInfo("cpu", f"CPU ({os.cpu_count()} cores)", _system_memory_gb(), torch.get_num_threads())
+
+
+def _system_memory_gb() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 0.0
+
+
+@lru_cache(maxsize=None)
+def cpu_has_fast_bf16() -> bool:
+    """bf16 autocast only pays on CPUs with native bf16 dot products (AVX512-BF16 or AMX); elsewhere it is slower."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """The dtype for torch.autocast, or None for plain fp32. precision is "auto", "fp32", "bf16" or "fp16"."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_fast_bf16():
+        return torch.bfloat16
+    return None
+
+
+def leave_a_core_for_the_ui() -> None:
+    """Called once by the app: torch gets one thread fewer than there are cores, so painting never waits."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))

@@ -1,0 +1,120 @@
+"""A trained model as everything after training sees it: open it from a project, a run, a checkpoint or an
+exported model file, render latents to pixels, encode pixels to latents, export a single-file model.
+
+Opening never unpickles: files are refused with a one-line reason unless they are our safetensors + JSON.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoints, files
+from .files import FileRefused
+from .models import get_family
+from .project import Project
+from .sampling import to_uint8
+from .training import TrainConfig
+
+
+class Model:
+    def __init__(self, family: str, cfg: TrainConfig, weights: dict, model_id: str, step: int,
+                 label_names: list[str] | None = None, device: str = "cpu"):
+        self.family = family
+        self.cfg = cfg
+        self.id = model_id
+        self.step = step
+        self.label_names = label_names or []
+        self.device = torch.device(device)
+        info = get_family(family).info
+        self.capabilities = info.capabilities
+        self.net = get_family(family).build_sampler(cfg).to(self.device).eval()
+        self.load_snapshot(weights)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.cfg.latent_dim
+
+    @property
+    def size(self) -> int:
+        return self.cfg.size
+
+    def load_snapshot(self, weights: dict, step: int | None = None) -> None:
+        """Swap in newer EMA weights (from a Snapshot event or a checkpoint); raises on a mismatched model."""
+        try:
+            self.net.load_state_dict({k: v.to(self.device) for k, v in weights.items()})
+        except RuntimeError as e:
+            raise FileRefused(f"the weights do not fit a {self.family} of this shape: {str(e).splitlines()[0]}")
+        if step is not None:
+            self.step = step
+
+    @torch.inference_mode()
+    def render(self, latents: np.ndarray, labels=None) -> np.ndarray:
+        """N x D float latents -> N x H x W x 3 uint8 images."""
+        z = torch.as_tensor(np.asarray(latents, np.float32).reshape(-1, self.latent_dim), device=self.device)
+        return to_uint8(self.net(z))
+
+    @torch.inference_mode()
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """N x H x W x 3 uint8 images at the model's size -> N x D latents (the posterior means)."""
+        if not hasattr(self.net, "encode"):
+            raise ValueError(f"a {self.family} model has no encoder")
+        x = torch.as_tensor(np.asarray(images), device=self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        mu, _ = self.net.encode(x)
+        return mu.cpu().numpy()
+
+    def export(self, path: Path) -> Path:
+        """One self-contained model file: EMA weights in safetensors, config and id in its header."""
+        meta = {"kind": "model", "family": self.family, "config": self.cfg.__dict__, "model_id": self.id,
+                "step": self.step, "label_names": self.label_names}
+        files.save_tensors(Path(path), self.net.state_dict(), meta=meta)
+        return Path(path)
+
+
+def open_model(path, device: str = "cpu") -> Model:
+    """Open a project folder (its newest checkpoint), a run folder, a checkpoint or a model file."""
+    path = Path(path)
+    if path.is_dir():
+        run = path
+        if Project.is_project(path):
+            runs = [r for r in Project.open(path).runs() if checkpoints.latest(r)]
+            if not runs:
+                raise FileRefused(f"{path.name} has no trained model yet")
+            run = runs[-1]
+        latest = checkpoints.latest(run)
+        if latest is None:
+            raise FileRefused(f"{path.name} holds no complete checkpoint")
+        return _from_checkpoint(latest, device)
+    if not path.exists():
+        raise FileRefused(f"{path} does not exist")
+    if path.suffix == ".json" or (path.suffix == ".safetensors" and path.with_suffix(".json").is_file()):
+        return _from_checkpoint(path.with_suffix(".json"), device)
+    tensors, meta = files.load_tensors(path)
+    if meta.get("kind") != "model":
+        raise FileRefused(f"{path.name} is a Latent Studio file but not a model")
+    return _build(meta, tensors, device)
+
+
+def _from_checkpoint(json_path: Path, device: str) -> Model:
+    try:
+        record = json.loads(Path(json_path).read_text())
+    except (OSError, ValueError):
+        raise FileRefused(f"{Path(json_path).name} is not a readable checkpoint") from None
+    if record.get("format") != checkpoints.CHECKPOINT_FORMAT:
+        raise FileRefused(f"{Path(json_path).name} is not a Latent Studio checkpoint")
+    tensors, _ = files.load_tensors(Path(json_path).parent / record["weights"])
+    ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+    return _build(record, ema, device)
+
+
+def _build(record: dict, weights: dict, device: str) -> Model:
+    try:
+        family = record["family"]
+        get_family(family)
+        cfg = TrainConfig.from_dict(record["config"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise FileRefused(f"the model's description is incomplete or unknown ({e})") from None
+    return Model(family, cfg, weights, record.get("model_id", "unknown"), record.get("step", 0),
+                 record.get("label_names"), device)

@@ -1,0 +1,116 @@
+"""What every model family provides, so the Trainer, the CLI and the explorer treat them alike.
+
+A family is a class with a name, the capabilities the explorer looks at, a preset that sizes its networks to the
+data and the device, and two builders: `Learner` (networks + optimizers + one training step) for training and
+`build_sampler` (the network that turns latents into images) for everything after.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+# capabilities a family may declare; the explorer shows only the controls that apply
+CONTINUOUS_LATENT = "continuous_latent"  # sliders, slerp, truncation
+ENCODER = "encoder"  # images can be encoded back to latents (reconstructions, projection)
+LABELS = "labels"  # conditional on a label chosen at sampling time
+TRUNCATION = "truncation"  # a truncation slider makes sense (GAN noise)
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    name: str
+    title: str
+    description: str
+    capabilities: frozenset
+
+
+def levels(size: int) -> int:
+    """Number of 2x up-sampling blocks from 4 x 4 to size x size; sizes are powers of two from 16 to 256."""
+    n = int(math.log2(size)) - 2
+    if size < 16 or 4 * 2**n != size:
+        raise ValueError(f"image size must be a power of two between 16 and 256, not {size}")
+    return n
+
+
+def channels(width: int, level: int, n_levels: int, cap: int = 512) -> int:
+    """Channels at a resolution level (0 = 4 x 4): widest at the bottom, halving as resolution doubles."""
+    return min(cap, width * 2 ** (n_levels - level))
+
+
+class Learner:
+    """Networks, optimizers and one training step of a family. Subclasses fill `nets`, `opts`, `ema` and `step`.
+
+    `nets` are the trained networks (possibly wrapped in DistributedDataParallel, see `unwrapped`), `ema` is the
+    exponential moving average of the sampling network, used for every sample the user sees.
+    """
+
+    ema_decay = 0.999
+
+    def __init__(self, cfg, device: torch.device, distributed: bool = False):
+        self.cfg = cfg
+        self.device = device
+        self.distributed = distributed
+        self.nets: dict[str, nn.Module] = {}
+        self.opts: dict[str, torch.optim.Optimizer] = {}
+        self.ema: nn.Module | None = None
+        self.micro_batches = 1  # raised when CUDA runs out of memory: the batch is split, gradients accumulate
+        self.scaler = torch.amp.GradScaler(device.type, enabled=False)
+
+    def step(self, real: torch.Tensor, labels: torch.Tensor | None, gen: torch.Generator,
+             amp_dtype: torch.dtype | None, shard: tuple[int, int]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def sampler(self) -> nn.Module:
+        return self.ema
+
+    def quality(self, real_holdout: torch.Tensor) -> float | None:
+        """The run's quality measure, lower is better, or None when the family has none yet."""
+        return None
+
+    # helpers for subclasses ---------------------------------------------------------------------------------
+    def wrap(self, net: nn.Module) -> nn.Module:
+        net = net.to(self.device)
+        if self.device.type == "cuda":
+            net = net.to(memory_format=torch.channels_last)
+        if self.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            net = DistributedDataParallel(net, device_ids=ids, broadcast_buffers=True)
+        return net
+
+    def make_ema(self, net: nn.Module) -> nn.Module:
+        ema = copy.deepcopy(unwrapped(net)).eval()
+        for p in ema.parameters():
+            p.requires_grad_(False)
+        return ema
+
+    @torch.no_grad()
+    def update_ema(self, net: nn.Module) -> None:
+        source = unwrapped(net)
+        for e, p in zip(self.ema.parameters(), source.parameters()):
+            e.lerp_(p.detach(), 1 - self.ema_decay)
+        for e, b in zip(self.ema.buffers(), source.buffers()):
+            e.copy_(b)
+
+    def autocast(self, amp_dtype):
+        return torch.autocast(self.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self.scaler.scale(loss / self.micro_batches).backward()
+
+    def opt_step(self, name: str) -> None:
+        self.scaler.step(self.opts[name])
+        self.scaler.update()
+
+
+def unwrapped(net: nn.Module) -> nn.Module:
+    return net.module if hasattr(net, "module") else net
+
+
+def chunks(t: torch.Tensor | None, n: int):
+    return [None] * n if t is None else list(t.chunk(n))

@@ -1,0 +1,151 @@
+"""DCGAN (Radford et al. 2016): transposed-convolution generator, strided-convolution discriminator.
+
+Trained with the non-saturating loss on DiffAugmented images (Zhao et al. 2020). The discriminator has no
+BatchNorm: it is called on real and generated batches separately, and under DistributedDataParallel batch
+statistics in a twice-called network are a source of rank divergence. The generator keeps BatchNorm (DCGAN §3).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..augment import diff_augment
+from ..metrics import kid, pixel_features
+from .base import CONTINUOUS_LATENT, TRUNCATION, FamilyInfo, Learner, channels, chunks, levels
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3):
+        super().__init__()
+        self.latent_dim, self.size = latent_dim, size
+        n = levels(size)
+        c0 = channels(width, 0, n)
+        # latent_dim x 1 x 1 -> c0 x 4 x 4
+        layers = [nn.ConvTranspose2d(latent_dim, c0, 4, 1, 0, bias=False), nn.BatchNorm2d(c0), nn.ReLU(True)]
+        for level in range(1, n):
+            # state size. c_in x 2^(level+1) -> c_out x 2^(level+2)
+            c_in, c_out = channels(width, level - 1, n), channels(width, level, n)
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(channels(width, n - 1, n), image_channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(_dcgan_init)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], -1, 1, 1))
+
+    def early_features(self, z: torch.Tensor) -> torch.Tensor:
+        """Activations of the first block (c0 x 4 x 4), where GANSpace finds meaningful directions."""
+        return self.net[:3](z.view(z.shape[0], -1, 1, 1)).flatten(1)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, width: int, size: int, image_channels: int = 3):
+        super().__init__()
+        n = levels(size)
+        layers = []
+        c_in = image_channels
+        for level in reversed(range(n)):
+            # state size. c_in x 2^(level+3) -> c_out x 2^(level+2)
+            c_out = channels(width, level, n)
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+            c_in = c_out
+        layers += [nn.Conv2d(c_in, 1, 4, 1, 0)]  # c0 x 4 x 4 -> 1 x 1 x 1
+        self.net = nn.Sequential(*layers)
+        self.apply(_dcgan_init)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
+def _dcgan_init(m: nn.Module) -> None:
+    """DCGAN §4: weights from N(0, 0.02); BatchNorm scales from N(1, 0.02)."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+class GANLearner(Learner):
+    def __init__(self, cfg, device, distributed=False):
+        super().__init__(cfg, device, distributed)
+        g = Generator(cfg.latent_dim, cfg.width, cfg.size)
+        d = Discriminator(cfg.width, cfg.size)
+        self.nets = {"generator": self.wrap(g), "discriminator": self.wrap(d)}
+        betas = (0.5, 0.999)  # DCGAN §4
+        fused = device.type == "cuda"
+        self.opts = {
+            "generator": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas, fused=fused),
+            "discriminator": torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=betas, fused=fused),
+        }
+        self.ema = self.make_ema(g)
+
+    def step(self, real, labels, gen, amp_dtype, shard):
+        G, D = self.nets["generator"], self.nets["discriminator"]
+        rank, world = shard
+        n = real.shape[0]
+        z = torch.randn(n * world, self.cfg.latent_dim, generator=gen, device=self.device)[rank * n:(rank + 1) * n]
+        aug = dict(gen=gen, flip=self.cfg.flip, shard=shard)
+
+        # discriminator: real up, fake down (non-saturating loss, Goodfellow et al. 2014 §3)
+        self.opts["discriminator"].zero_grad(set_to_none=True)
+        d_total = torch.zeros((), device=self.device)
+        fakes = []
+        for x, zz in zip(chunks(real, self.micro_batches), chunks(z, self.micro_batches)):
+            with self.autocast(amp_dtype):
+                fake = G(zz)
+                fakes.append(fake)
+                loss = (F.softplus(-D(diff_augment(x, **aug))).mean()
+                        + F.softplus(D(diff_augment(fake.detach(), **aug))).mean())
+            self.backward(loss)
+            d_total += loss.detach() / self.micro_batches
+        self.opt_step("discriminator")
+
+        # generator: make D call the fakes real; D's own parameters are left alone
+        self.opts["generator"].zero_grad(set_to_none=True)
+        D.requires_grad_(False)
+        g_total = torch.zeros((), device=self.device)
+        for fake in fakes:
+            with self.autocast(amp_dtype):
+                loss = F.softplus(-D(diff_augment(fake, **aug))).mean()
+            self.backward(loss)
+            g_total += loss.detach() / self.micro_batches
+        D.requires_grad_(True)
+        self.opt_step("generator")
+        self.update_ema(G)
+        return {"d": d_total, "g": g_total}
+
+    @torch.no_grad()
+    def quality(self, real_holdout):
+        """KID on pooled pixels between 256 EMA samples and real images: cheap enough for every checkpoint."""
+        gen = torch.Generator(self.device).manual_seed(0)
+        z = torch.randn(256, self.cfg.latent_dim, generator=gen, device=self.device)
+        return kid(pixel_features(self.ema(z)), pixel_features(real_holdout))
+
+
+class DCGAN:
+    info = FamilyInfo(
+        name="dcgan",
+        title="DCGAN",
+        description="A fast, classic GAN. Sharp images from a few thousand pictures; the quickest to try.",
+        capabilities=frozenset({CONTINUOUS_LATENT, TRUNCATION}),
+    )
+    Learner = GANLearner
+
+    @staticmethod
+    def preset(n_images: int, size: int, device_kind: str) -> dict:
+        """Networks sized to the data: small sets and CPUs get narrow networks that learn in minutes."""
+        base = {"cuda": 64, "mps": 48}.get(device_kind, 32)
+        if n_images < 1000:
+            base //= 2
+        if size >= 128:
+            base //= 2
+        return {"latent_dim": 64 if n_images < 5000 else 128, "width": max(8, base),
+                "batch": 64 if device_kind != "cpu" else 32, "lr": 2e-4}
+
+    @staticmethod
+    def build_sampler(cfg) -> nn.Module:
+        return Generator(cfg.latent_dim, cfg.width, cfg.size)

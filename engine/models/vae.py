@@ -1,0 +1,138 @@
+"""A convolutional VAE (Kingma & Welling 2014): encoder to a diagonal Gaussian, decoder back to pixels.
+
+The loss is the negative ELBO: a Gaussian reconstruction term plus the KL divergence of q(z|x) from N(0, I)
+(Appendix B of the paper gives the closed form used in `kl`). Samples decode z ~ N(0, I).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import CONTINUOUS_LATENT, ENCODER, FamilyInfo, Learner, channels, chunks, levels
+
+
+def _block_down(c_in, c_out):
+    return [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, True)]
+
+
+def _block_up(c_in, c_out):
+    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1),
+            nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, True)]
+
+
+class VAE(nn.Module):
+    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3):
+        super().__init__()
+        self.latent_dim, self.size = latent_dim, size
+        n = levels(size)
+        self.c0 = channels(width, 0, n)
+        down, c_in = [], image_channels
+        for level in reversed(range(n)):
+            # state size. c_in x 2^(level+3) -> c_out x 2^(level+2)
+            down += _block_down(c_in, channels(width, level, n))
+            c_in = channels(width, level, n)
+        self.encoder = nn.Sequential(*down, nn.Flatten())
+        self.to_stats = nn.Linear(self.c0 * 16, 2 * latent_dim)  # c0 x 4 x 4 -> (mu, log variance)
+        self.from_latent = nn.Linear(latent_dim, self.c0 * 16)
+        up = []
+        for level in range(1, n + 1):
+            up += _block_up(channels(width, level - 1, n), channels(width, level, n))
+        self.decoder = nn.Sequential(*up, nn.Conv2d(channels(width, n, n), image_channels, 3, 1, 1), nn.Tanh())
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
+        return mu, logvar.clamp(-12, 8)
+
+    def reparameterize(self, mu, logvar, gen: torch.Generator | None = None):
+        eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
+        return mu + eps * (0.5 * logvar).exp()
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.leaky_relu(self.from_latent(z), 0.2).view(z.shape[0], self.c0, 4, 4)
+        return self.decoder(h)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Sampling face shared with the GANs: latent in, image in [-1, 1] out."""
+        return self.decode(z)
+
+
+def kl(mu, logvar):
+    """KL(N(mu, sigma) || N(0, I)) per image, Appendix B: -1/2 sum(1 + log sigma^2 - mu^2 - sigma^2)."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
+
+
+def negative_elbo(vae, x, gen, beta: float):
+    mu, logvar = vae.encode(x)
+    recon = vae.decode(vae.reparameterize(mu, logvar, gen))
+    # Gaussian likelihood with sigma^2 = 1/2 in [-1, 1] units: the squared error summed over pixels
+    rec = F.mse_loss(recon.float(), x.float(), reduction="none").flatten(1).sum(1)
+    return rec.mean(), kl(mu.float(), logvar.float()).mean() * beta
+
+
+class VAELearner(Learner):
+    ema_decay = 0.99  # the VAE needs no long average; a short one smooths the samples a little
+    uses_holdout = True  # the held-out split stays unseen, so its reconstruction error is honest
+
+    def __init__(self, cfg, device, distributed=False):
+        super().__init__(cfg, device, distributed)
+        vae = VAE(cfg.latent_dim, cfg.width, cfg.size)
+        self.nets = {"vae": self.wrap(vae)}
+        self.opts = {"vae": torch.optim.Adam(vae.parameters(), lr=cfg.lr, fused=device.type == "cuda")}
+        self.ema = self.make_ema(vae)
+
+    def step(self, real, labels, gen, amp_dtype, shard):
+        vae = self.nets["vae"]
+        self.opts["vae"].zero_grad(set_to_none=True)
+        rec_total = torch.zeros((), device=self.device)
+        kl_total = torch.zeros((), device=self.device)
+        for x in chunks(real, self.micro_batches):
+            if self.cfg.flip:
+                x = torch.where(torch.rand(x.shape[0], 1, 1, 1, generator=gen, device=x.device) < 0.5, x.flip(3), x)
+            with self.autocast(amp_dtype):
+                rec, kld = negative_elbo(vae, x, gen, self.cfg.beta)
+            self.backward(rec + kld)
+            rec_total += rec.detach() / self.micro_batches
+            kl_total += kld.detach() / self.micro_batches
+        self.opt_step("vae")
+        self.update_ema(vae)
+        return {"recon": rec_total, "kl": kl_total}
+
+    @torch.no_grad()
+    def quality(self, real_holdout):
+        """Held-out reconstruction error (mean squared error per pixel, from the posterior mean)."""
+        return reconstruction_error(self.ema, real_holdout)
+
+
+@torch.no_grad()
+def reconstruction_error(vae: VAE, x: torch.Tensor, batch: int = 256) -> float:
+    total = 0.0
+    for part in x.split(batch):
+        mu, _ = vae.encode(part)
+        total += F.mse_loss(vae.decode(mu), part, reduction="sum").item()
+    return total / x.numel()
+
+
+class ConvVAE:
+    info = FamilyInfo(
+        name="vae",
+        title="VAE",
+        description="A variational autoencoder: smooth, blurrier images, and it can encode your pictures back "
+                    "into its latent space.",
+        capabilities=frozenset({CONTINUOUS_LATENT, ENCODER}),
+    )
+    Learner = VAELearner
+
+    @staticmethod
+    def preset(n_images: int, size: int, device_kind: str) -> dict:
+        base = {"cuda": 64, "mps": 48}.get(device_kind, 32)
+        if n_images < 1000:
+            base //= 2
+        if size >= 128:
+            base //= 2
+        return {"latent_dim": 32 if size <= 32 else 64, "width": max(8, base),
+                "batch": 64 if device_kind != "cpu" else 32, "lr": 1e-3}
+
+    @staticmethod
+    def build_sampler(cfg) -> nn.Module:
+        return VAE(cfg.latent_dim, cfg.width, cfg.size)
