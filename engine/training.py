@@ -123,6 +123,7 @@ class Trainer:
         self.fixed_latents = torch.from_numpy(_fixed_latents(cfg.latent_dim)).to(self.device)
         self.step_count = 0
         self.best_quality: float | None = None
+        self.saved_step = -1
         self.run_dir = run_dir
         self.run_uid = uuid.uuid4().hex[:8]
 
@@ -213,7 +214,7 @@ class Trainer:
                     last_ckpt = time.monotonic()
             if self.step_count % cfg.sample_every:
                 self._samples()
-            if checkpoint is None or checkpoints.step_of(checkpoint) != self.step_count:
+            if self.saved_step != self.step_count:
                 checkpoint = self._checkpoint()
         except OSError as e:  # a checkpoint could not be written: the previous one is whole; end cleanly
             self._say(f"could not save a checkpoint ({e.strerror or e}); the previous checkpoint is kept", "error")
@@ -251,6 +252,7 @@ class Trainer:
         self._emit(Snapshot(self.step_count, {k: v.detach().cpu().clone() for k, v in ema.state_dict().items()}))
 
     def _checkpoint(self) -> Path | None:
+        self.saved_step = self.step_count  # on every rank, so all ranks meet at the same barriers
         if not self.is_main:
             _barrier(self.world)
             return None

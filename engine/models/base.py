@@ -92,10 +92,22 @@ class Learner:
     @torch.no_grad()
     def update_ema(self, net: nn.Module) -> None:
         source = unwrapped(net)
+        if self.distributed:
+            self._average_buffers(source)
         for e, p in zip(self.ema.parameters(), source.parameters()):
             e.lerp_(p.detach(), 1 - self.ema_decay)
         for e, b in zip(self.ema.buffers(), source.buffers()):
             e.copy_(b)
+
+    @staticmethod
+    def _average_buffers(net: nn.Module) -> None:
+        """BatchNorm statistics drift apart on each rank's shard; average them so every rank holds the same model."""
+        import torch.distributed as dist
+
+        for b in net.buffers():
+            if b.is_floating_point():
+                dist.all_reduce(b)
+                b.div_(dist.get_world_size())
 
     def autocast(self, amp_dtype):
         return torch.autocast(self.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None)
