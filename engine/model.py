@@ -50,11 +50,27 @@ class Model:
         if step is not None:
             self.step = step
 
+    def label_index(self, label) -> int:
+        """A label's index from its name or index; an unknown one is an error that lists the known ones."""
+        if isinstance(label, (int, np.integer)) and 0 <= label < len(self.label_names):
+            return int(label)
+        if label in self.label_names:
+            return self.label_names.index(label)
+        known = ", ".join(self.label_names) or "none: this model is not conditional"
+        raise ValueError(f"unknown label {label!r}; known labels: {known}")
+
     @torch.inference_mode()
     def render(self, latents: np.ndarray, labels=None) -> np.ndarray:
-        """N x D float latents -> N x H x W x 3 uint8 images."""
+        """N x D float latents (and, for conditional models, N labels by name or index) -> N x H x W x 3 uint8."""
         z = torch.as_tensor(np.asarray(latents, np.float32).reshape(-1, self.latent_dim), device=self.device)
-        return to_uint8(self.net(z))
+        y = None
+        if self.cfg.num_classes:
+            if labels is None:
+                labels = [0] * len(z)
+            elif isinstance(labels, (str, int, np.integer)):
+                labels = [labels] * len(z)
+            y = torch.tensor([self.label_index(label) for label in labels], device=self.device)
+        return to_uint8(self.net(z, y))
 
     @torch.inference_mode()
     def encode(self, images: np.ndarray) -> np.ndarray:

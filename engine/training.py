@@ -19,6 +19,7 @@ from .control import Control
 from .dataset import dataset_stats, load_dataset
 from .events import CheckpointSaved, Message, RunFinished, RunStarted, SamplesReady, Snapshot, StepDone
 from .models import DEFAULT_FAMILY, get_family
+from .models.base import LABELS
 from .project import Project
 from .sampling import grid, to_uint8
 
@@ -37,6 +38,7 @@ class TrainConfig:
     latent_dim: int = 0  # size of the latent vector; 0 = the preset's (sized to the data)
     width: int = 0  # channel multiplier of the networks; 0 = the preset's (sized to data and device)
     beta: float = 1.0  # VAE: weight of the KL term
+    num_classes: int = 0  # conditional families: number of labels (sub-folders); set from the dataset
     flip: bool = False  # horizontal flips as augmentation (off: many artworks are not mirror-symmetric)
     checkpoint_every: int = 500  # steps between checkpoints
     checkpoint_minutes: float = 5.0  # and at least this often in wall time
@@ -107,11 +109,20 @@ class Trainer:
         family = get_family(cfg.family)
         if len(data.hashes) == 0:
             raise ValueError("the dataset is empty: add images first")
+        self.label_names = list(data.label_names)
+        if LABELS in family.info.capabilities:
+            if len(self.label_names) < 2 or (data.labels < 0).any():
+                raise ValueError(f"{family.info.title} needs images sorted into at least two labelled sub-folders")
+            cfg = replace(cfg, num_classes=len(self.label_names))
         holdout = torch.from_numpy(data.split.copy())
+        if getattr(family.Learner, "uses_holdout", False) and holdout.all():
+            holdout[:] = False  # too few images to hold any out
         images = torch.from_numpy(data.rgb())  # N x S x S x 3 uint8, composited onto the project's background
-        self.train_images = images[~holdout] if getattr(family.Learner, "uses_holdout", False) else images
-        self.train_images = self.train_images.to(self.device)
+        labels = torch.from_numpy(data.labels.astype("int64"))
+        keep = ~holdout if getattr(family.Learner, "uses_holdout", False) else torch.ones_like(holdout)
+        self.train_images, self.train_labels = images[keep].to(self.device), labels[keep].to(self.device)
         self.holdout = _to_float(images[holdout][:512].to(self.device)) if holdout.any() else None
+        self.holdout_labels = labels[holdout][:512].to(self.device) if holdout.any() else None
         self.dataset_hash = hashlib.sha1(("|".join(data.hashes) + f"@{cfg.size}").encode()).hexdigest()[:16]
 
         torch.manual_seed(cfg.seed)  # initial weights
@@ -121,6 +132,8 @@ class Trainer:
             self.learner.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed + 1)  # batches, noise, augmentation
         self.fixed_latents = torch.from_numpy(_fixed_latents(cfg.latent_dim)).to(self.device)
+        # conditional grids show each label in turn, one row of six per label
+        self.fixed_labels = (torch.arange(36, device=self.device) // 6 % cfg.num_classes) if cfg.num_classes else None
         self.step_count = 0
         self.best_quality: float | None = None
         self.saved_step = -1
@@ -148,6 +161,7 @@ class Trainer:
                 raise files.FileRefused(f"{resume_from.name} holds a {record.get('family')} model, "
                                         f"not {self.cfg.family}")
             rng = checkpoints.restore(self.learner, record, tensors)
+            self.learner.load_extra_state(record.get("extra", {}))
             self.gen.set_state(rng["train"].cpu())
             self.step_count = record["step"]
             self.best_quality = record.get("best_quality")
@@ -161,13 +175,15 @@ class Trainer:
         """One optimisation step on a fresh batch; returns the losses as tensors (no host sync)."""
         n = self.cfg.batch // self.world
         idx = torch.randint(len(self.train_images), (n * self.world,), generator=self.gen, device=self.device)
-        real = _to_float(self.train_images[idx[self.rank * n:(self.rank + 1) * n]])
+        mine = idx[self.rank * n:(self.rank + 1) * n]
+        real = _to_float(self.train_images[mine])
+        labels = self.train_labels[mine] if self.cfg.num_classes else None
         if self.device.type == "cuda":
             real = real.contiguous(memory_format=torch.channels_last)
         while True:
             state = self.gen.get_state() if self.device.type == "cuda" else None
             try:
-                losses = self.learner.step(real, None, self.gen, self.amp_dtype, (self.rank, self.world))
+                losses = self.learner.step(real, labels, self.gen, self.amp_dtype, (self.rank, self.world))
                 break
             except torch.cuda.OutOfMemoryError:
                 if self.learner.micro_batches >= real.shape[0]:
@@ -238,13 +254,15 @@ class Trainer:
             files.append_jsonl(self.run_dir / "log.jsonl", {"step": self.step_count, **values,
                                                              "images_per_s": round(images_per_s, 1), "lr": lr})
         self._emit(StepDone(self.step_count, self.cfg.steps, values, images_per_s, max(0.0, eta), lr))
+        for text, level in self.learner.drain_messages():
+            self._say(text, level)
 
     @torch.no_grad()
     def _samples(self):
         if not self.is_main:
             return
         ema = self.learner.sampler()
-        images = to_uint8(ema(self.fixed_latents))
+        images = to_uint8(ema(self.fixed_latents, self.fixed_labels))
         picture = grid(images, columns=6)
         path = self.run_dir / "samples" / f"step-{self.step_count:06d}.png"
         files.save_png(path, picture)
@@ -256,13 +274,14 @@ class Trainer:
         if not self.is_main:
             _barrier(self.world)
             return None
-        quality = self.learner.quality(self.holdout) if self.holdout is not None else None
+        quality = self.learner.quality(self.holdout, self.holdout_labels) if self.holdout is not None else None
         best = quality is not None and (self.best_quality is None or quality < self.best_quality)
         if best:
             self.best_quality = quality
         info = {"family": self.cfg.family, "config": asdict(self.cfg), "dataset_hash": self.dataset_hash,
                 "run_uid": self.run_uid, "model_id": f"{self.run_uid}-{self.step_count}", "quality": quality,
-                "best_quality": self.best_quality, "label_names": [], "time": time.time()}
+                "best_quality": self.best_quality, "label_names": self.label_names, "time": time.time(),
+                "extra": self.learner.extra_state()}
         try:
             path = checkpoints.save(self.run_dir, self.step_count, self.learner, {"train": self.gen.get_state()},
                                     info, keep=self.cfg.keep_checkpoints)

@@ -67,9 +67,21 @@ class Learner:
     def sampler(self) -> nn.Module:
         return self.ema
 
-    def quality(self, real_holdout: torch.Tensor) -> float | None:
+    def quality(self, real_holdout: torch.Tensor, labels: torch.Tensor | None = None) -> float | None:
         """The run's quality measure, lower is better, or None when the family has none yet."""
         return None
+
+    def extra_state(self) -> dict:
+        """Plain JSON state beyond weights and optimizers (an augmentation strength, a training stage...)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    def drain_messages(self) -> list[tuple[str, str]]:
+        """(text, level) notes the learner wants the user to read, e.g. a collapsed codebook; emptied when read."""
+        notes, self.notes = getattr(self, "notes", []), []
+        return notes
 
     # helpers for subclasses ---------------------------------------------------------------------------------
     def wrap(self, net: nn.Module) -> nn.Module:

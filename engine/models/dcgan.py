@@ -119,7 +119,7 @@ class GANLearner(Learner):
         return {"d": d_total, "g": g_total}
 
     @torch.no_grad()
-    def quality(self, real_holdout):
+    def quality(self, real_holdout, labels=None):
         """KID on pooled pixels between 256 EMA samples and real images: cheap enough for every checkpoint."""
         gen = torch.Generator(self.device).manual_seed(0)
         z = torch.randn(256, self.cfg.latent_dim, generator=gen, device=self.device)

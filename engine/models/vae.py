@@ -99,7 +99,7 @@ class VAELearner(Learner):
         return {"recon": rec_total, "kl": kl_total}
 
     @torch.no_grad()
-    def quality(self, real_holdout):
+    def quality(self, real_holdout, labels=None):
         """Held-out reconstruction error (mean squared error per pixel, from the posterior mean)."""
         return reconstruction_error(self.ema, real_holdout)
 
