@@ -1,0 +1,125 @@
+"""Training and ingest speed of our path against a plain baseline, side by side in one process.
+
+    .venv/bin/python bench/train_speed.py [--data FOLDER] [--size 32] [--seconds 20] [--device auto]
+
+Baseline: the same DCGAN networks and loss, fed by torchvision's ImageFolder + DataLoader that decodes and resizes
+every image every epoch, in fp32 with no other tricks. Ours: the Trainer's step on the cached uint8 array on the
+device, with autocast where it pays. The two alternate in short rounds so machine noise hits both alike.
+Ingest: our threaded decode-once ingest against one DataLoader pass over the same files (and a second epoch,
+where ours reads the cache). Prints images/s and the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from common import digits_folder, table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path)
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    from engine import api, devices
+    from engine.augment import diff_augment
+    from engine.models.dcgan import Discriminator, Generator
+    from engine.training import Trainer, complete_config
+
+    data = args.data or digits_folder(px=args.size)
+    device = devices.pick_device(args.device)
+    rows = []
+
+    # --- ingest: decode once into the cache vs. a DataLoader pass that decodes every epoch ------------------------
+    project = api.Project.create(Path(tempfile.mkdtemp(prefix="bench-project-")))
+    start = time.perf_counter()
+    result = api.ingest(project, [data], size=args.size, workers=args.workers)
+    ours_ingest = result.kept / (time.perf_counter() - start)
+    start = time.perf_counter()
+    api.load_dataset(project, args.size).rgb()
+    ours_epoch2 = result.kept / (time.perf_counter() - start)
+    tf = transforms.Compose([transforms.Resize(args.size), transforms.CenterCrop(args.size), transforms.ToTensor(),
+                             transforms.Normalize([0.5] * 3, [0.5] * 3)])
+    folder = datasets.ImageFolder(str(data), transform=lambda img: tf(img.convert("RGB")))
+    loader = DataLoader(folder, batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True)
+    start = time.perf_counter()
+    seen = sum(len(x) for x, _ in loader)
+    base_ingest = seen / (time.perf_counter() - start)
+    rows.append(("ingest (first pass)", f"{ours_ingest:.0f}", f"{base_ingest:.0f}", f"{ours_ingest / base_ingest:.2f}x"))
+    rows.append(("dataset epoch after", f"{ours_epoch2:.0f}", f"{base_ingest:.0f}", f"{ours_epoch2 / base_ingest:.1f}x"))
+
+    # --- training step ---------------------------------------------------------------------------------------------
+    cfg = complete_config(project, api.TrainConfig(family="dcgan", size=args.size, batch=args.batch,
+                                                   device=args.device))
+    trainer = Trainer(project, cfg)
+    trainer_fp32 = Trainer(project, cfg.__class__(**{**cfg.__dict__, "precision": "fp32"}))
+    g = Generator(cfg.latent_dim, cfg.width, cfg.size).to(device)
+    d = Discriminator(cfg.width, cfg.size).to(device)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    gen = torch.Generator(device).manual_seed(0)
+    loader = DataLoader(folder, batch_size=args.batch, shuffle=True, num_workers=min(2, args.workers),
+                        drop_last=True, persistent_workers=True)
+
+    def baseline_batches():
+        while True:
+            yield from loader
+
+    batches = baseline_batches()
+
+    def baseline_step():
+        real = next(batches)[0].to(device)
+        z = torch.randn(len(real), cfg.latent_dim, device=device)
+        fake = g(z)
+        opt_d.zero_grad()
+        loss_d = (F.softplus(-d(diff_augment(real, gen))).mean()
+                  + F.softplus(d(diff_augment(fake.detach(), gen))).mean())
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        loss_g = F.softplus(-d(diff_augment(fake, gen))).mean()
+        loss_g.backward()
+        opt_g.step()
+        return loss_g.item()
+
+    steps = {"ours": lambda: float(trainer.step()["g"]), "ours fp32": lambda: float(trainer_fp32.step()["g"]),
+             "baseline": baseline_step}
+    timings = {name: [0.0, 0] for name in steps}
+    for fn in steps.values():  # warm up
+        fn(), fn()
+    deadline = time.perf_counter() + len(steps) * args.seconds
+    while time.perf_counter() < deadline:  # alternate short rounds so noise hits all alike
+        for name, fn in steps.items():
+            start = time.perf_counter()
+            for _ in range(5):
+                fn()
+            timings[name][0] += time.perf_counter() - start
+            timings[name][1] += 5 * args.batch
+    rate = {name: n / t for name, (t, n) in timings.items()}
+    precision = devices.autocast_dtype(device, cfg.precision)
+    base = rate["baseline"]
+    rows.append((f"train step ({str(precision or 'fp32').replace('torch.', '')})", f"{rate['ours']:.0f}",
+                 f"{base:.0f}", f"{rate['ours'] / base:.2f}x"))
+    rows.append(("train step (ours in fp32)", f"{rate['ours fp32']:.0f}", f"{base:.0f}",
+                 f"{rate['ours fp32'] / base:.2f}x"))
+
+    print(f"device {devices.device_info(args.device).name}, {result.kept} images at {args.size} px, "
+          f"DCGAN width {cfg.width}, batch {args.batch}, torch threads {torch.get_num_threads()}")
+    print(table(rows, ("images/s", "ours", "baseline", "ratio")))
+
+
+if __name__ == "__main__":
+    main()
