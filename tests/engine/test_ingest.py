@@ -412,3 +412,17 @@ def test_shrinking_a_cut_out_keeps_its_edges_clean(tmp_path):
     edge = (pixels[..., 3] > 16) & (pixels[..., 3] < 255)
     assert edge.any()
     assert pixels[edge][:, :3].min() > 235  # no dark fringe: transparent black never bleeds into the white
+
+
+def test_the_ingest_command_prints_one_summary_line_with_the_counts(tmp_path, messy):
+    from .helpers import cli
+
+    (messy / "locked.png").unlink()  # unreadable only inside this process (monkeypatched: tests run as root)
+    result = cli("ingest", str(messy), "--project", str(tmp_path / "p"), "--size", "16")
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "kept 49" in summary and "rejected 5" in summary and "duplicates 1" in summary
+    nothing = tmp_path / "empty-folder"
+    nothing.mkdir()
+    result = cli("ingest", str(nothing), "--project", str(tmp_path / "q"), "--size", "16")
+    assert result.returncode != 0 and "kept 0" in result.stdout
