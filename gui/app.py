@@ -1,0 +1,391 @@
+"""The application: QApplication and the main window that holds the start page and the rooms (theme and
+settings live in gui/settings.py).
+
+`run()` (called by main.py with no arguments) shows the window first and only then loads the engine in the
+background (gui/engine_loader.py); the rooms are enabled when it is ready. Must not import torch, `engine.api` or
+the Explore room at module level: the window has to be on screen before torch has finished importing.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, QThreadPool, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget, QStyle,
+                               QWidget)
+
+from .dataset_room import DatasetRoom
+from .engine_loader import EngineLoader
+from .settings import (APPLICATION, DEMO_DIR, ORGANISATION, apply_theme, projects_home, settings, string_list,
+                       unique_folder)
+from .start_page import StartPage
+from .train_room import TrainRoom
+from .workers import cancel_all_tasks, error_text, run_task
+
+MAX_RECENT = 10
+ROOMS = ("Start", "Dataset", "Train", "Explore")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(APPLICATION)
+        self.setAcceptDrops(True)  # drops anywhere on the window go to the Dataset room
+        self.api = None
+        self.project = None
+        self._when_ready: list = []  # what the artist asked for before the engine had loaded
+        self._closing_after_save = False
+        # superqt and the Explore room cost about a second of imports: made off the GUI thread with the engine.
+        self.loader = EngineLoader(self, warm=("superqt", f"{__package__}.explore_room"))
+        self.loader.ready.connect(self._on_engine_ready)
+        self.loader.failed.connect(self._on_engine_failed)
+
+        self.start_page = StartPage()
+        self.dataset_room = DatasetRoom()
+        self.train_room = TrainRoom()
+        self.explore_room = _placeholder("The Explore room opens once a model has been trained.")
+        self.pages = QStackedWidget()
+        for page in (self.start_page, self.dataset_room, self.train_room, self.explore_room):
+            self.pages.addWidget(page)
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setFixedWidth(136)
+        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.sidebar.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        icons = (QStyle.StandardPixmap.SP_ComputerIcon, QStyle.StandardPixmap.SP_DirIcon,
+                 QStyle.StandardPixmap.SP_MediaPlay, QStyle.StandardPixmap.SP_FileDialogContentsView)
+        for number, (name, icon) in enumerate(zip(ROOMS, icons)):
+            item = QListWidgetItem(self.style().standardIcon(icon), name)
+            item.setToolTip(f"{name} (Ctrl+{number})")
+            self.sidebar.addItem(item)
+        self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.sidebar.setCurrentRow(0)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.sidebar)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        # The loading state is C++ only (a busy bar animated by Qt's style): no Python runs while torch imports.
+        self.loading_bar = QProgressBar()
+        self.loading_bar.setRange(0, 0)
+        self.loading_bar.setMaximumWidth(160)
+        self.loading_label = QLabel("Loading the engine (PyTorch)…")
+        self.statusBar().addPermanentWidget(self.loading_label)
+        self.statusBar().addPermanentWidget(self.loading_bar)
+        for room in (self.dataset_room, self.train_room):
+            room.setEnabled(False)
+            room.notify.connect(self.notify)
+        self.dataset_room.dataset_changed.connect(self.train_room.prepare)
+        self.dataset_room.sources_chosen.connect(self.add_images)
+        self.start_page.new_requested.connect(self.new_project)
+        self.start_page.open_requested.connect(self.choose_project)
+        self.start_page.project_chosen.connect(self.open_project)
+        self.start_page.demo_requested.connect(self.open_demo)
+        self.start_page.set_demo_available(False, "Available once the engine has loaded")
+        self._build_menus()
+        self._restore_settings()
+
+    # --- menus ------------------------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction("&New project…", QKeySequence.StandardKey.New, self.new_project)
+        file_menu.addAction("&Open project…", QKeySequence.StandardKey.Open, self.choose_project)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addAction("&Add images…", "Ctrl+I", self._add_images)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for number, name in enumerate(ROOMS):
+            view_menu.addAction(name, f"Ctrl+{number}", lambda row=number: self.show_room(row))
+        settings_menu = self.menuBar().addMenu("&Settings")
+        theme_menu = settings_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        for name in ("dark", "light"):
+            action = theme_menu.addAction(name.capitalize(), lambda theme=name: self.set_theme(theme))
+            action.setCheckable(True)
+            action.setData(name)
+            self.theme_group.addAction(action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About Latent Studio", self._about)
+
+    def show_room(self, row: int) -> None:
+        self.sidebar.setCurrentRow(row)
+
+    def current_room(self) -> str:
+        return ROOMS[self.pages.currentIndex()]
+
+    def set_theme(self, name: str) -> None:
+        apply_theme(name)
+        settings().setValue("theme", name)
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == name)
+
+    def _about(self) -> None:
+        loaded = f"The engine loaded in {self.loader.seconds:.1f} s." if self.api else "The engine is loading."
+        QMessageBox.about(self, "About Latent Studio",
+                          "<b>Latent Studio</b><p>Turn a folder of images into a generative model and explore it, "
+                          f"offline, on your own machine.</p><p>{loaded}</p>")
+
+    # --- the engine -------------------------------------------------------------------------------------------------
+    def start_engine(self) -> None:
+        self.loader.start()
+
+    def _on_engine_ready(self, api) -> None:
+        self.api = api
+        self.loading_label.hide()
+        self.loading_bar.hide()
+        for room in (self.dataset_room, self.train_room):
+            room.set_api(api)
+            room.setEnabled(True)
+        demo = api.Project.is_project(DEMO_DIR)
+        self.start_page.set_demo_available(demo, "Open a small finished project to play with" if demo else
+                                           "The demo project is not installed (resources/demo is missing)")
+        self.notify(f"Engine ready ({self.loader.seconds:.1f} s)")
+        self._install_explore_room()
+        pending, self._when_ready = self._when_ready, []
+        for action in pending:
+            action()
+
+    def _on_engine_failed(self, text: str) -> None:
+        self.loading_bar.hide()
+        self.loading_label.setText("The engine did not load: see the message on the left")
+        self.notify(text, "error")
+
+    def _later(self, action) -> None:
+        """Run `action` now when the engine is loaded, else as soon as it is."""
+        if self.api is None:
+            self._when_ready.append(action)
+            self.notify("Opening as soon as the engine has loaded…")
+        else:
+            action()
+
+    def _install_explore_room(self) -> None:
+        """Swap the placeholder for the real Explore room, imported only now (it may pull in heavy modules)."""
+        try:
+            from .explore_room import ExploreRoom
+
+            room = ExploreRoom()
+        except ModuleNotFoundError as error:
+            if error.name != f"{__package__}.explore_room":
+                self.notify(f"The Explore room could not load: {error}", "error")
+            return
+        except Exception as error:  # noqa: BLE001 - the other rooms work without it
+            self.notify(f"The Explore room could not load: {error_text(error)}", "error")
+            return
+        # In a scroll area, so that a room wider than a small screen cannot push the window off it.
+        holder = QScrollArea()
+        holder.setWidget(room)
+        holder.setWidgetResizable(True)
+        holder.setFrameShape(QFrame.Shape.NoFrame)
+        index = self.pages.indexOf(self.explore_room)
+        self.pages.removeWidget(self.explore_room)
+        self.explore_room.deleteLater()
+        self.pages.insertWidget(index, holder)
+        self.explore_room = room
+        self.train_room.snapshot.connect(room.on_snapshot)
+        self.train_room.checkpoint_saved.connect(room.on_checkpoint)
+        self.train_room.training_state_changed.connect(
+            lambda running: room.set_training_control(self.train_room.control))
+        room.set_training_control(self.train_room.control)
+        if self.project is not None:
+            self._show_project_in_explore()
+        self.pages.setCurrentIndex(self.sidebar.currentRow())
+
+    def _show_project_in_explore(self) -> None:
+        if hasattr(self.explore_room, "set_project"):  # the placeholder page has no project
+            self.explore_room.set_project(self.project)  # opens the project's newest model, if any
+
+    # --- projects ---------------------------------------------------------------------------------------------------
+    def new_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose or create an empty folder for the new project",
+                                                  str(projects_home()))
+        if folder:
+            self._later(lambda: self._open_or_create(folder))
+
+    def choose_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a project folder", str(projects_home()))
+        if folder:
+            self.open_project(folder)
+
+    def open_project(self, folder: str) -> None:
+        def action():
+            if not self.api.Project.is_project(folder):
+                if not self.ask(self, "Not a project", f"{folder} is not a Latent Studio project.\n"
+                                "Make it one? Nothing in it is changed; a project.json is added."):
+                    return
+            self._open_or_create(folder)
+
+        self._later(action)
+
+    def _open_or_create(self, folder: str) -> None:
+        try:
+            project = self.api.Project.open_or_create(Path(folder))
+        except (OSError, ValueError) as error:  # unreadable, or made by a newer Latent Studio
+            self.notify(f"Could not open {folder}: {error}", "error")
+            return
+        self._set_project(project)
+
+    def open_demo(self) -> None:
+        """Copy the bundled demo to the user's data folder (so it stays pristine), then open the copy."""
+        target = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "Demo"
+        if self.api.Project.is_project(target):
+            self.open_project(str(target))
+            return
+        run_task(lambda on_event, control: shutil.copytree(DEMO_DIR, target, dirs_exist_ok=True),
+                 on_done=lambda _: self.open_project(str(target)),
+                 on_failed=lambda text: self.notify(f"Could not copy the demo: {text}", "error"))
+
+    def _set_project(self, project) -> None:
+        self.project = project
+        self.setWindowTitle(f"{project.name} — {APPLICATION}")
+        self._remember_recent(str(project.root))
+        self.dataset_room.set_project(project)
+        self.train_room.set_project(project)
+        self._show_project_in_explore()
+        if self.current_room() == "Start":
+            self.show_room(ROOMS.index("Train" if project.runs() else "Dataset"))
+        self.notify(f"Opened {project.root}")
+
+    def _remember_recent(self, folder: str) -> None:
+        store = settings()
+        recent = [folder] + [path for path in string_list(store.value("recent")) if path != folder]
+        store.setValue("recent", recent[:MAX_RECENT])
+        store.setValue("last_project", folder)
+        self._show_recent()
+
+    def _show_recent(self) -> None:
+        recent = [path for path in string_list(settings().value("recent")) if Path(path).is_dir()]
+        self.start_page.set_recent(recent)
+        self.recent_menu.clear()
+        for path in recent:
+            self.recent_menu.addAction(path, lambda folder=path: self.open_project(folder))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # --- drops ------------------------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_images(paths)
+
+    def add_images(self, paths: list[str]) -> None:
+        """Folders, images or zips into the Dataset room; a dropped project folder is opened instead."""
+        def action():
+            if len(paths) == 1 and self.api.Project.is_project(paths[0]):
+                self.open_project(paths[0])
+                return
+            if self.project is None:  # images dropped before any project: start one named after them
+                self._set_project(self.api.Project.create(unique_folder(projects_home() / Path(paths[0]).stem)))
+            self.show_room(ROOMS.index("Dataset"))
+            self.dataset_room.add_sources(paths)
+
+        self._later(action)
+
+    def _add_images(self) -> None:
+        self.show_room(ROOMS.index("Dataset"))
+        if self.api is not None:
+            self.dataset_room.add_button.showMenu()
+
+    # --- messages, settings, closing --------------------------------------------------------------------------------
+    def notify(self, text: str, level: str = "info") -> None:
+        """The one place messages from rooms and workers reach the artist."""
+        prefix = {"warning": "⚠ ", "error": "✖ "}.get(level, "")
+        self.statusBar().showMessage(prefix + text, 0 if level == "error" else 10_000)
+
+    @classmethod
+    def ask(cls, parent, title: str, text: str) -> bool:
+        """A yes/no question; tests monkeypatch this."""
+        return QMessageBox.question(parent, title, text) == QMessageBox.StandardButton.Yes
+
+    def _restore_settings(self) -> None:
+        store = settings()
+        if not self.restoreGeometry(store.value("geometry", b"")):
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, int(screen.width() * 0.9)), min(820, int(screen.height() * 0.9)))
+            self.move(screen.center() - self.rect().center())
+        self.restoreState(store.value("window_state", b""))
+        theme = store.value("theme", "dark")
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == theme)
+        self._show_recent()
+        last = store.value("last_project", "")
+        if last and Path(last).is_dir():
+            self._when_ready.append(lambda: self._reopen(last))
+
+    def _reopen(self, folder: str) -> None:
+        if self.project is None and self.api.Project.is_project(folder):
+            self.open_project(folder)
+
+    def closeEvent(self, event) -> None:
+        if self._closing_after_save:
+            event.ignore()  # already saving; the window closes by itself when the checkpoint is written
+            return
+        if self.train_room.is_training():
+            if not self.ask(self, "Training is running", "Stop training and quit?\n"
+                            "A checkpoint is saved first, so the run can be continued later."):
+                event.ignore()
+                return
+            self._closing_after_save = True
+            self.train_room.training_state_changed.connect(self._close_after_save)
+            self.train_room.stop()
+            self.notify("Saving a checkpoint before closing…")
+            event.ignore()
+            return
+        store = settings()
+        store.setValue("geometry", self.saveGeometry())
+        store.setValue("window_state", self.saveState())
+        self.dataset_room.cancel()
+        cancel_all_tasks()
+        if hasattr(self.explore_room, "shutdown"):
+            self.explore_room.shutdown()
+        super().closeEvent(event)
+
+    def _close_after_save(self, running: bool) -> None:
+        if not running:
+            self._closing_after_save = False
+            self.close()
+
+
+def _placeholder(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setObjectName("dropHint")
+    return label
+
+
+def launch() -> tuple[QApplication, MainWindow]:
+    """The application and its window, on screen, with the engine starting to load in the background."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    apply_theme(settings().value("theme", "dark"))
+    window = MainWindow()
+    window.show()
+    # Start loading once the first frame is up: the first paint calls Python wrappers once each (to learn that
+    # they have no override), and it should not wait for the GIL behind torch's import.
+    QTimer.singleShot(50, window.start_engine)
+    return app, window
+
+
+def run() -> int:
+    """The app: window first, engine in the background, threads shut down cleanly on exit."""
+    app, window = launch()
+    code = app.exec()
+    window.train_room.shutdown()
+    QThreadPool.globalInstance().waitForDone()
+    return code

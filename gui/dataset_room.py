@@ -1,0 +1,388 @@
+"""The Dataset room: add images (drop or dialog), see them, see what was refused and why, crop and resolution,
+remove images, and preview the training augmentations.
+
+Every engine call (ingest, load_dataset, remove_images, preview_augmentations) runs as a job on the thread pool,
+one at a time in the order asked, with a progress bar and a Cancel button. Must not decode images, read the
+project's files itself or import torch: it calls `engine.api` through jobs and shows what comes back.
+"""
+from __future__ import annotations
+
+import os
+import random
+from collections import deque
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
+                               QLabel, QMenu, QMessageBox, QProgressBar, QPushButton, QSplitter, QStackedWidget,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel, crisp_pixmap
+from .workers import run_task
+
+SIZES = (16, 32, 64, 128, 256)
+CROPS = (("center", "Center crop"), ("pad", "Pad to square"))
+PREVIEW_COUNT = 8
+PREVIEW_PX = 64
+IMAGE_FILTER = "Images or zip (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.zip);;All files (*)"
+
+
+class DatasetRoom(QWidget):
+    notify = Signal(str, str)  # text, level ("info", "warning", "error"): the window's one notification path
+    dataset_changed = Signal()  # images were added, removed, re-cropped or resized
+    busy_changed = Signal(bool)
+    sources_chosen = Signal(list)  # paths picked in a dialog; the window adds them (making a project if none)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.api = None
+        self.project = None
+        self.dataset = None  # the engine's Dataset (memory-mapped images) currently shown
+        self._jobs: deque = deque()  # (description, function, on_done) waiting for the running one
+        self._task = None
+        self._preview_seed = 0
+        self._build()
+        self._set_enabled()
+
+    # --- construction ---------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.add_button = QPushButton("Add images…")
+        self.add_button.setToolTip("Add a folder, image files or a .zip (you can also drop them anywhere on the "
+                                   "window). Sub-folder names become labels.")
+        menu = QMenu(self.add_button)
+        menu.addAction("A folder…", self._on_add_folder)
+        menu.addAction("Image files or a .zip…", self._on_add_files)
+        self.add_button.setMenu(menu)
+        self.remove_button = QPushButton("Remove selected")
+        self.remove_button.setToolTip("Take the selected images out of the dataset (Delete). Files on disk are "
+                                      "not touched.")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.size_box = QComboBox()
+        for size in SIZES:
+            self.size_box.addItem(f"{size} px", size)
+        self.size_box.setToolTip("Training resolution. Larger looks better and trains slower; 64 px is a good "
+                                 "start on a laptop.")
+        self.size_box.activated.connect(self._on_settings_changed)
+        self.crop_box = QComboBox()
+        for name, title in CROPS:
+            self.crop_box.addItem(title, name)
+        self.crop_box.setToolTip("How non-square images become square: crop the middle, or pad the sides with "
+                                 "the background colour.")
+        self.crop_box.activated.connect(self._on_settings_changed)
+        self.summary = QLabel()
+        self.summary.setObjectName("roomSummary")
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.add_button)
+        bar.addWidget(self.remove_button)
+        bar.addSpacing(16)
+        bar.addWidget(QLabel("Resolution"))
+        bar.addWidget(self.size_box)
+        bar.addWidget(QLabel("Crop"))
+        bar.addWidget(self.crop_box)
+        bar.addStretch(1)
+        bar.addWidget(self.summary)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the current job; the dataset stays as it was before it (Esc)")
+        self.cancel_button.setShortcut("Esc")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress_row = QWidget()
+        row = QHBoxLayout(self.progress_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        self.progress_row.hide()
+
+        self.model = ThumbnailModel(self)
+        self.grid = ThumbnailGrid(self.model)
+        self.grid.delete_requested.connect(self.remove_selected)
+        self.grid.selectionModel().selectionChanged.connect(self._set_enabled)
+        self.drop_hint = QLabel("Drop a folder of images here…\n\nor a .zip, or some image files.\n"
+                                "Sub-folders become labels. Anything that isn't a usable image is listed "
+                                "on the right with the reason.")
+        self.drop_hint.setObjectName("dropHint")
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.drop_hint)
+        self.stack.addWidget(self.grid)
+
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(self._build_side_panel())
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([700, 300])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.progress_row)
+        layout.addWidget(self.splitter, 1)
+
+    def _build_side_panel(self) -> QWidget:
+        self.labels_table = _table(("Label", "Images"))
+        self.labels_box = QGroupBox("Labels")
+        QVBoxLayout(self.labels_box).addWidget(self.labels_table)
+        self.rejected_table = _table(("File", "Reason"))
+        self.rejected_box = QGroupBox("Rejected files")
+        self.rejected_box.setToolTip("Files that could not be used, and why. Fix or replace them, then add them "
+                                     "again.")
+        QVBoxLayout(self.rejected_box).addWidget(self.rejected_table)
+
+        self.preview_labels = []
+        strip = QHBoxLayout()
+        strip.setSpacing(2)
+        for _ in range(PREVIEW_COUNT // 2):
+            column = QVBoxLayout()
+            for _ in range(2):
+                label = QLabel()
+                label.setFixedSize(QSize(PREVIEW_PX, PREVIEW_PX))
+                label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.preview_labels.append(label)
+                column.addWidget(label)
+            strip.addLayout(column)
+        strip.addStretch(1)
+        self.preview_button = QPushButton("Refresh")
+        self.preview_button.setToolTip("Show other random images with other random augmentations")
+        self.preview_button.clicked.connect(self.refresh_preview)
+        self.preview_box = QGroupBox("What training sees (augmented)")
+        self.preview_box.setToolTip("Colour, shift and cut-out changes applied to your images during training, so "
+                                    "a model can learn from a few hundred of them.")
+        preview_layout = QVBoxLayout(self.preview_box)
+        preview_layout.addLayout(strip)
+        preview_layout.addWidget(self.preview_button, 0, Qt.AlignmentFlag.AlignRight)
+
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.labels_box, 1)
+        layout.addWidget(self.rejected_box, 1)
+        layout.addWidget(self.preview_box)
+        return panel
+
+    # --- what the window calls ------------------------------------------------------------------------------------
+    def set_api(self, api) -> None:
+        self.api = api
+        self._set_enabled()
+
+    def set_project(self, project) -> None:
+        self.cancel()
+        self._jobs.clear()
+        self.project, self.dataset = project, None
+        self.model.clear()
+        self._show_settings()
+        self._set_enabled()
+        if project is not None:
+            self.reload()
+
+    def add_sources(self, paths: list[str]) -> None:
+        """Ingest folders, image files or zips into the project, in the background."""
+        if self.project is None or not paths:
+            return
+        api, project = self.api, self.project
+        workers = max(1, (os.cpu_count() or 2) - 1)
+        names = ", ".join(Path(p).name for p in paths[:3]) + ("…" if len(paths) > 3 else "")
+
+        def ingest(on_event, control):
+            return api.ingest(project, paths, workers=workers, on_event=on_event, control=control)
+
+        self._queue(f"Adding {names}", ingest, self._on_ingested)
+        self.reload()
+
+    def remove_selected(self) -> None:
+        hashes = self.grid.selected_hashes()
+        if not hashes or self.project is None:
+            return
+        count = len(hashes)
+        if not self.ask(self, "Remove images", f"Remove {count} image{'s' * (count != 1)} from the dataset?\n"
+                        "The files on disk are not touched."):
+            return
+        api, project = self.api, self.project
+        self._queue(f"Removing {count} images", lambda on_event, control: api.remove_images(project, hashes),
+                    lambda removed: self._changed(f"Removed {removed} images from the dataset"))
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the manifest, report, counts and cache again (after any change)."""
+        api, project = self.api, self.project
+
+        def load(on_event, control):
+            rows = api.manifest(project)
+            dataset = api.load_dataset(project, on_event=on_event, control=control) if rows else None
+            return {"rows": rows, "dataset": dataset, "report": api.read_report(project),
+                    "stats": api.dataset_stats(project)}
+
+        self._queue("Reading the dataset", load, self._on_loaded)
+
+    def refresh_preview(self) -> None:
+        if self.dataset is None or len(self.dataset) == 0:
+            return
+        api, dataset = self.api, self.dataset
+        self._preview_seed += 1
+        seed = self._preview_seed
+        picks = sorted(random.Random(seed).sample(range(len(dataset)), min(len(dataset), 64)))
+
+        def preview(on_event, control):
+            return api.preview_augmentations(dataset.rgb(picks), count=PREVIEW_COUNT, seed=seed)
+
+        self._queue("Augmenting a few images", preview, self._on_preview)
+
+    def cancel(self) -> None:
+        self._jobs.clear()
+        if self._task is not None:
+            self._task.cancel()
+
+    def is_busy(self) -> bool:
+        return self._task is not None
+
+    @classmethod
+    def ask(cls, parent, title: str, text: str) -> bool:
+        """A yes/no question; tests monkeypatch this."""
+        answer = QMessageBox.question(parent, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _on_add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of images")
+        if folder:
+            self.sources_chosen.emit([folder])
+
+    def _on_add_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add images or a .zip", "", IMAGE_FILTER)
+        if paths:
+            self.sources_chosen.emit(paths)
+
+    # --- the job queue --------------------------------------------------------------------------------------------
+    def _queue(self, description: str, function, on_done) -> None:
+        self._jobs.append((description, function, on_done))
+        if self._task is None:
+            self._next_job()
+
+    def _next_job(self) -> None:
+        if not self._jobs:
+            self._task = None
+            self.progress_row.hide()
+            self.busy_changed.emit(False)
+            self._set_enabled()
+            return
+        description, function, on_done = self._jobs.popleft()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(description + "…")
+        self.progress_row.show()
+        self._task = run_task(function, control=self.api.Control(), on_done=on_done, on_event=self._on_event,
+                              on_failed=lambda text: self.notify.emit(text, "error"),
+                              on_cancelled=self._on_cancelled, on_finished=self._next_job)
+        self.busy_changed.emit(True)
+        self._set_enabled()
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, self.api.Progress) and event.total > 0:
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.done)
+            self.progress.setFormat(f"{event.what}: %v of %m")
+        elif isinstance(event, self.api.Message):
+            self.notify.emit(event.text, event.level)
+
+    def _on_cancelled(self) -> None:
+        self._jobs.clear()
+        self.notify.emit("Cancelled; the dataset is as it was", "info")
+        if self.project is not None:
+            self._show_settings()  # a cancelled resize or re-crop leaves the project's settings as they were
+            self.reload()
+
+    # --- results ------------------------------------------------------------------------------------------------
+    def _on_ingested(self, result) -> None:
+        self._changed(result.summary(), "warning" if result.rejected else "info")
+
+    def _changed(self, text: str, level: str = "info") -> None:
+        self.notify.emit(text, level)
+        self.dataset_changed.emit()
+
+    def _on_loaded(self, loaded: dict) -> None:
+        self.dataset = loaded["dataset"]
+        rows = loaded["rows"]
+        self.model.set_images(self.dataset.images if self.dataset is not None else None, rows)
+        self.stack.setCurrentWidget(self.grid if rows else self.drop_hint)
+        stats = loaded["stats"]
+        _fill(self.labels_table, sorted(stats["labels"].items()))
+        self.labels_box.setTitle(f"Labels ({len(stats['labels'])})" if stats["labels"] else
+                                 "Labels (none: put images in sub-folders to label them)")
+        rejected = loaded["report"].get("rejected", [])
+        _fill(self.rejected_table, [(Path(r["path"]).name, r["reason"]) for r in rejected],
+              tooltips=[r["path"] for r in rejected])
+        self.rejected_box.setTitle(f"Rejected files ({len(rejected)})")
+        self._show_settings()
+        self.summary.setText(f"{stats['count']:,} images · median {stats['median_size']} px" if rows else "")
+        self._set_enabled()
+        self.refresh_preview()
+
+    def _on_preview(self, images) -> None:
+        for label, pixels in zip(self.preview_labels, images):
+            label.setPixmap(crisp_pixmap(pixels, PREVIEW_PX))
+
+    # --- settings -------------------------------------------------------------------------------------------------
+    def _show_settings(self) -> None:
+        if self.project is None:
+            return
+        self.size_box.setCurrentIndex(max(0, self.size_box.findData(self.project.dataset.size)))
+        self.crop_box.setCurrentIndex(max(0, self.crop_box.findData(self.project.dataset.crop)))
+
+    def _on_settings_changed(self) -> None:
+        if self.project is None:
+            return
+        size, crop = self.size_box.currentData(), self.crop_box.currentData()
+        settings = self.project.dataset
+        if (size, crop) == (settings.size, settings.crop):
+            return
+        api, project = self.api, self.project
+
+        def rebuild(on_event, control):
+            if crop != project.dataset.crop:  # ingest with no sources re-crops what the project holds
+                return api.ingest(project, [], size=size, crop=crop, on_event=on_event, control=control)
+            old = project.dataset.size
+            project.dataset.size = size
+            project.save()
+            try:
+                return api.load_dataset(project, size, on_event=on_event, control=control)
+            except BaseException:
+                project.dataset.size = old  # the new size has no cache: keep the one that works
+                project.save()
+                raise
+
+        self._queue(f"Making the {size} px images", rebuild,
+                    lambda result: self._changed(f"Dataset ready at {size} px, {dict(CROPS)[crop].lower()}"))
+        self.reload()
+
+    def _set_enabled(self, *args) -> None:
+        ready = self.api is not None and self.project is not None
+        idle = ready and self._task is None
+        self.add_button.setEnabled(self.api is not None)  # with no project yet, the window makes one
+        self.size_box.setEnabled(idle)
+        self.crop_box.setEnabled(idle)
+        self.remove_button.setEnabled(idle and self.grid.selectionModel().hasSelection())
+        self.preview_button.setEnabled(idle and self.dataset is not None)
+
+
+def _table(headers: tuple[str, str]) -> QTableWidget:
+    table = QTableWidget(0, 2)
+    table.setHorizontalHeaderLabels(list(headers))
+    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setWordWrap(False)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[tuple], tooltips: list[str] | None = None) -> None:
+    table.setRowCount(len(rows))
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            item = QTableWidgetItem(f"{value:,}" if isinstance(value, int) else str(value))
+            if isinstance(value, int):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(tooltips[r] if tooltips else str(value))
+            table.setItem(r, c, item)

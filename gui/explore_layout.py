@@ -1,0 +1,115 @@
+"""The widgets and layout of the Explore room (its setupUi): canvas and tools on the left, the point, directions
+and bookmarks on the right, variations and the interpolation path under the canvas.
+
+Only creates and arranges widgets as attributes of the room; connecting them is the room's job (gui/explore_room.py).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+from superqt import QLabeledDoubleSlider
+
+from .widgets.animation import InterpolationPanel
+from .widgets.bookmarks import BookmarkPanel
+from .widgets.canvas import Canvas
+from .widgets.latent_sliders import LatentSliders
+from .widgets.strip import ImageStrip
+
+MAX_SEED = 2**31 - 1
+
+
+def build(room) -> None:
+    room.canvas = Canvas()
+    room.zoom_label = QLabel("Fit")
+    room.zoom_label.setMinimumWidth(room.zoom_label.fontMetrics().horizontalAdvance("Fit · 10000 %"))
+    tools = QHBoxLayout()
+    for text, tip, slot in (("−", "Zoom out (-)", room.canvas.zoom_out), ("+", "Zoom in (+)", room.canvas.zoom_in),
+                            ("Fit", "Fit the image to the canvas (0)", room.canvas.fit)):
+        button = QToolButton(text=text, toolTip=tip)
+        button.clicked.connect(slot)
+        tools.addWidget(button)
+    tools.addWidget(room.zoom_label)
+    room.smooth_button = QToolButton(text="Smooth", checkable=True,
+                                     toolTip="Smooth scaling instead of exact pixels (S)")
+    tools.addWidget(room.smooth_button)
+    tools.addStretch(1)
+    room.model_label = QLabel(toolTip="The model shown, and the training step of its weights")
+    tools.addWidget(room.model_label)
+    tools.addSpacing(12)
+    room.undo_button = QToolButton(text="Undo", toolTip="Go back to the previous point (Ctrl+Z)")
+    room.redo_button = QToolButton(text="Redo", toolTip="Go forward again (Ctrl+Shift+Z)")
+    room.png_button = QPushButton("Export PNG…", toolTip="Save the current image; its latent goes in the "
+                                  "file, so dropping it back here returns to this exact point (Ctrl+E)")
+    for widget in (room.undo_button, room.redo_button, room.png_button):
+        tools.addWidget(widget)
+
+    room.spread = QLabeledDoubleSlider(Qt.Orientation.Horizontal, toolTip="How far the variations stray")
+    room.spread.setRange(0.05, 1.5)
+    room.spread.setValue(0.5)
+    room.spread.setMaximumWidth(220)
+    room.variation_strip = ImageStrip(side=64)
+    room.variation_strip.setToolTip("Variations around the current point: click one to go there")
+    room.variations_box = QGroupBox("Variations")
+    spread_row = QHBoxLayout()
+    spread_row.addWidget(QLabel("Spread"))
+    spread_row.addWidget(room.spread)
+    spread_row.addStretch(1)
+    box = QVBoxLayout(room.variations_box)
+    box.addLayout(spread_row)
+    box.addWidget(room.variation_strip)
+    room.interpolation = InterpolationPanel()
+    room.interpolation_box = QGroupBox("Interpolation")
+    QVBoxLayout(room.interpolation_box).addWidget(room.interpolation)
+
+    left = QVBoxLayout()
+    left.addLayout(tools)
+    left.addWidget(room.canvas, 1)
+    left.addWidget(room.variations_box)
+    left.addWidget(room.interpolation_box)
+
+    room.seed = QSpinBox(toolTip="The seed picks a point; the same seed always gives the same image")
+    room.seed.setRange(0, MAX_SEED)
+    room.seed.setKeyboardTracking(False)
+    room.randomise_button = QPushButton("Randomise", toolTip="A new random seed (R)")
+    seed_row = QHBoxLayout()
+    seed_row.addWidget(room.seed, 1)
+    seed_row.addWidget(room.randomise_button)
+    room.truncation = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
+    room.truncation.setRange(0.0, 1.5)
+    room.truncation.setValue(1.0)
+    room.truncation.setToolTip("Truncation: below 1 trades variety for more typical images (seed points only)")
+    room.label_choice = QComboBox(toolTip="The class the model draws")
+    room.point_box = QGroupBox("Point")
+    form = QFormLayout(room.point_box)
+    form.addRow("Seed", seed_row)
+    form.addRow("Truncation", room.truncation)
+    form.addRow("Class", room.label_choice)
+    room._point_form = form
+    room.sliders = LatentSliders()
+    room.directions_box = QGroupBox("Directions")
+    QVBoxLayout(room.directions_box).addWidget(room.sliders)
+    room.bookmark_panel = BookmarkPanel()
+    room.bookmarks_box = QGroupBox("Bookmarks")
+    QVBoxLayout(room.bookmarks_box).addWidget(room.bookmark_panel)
+    side = QWidget()
+    side_layout = QVBoxLayout(side)
+    for widget in (room.point_box, room.directions_box, room.bookmarks_box):
+        side_layout.addWidget(widget)
+    side_layout.addStretch(1)
+    scroll = QScrollArea(widgetResizable=True, horizontalScrollBarPolicy=Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(side)
+    scroll.setMinimumWidth(340)
+
+    explorer = QWidget()
+    row = QHBoxLayout(explorer)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addLayout(left, 1)
+    row.addWidget(scroll)
+    room.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+    room.empty.setTextFormat(Qt.TextFormat.RichText)
+    room.pages = QStackedWidget()
+    room.pages.addWidget(room.empty)
+    room.pages.addWidget(explorer)
+    QVBoxLayout(room).addWidget(room.pages)
+

@@ -1,0 +1,47 @@
+"""The explorer's current point as a plain value, and the undo command that moves between two of them.
+
+A point is where the artist stands in latent space: a seed (with its truncation) or an explicit latent (from a
+bookmark, a variation, an interpolation frame or a dropped PNG), plus amounts along the fitted directions. It is
+immutable and compares by value, so the undo history can skip no-op moves. Turning a point into a latent is the
+room's job (through engine.api); this module holds no Qt widgets and does no maths.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtGui import QUndoCommand
+
+
+@dataclass(frozen=True)
+class Point:
+    seed: int = 0
+    truncation: float = 1.0  # applies to seed points; explicit latents are used as they are
+    latent: tuple | None = None  # explicit base latent (floats); None: the seed's latent
+    amounts: tuple = ()  # typical steps along each fitted direction
+    label: int | None = None  # class index, for models with labels
+
+    def with_seed(self, seed: int) -> "Point":
+        return replace(self, seed=int(seed), latent=None, amounts=tuple(0.0 for _ in self.amounts))
+
+    def with_latent(self, latent, seed: int | None = None, label: int | None = None) -> "Point":
+        """Stand exactly on `latent` (directions at zero); keeps the seed for display, and the label, when none is
+        given."""
+        return replace(self, latent=tuple(float(v) for v in latent), seed=self.seed if seed is None else int(seed),
+                       amounts=tuple(0.0 for _ in self.amounts), label=self.label if label is None else label)
+
+
+class PointCommand(QUndoCommand):
+    """One step of the history: `apply(before)` on undo, `apply(after)` on redo (skipped when first pushed)."""
+
+    def __init__(self, apply, before: Point, after: Point, text: str):
+        super().__init__(text)
+        self._apply, self.before, self.after = apply, before, after
+        self._pushed = False
+
+    def redo(self) -> None:
+        if self._pushed:
+            self._apply(self.after)
+        self._pushed = True
+
+    def undo(self) -> None:
+        self._apply(self.before)

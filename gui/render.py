@@ -1,0 +1,255 @@
+"""The explorer's render thread: its own Model, a latest-only mailbox, results stamped so stale ones can be dropped.
+
+Slider events never queue up (DESIGN.md, "Threads"; STYLE.md, "Real-time generation: coalesce, never queue"). The
+GUI thread drops a request into a one-slot mailbox guarded by a lock and wakes the thread with a
+`threading.Event`; a newer request replaces a waiting one, so the render rate follows the model's speed and the
+final frame always belongs to the final request (napari's StatusChecker, stylegan3's AsyncRenderer and its stamps).
+
+Work kinds, highest priority first: open a model, load newer EMA weights, render the canvas, render one chunk of
+a strip (variations, bookmark thumbnails, interpolation frames), fit latent directions. A strip is rendered a
+chunk at a time, so a canvas request never waits behind a long strip.
+
+The Model lives and is used on this thread only. Signals carry uint8 NumPy arrays and plain records, never
+tensors or modules. This module does no Qt painting (gui/imaging.py makes the QImage on the GUI thread).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+STRIP_CHUNK = 8  # images per strip pass; small enough that a canvas request waits at most one chunk
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI may know about the open model: plain data, safe to send across threads."""
+    path: str
+    id: str
+    family: str
+    latent_dim: int
+    size: int
+    step: int
+    capabilities: frozenset
+    label_names: tuple
+
+
+@dataclass
+class _Strip:
+    stamp: int
+    latents: np.ndarray
+    labels: list | None
+    done: list
+
+
+class RenderThread(QThread):
+    rendered = Signal(object, int)  # H x W x 3 uint8, stamp of the request it answers
+    strip_rendered = Signal(str, object, int)  # strip name, N x H x W x 3 uint8, stamp
+    model_opened = Signal(object)  # ModelInfo
+    snapshot_loaded = Signal(int)  # training step of the weights now in use
+    directions_ready = Signal(object)  # api.Directions (NumPy arrays and names only)
+    failed = Signal(str, str)  # what was being done ("open", "render", ...), a one-line reason
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("render")
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._stamp = 0
+        self._open: str | None = None
+        self._opening = False  # from open_model() until that model is open (or failed)
+        self._snapshot: tuple | None = None  # (weights, step)
+        self._canvas: tuple | None = None  # (stamp, latent, label)
+        self._strips: dict[str, _Strip] = {}
+        self._directions: tuple | None = None  # (count, images loader or None)
+        self._last_canvas: tuple | None = None  # (latent, label): re-rendered when new weights arrive
+        self._control = None
+        self._holding = None  # the Control told render_started(), until the render work runs dry
+        self._model = None  # touched on this thread only
+        self.renders = 0  # canvas renders done (benches and tests read it)
+        self.render_seconds = 0.0  # time spent in those renders
+
+    # --- called from the GUI thread ---------------------------------------------------------------------------
+    def open_model(self, path) -> None:
+        with self._lock:
+            self._open = str(path)
+            self._opening = True
+            self._canvas, self._strips, self._directions, self._snapshot = None, {}, None, None
+            self._wake.set()
+
+    def load_snapshot(self, weights: dict, step: int) -> None:
+        with self._lock:
+            self._snapshot = (weights, step)
+            self._wake.set()
+
+    def request(self, latent: np.ndarray, label: int | None = None) -> int:
+        """Ask for the canvas image of `latent`; replaces any waiting canvas request. Returns its stamp."""
+        with self._lock:
+            self._stamp += 1
+            self._canvas = (self._stamp, np.asarray(latent, np.float32).reshape(1, -1), label)
+            self._hold_locked()
+            self._wake.set()
+            return self._stamp
+
+    def request_strip(self, name: str, latents: np.ndarray, labels: list | None = None) -> int:
+        """Ask for a batch of images under `name`; replaces a waiting or half-done strip of the same name."""
+        with self._lock:
+            self._stamp += 1
+            self._strips[name] = _Strip(self._stamp, np.asarray(latents, np.float32), labels, [])
+            self._hold_locked()
+            self._wake.set()
+            return self._stamp
+
+    def fit_directions(self, count: int, load_inputs: Callable[[], dict] | None = None) -> None:
+        """Fit `count` latent directions for the open model; `load_inputs` (run here, it reads the dataset) gives
+        fit_directions' images (and labels) for a VAE's KL ranking."""
+        with self._lock:
+            self._directions = (count, load_inputs)
+            self._wake.set()
+
+    def set_control(self, control) -> None:
+        """The training run's Control: it yields between steps while a render is pending."""
+        with self._lock:
+            if self._holding is not None:
+                self._holding.render_finished()
+                self._holding = None
+            self._control = control
+            if self._canvas is not None or self._strips:
+                self._hold_locked()
+
+    def current_stamp(self) -> int:
+        """The newest stamp handed out: results at or below it were asked for before now."""
+        with self._lock:
+            return self._stamp
+
+    def is_opening(self) -> bool:
+        with self._lock:
+            return self._opening
+
+    def stop(self) -> None:
+        """End the loop and wait for it; safe to call twice or before start()."""
+        with self._lock:
+            self._stopping = True
+            self._wake.set()
+        self.quit()
+        self.wait()
+
+    # --- the loop, on this thread -----------------------------------------------------------------------------
+    def run(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                if self._stopping:
+                    self._release_locked()
+                    return
+                job = self._next_job_locked()
+                if job is None or (job[0] != "render" and self._canvas is None and not self._strips):
+                    self._release_locked()  # no image is waiting: training may have the CPU back
+                if job is None:
+                    self._wake.clear()
+                    continue
+            what, work = job
+            try:
+                work()
+            except Exception as error:  # errors cross the thread as values (STYLE.md habit 10)
+                self.failed.emit(what, _one_line(error))
+
+    def _next_job_locked(self):
+        if self._open is not None:
+            path, self._open = self._open, None
+            return "open", lambda: self._do_open(path)
+        if self._model is None:  # nothing to render with: drop render work, keep waiting for a model
+            self._canvas, self._strips, self._directions, self._snapshot = None, {}, None, None
+            return None
+        if self._snapshot is not None:
+            snapshot, self._snapshot = self._snapshot, None
+            return "snapshot", lambda: self._do_snapshot(*snapshot)
+        if self._canvas is not None:
+            canvas, self._canvas = self._canvas, None
+            return "render", lambda: self._do_canvas(*canvas)
+        if self._strips:
+            name, strip = next(iter(self._strips.items()))
+            return "render", lambda: self._do_strip_chunk(name, strip)
+        if self._directions is not None:
+            directions, self._directions = self._directions, None
+            return "directions", lambda: self._do_directions(*directions)
+        return None
+
+    def _do_open(self, path: str) -> None:
+        from engine import api
+
+        self._model, self._last_canvas = None, None
+        try:
+            model = api.open_model(path)
+        finally:
+            with self._lock:
+                self._opening = self._open is not None
+        self._model = model
+        self.model_opened.emit(ModelInfo(path, model.id, model.family, model.latent_dim, model.size, model.step,
+                                         frozenset(model.capabilities), tuple(model.label_names)))
+
+    def _do_snapshot(self, weights: dict, step: int) -> None:
+        self._model.load_snapshot(weights, step)
+        self.snapshot_loaded.emit(step)
+        with self._lock:  # show the current point with the new weights, unless a newer request is waiting
+            if self._canvas is None and self._last_canvas is not None:
+                self._stamp += 1
+                self._canvas = (self._stamp, *self._last_canvas)
+                self._hold_locked()
+
+    def _do_canvas(self, stamp: int, latent: np.ndarray, label: int | None) -> None:
+        self._last_canvas = (latent, label)
+        started = time.perf_counter()
+        image = self._model.render(latent, labels=None if label is None else [label])[0]
+        self.render_seconds += time.perf_counter() - started
+        self.renders += 1
+        self.rendered.emit(image, stamp)
+
+    def _do_strip_chunk(self, name: str, strip: _Strip) -> None:
+        start = sum(len(part) for part in strip.done)
+        latents = strip.latents[start:start + STRIP_CHUNK]
+        labels = None if strip.labels is None else strip.labels[start:start + STRIP_CHUNK]
+        if len(latents):
+            try:
+                strip.done.append(self._model.render(latents, labels=labels))
+            except Exception:
+                with self._lock:  # a strip that cannot be rendered must not be retried on every pass
+                    if self._strips.get(name) is strip:
+                        del self._strips[name]
+                raise
+        if start + len(latents) < len(strip.latents):
+            return
+        with self._lock:
+            if self._strips.get(name) is not strip:
+                return  # replaced while rendering: the newer one will be emitted
+            del self._strips[name]
+        images = np.concatenate(strip.done) if strip.done else np.zeros((0, 1, 1, 3), np.uint8)
+        self.strip_rendered.emit(name, images, strip.stamp)
+
+    def _do_directions(self, count: int, load_inputs) -> None:
+        from engine import api
+
+        inputs = load_inputs() if load_inputs is not None else {}
+        self.directions_ready.emit(api.fit_directions(self._model, count=count, **inputs))
+
+    # --- yielding the CPU to the explorer while training runs ------------------------------------------------
+    def _hold_locked(self) -> None:
+        if self._holding is None and self._control is not None:
+            self._control.render_started()
+            self._holding = self._control
+
+    def _release_locked(self) -> None:
+        if self._holding is not None:
+            self._holding.render_finished()
+            self._holding = None
+
+
+def _one_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+

@@ -1,0 +1,54 @@
+"""What the app remembers and how it looks: QSettings, the theme, and where new projects and the demo live.
+
+Must not import the engine or create widgets; the main window reads and writes through these helpers.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtWidgets import QApplication
+
+ORGANISATION, APPLICATION = "LatentStudio", "Latent Studio"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DEMO_DIR = RESOURCES / "demo"
+
+
+def settings() -> QSettings:
+    """The app's settings, in the default format (tests point it at a temporary folder)."""
+    return QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+
+
+def string_list(value) -> list[str]:
+    """QSettings gives a list, a single string or None depending on how many items were stored."""
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def apply_theme(name: str) -> None:
+    """"dark" or "light": qdarkstyle's palette plus our few tweaks from resources/style.qss."""
+    import qdarkstyle
+    from qdarkstyle.dark.palette import DarkPalette
+    from qdarkstyle.light.palette import LightPalette
+
+    palette = LightPalette if name == "light" else DarkPalette
+    sheet = qdarkstyle.load_stylesheet(qt_api="pyside6", palette=palette)
+    tweaks = RESOURCES / "style.qss"
+    if tweaks.is_file():
+        sheet += "\n" + tweaks.read_text(encoding="utf-8")
+    QApplication.instance().setStyleSheet(sheet)
+
+
+def projects_home() -> Path:
+    """Where new projects go unless the artist picks a folder: Documents/Latent Studio."""
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(documents or Path.home()) / "Latent Studio"
+
+
+def unique_folder(path: Path) -> Path:
+    """`path`, or `path 2`, `path 3`, ... whichever does not exist yet."""
+    candidate, number = path, 2
+    while candidate.exists():
+        candidate, number = path.with_name(f"{path.name} {number}"), number + 1
+    return candidate

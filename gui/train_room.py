@@ -1,0 +1,405 @@
+"""The Train room: pick a model family, see the suggested preset, the device and the speed measured here, then
+Start / Pause / Resume / Stop a run and watch its samples, losses, ETA and checkpoints live.
+
+The run lives on its own QThread (workers.TrainRun); pause and stop are `Control` flags set from here. Presets,
+device facts and speed come from `engine.api` on pool jobs. Other rooms follow training through `snapshot`,
+`checkpoint_saved` and `training_state_changed`. Must not import torch or compute anything but display
+arithmetic (an ETA from a measured speed).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from .widgets.loss_plot import LossPlot
+from .widgets.sample_history import SampleHistory
+from .widgets.train_settings import TrainSettings
+from .workers import TrainRun, run_task
+
+
+def duration(seconds: float) -> str:
+    if seconds != seconds or seconds == float("inf"):
+        return "—"
+    minutes = int(round(seconds / 60))
+    if seconds < 90:
+        return f"{int(seconds)} s"
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+class TrainRoom(QWidget):
+    notify = Signal(str, str)
+    snapshot = Signal(object)  # api.Snapshot: new EMA weights for the explorer's generator
+    checkpoint_saved = Signal(object)  # api.CheckpointSaved
+    training_state_changed = Signal(bool)  # True when a run starts, False once it has ended (checkpoint saved)
+    step_done = Signal(object)  # api.StepDone, after the room has shown it
+    run_finished = Signal(object)  # api.RunFinished, or None when the run failed
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.api = None
+        self.project = None
+        self.control = None  # the Control of the current run (the explorer yields to it); a fresh one when idle
+        self.run: TrainRun | None = None
+        self.run_dir = None
+        self.step = 0
+        self._config = None  # the suggested config; the form edits a copy of it
+        self._speeds: dict[tuple, float] = {}  # images/s measured per network shape
+        self._measuring = False
+        self._generation = 0  # drops preparation results for an older project or family
+        self._build()
+        self._set_state("idle")
+
+    # --- construction ---------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.family_box = QComboBox()
+        self.family_box.setToolTip("The kind of generative model to train")
+        self.family_box.activated.connect(self._on_family_changed)
+        self.family_text = _wrapped_label()
+        self.device_label = _wrapped_label()
+        self.speed_label = _wrapped_label("Not measured yet")
+        self.measure_button = QPushButton("Measure speed")
+        self.measure_button.setToolTip("Run the real training step for two seconds to time it on this machine")
+        self.measure_button.clicked.connect(self.measure_speed)
+        self.warning_label = _wrapped_label()
+        self.warning_label.setObjectName("warning")
+        self.warning_label.hide()
+        self.settings = TrainSettings()
+        self.settings.changed.connect(self._show_estimate)
+        self.advanced = None  # a superqt QCollapsible holding `settings`, made in set_api (see _fold_settings)
+        self._advanced_holder = QWidget()
+        QVBoxLayout(self._advanced_holder).setContentsMargins(0, 0, 0, 0)
+
+        self.start_button = _button("Start", "Start a new run with these settings (Ctrl+Return)", "Ctrl+Return",
+                                    lambda: self.start(new=True))
+        self.pause_button = _button("Pause", "Pause between two steps; nothing is lost (Ctrl+P)", "Ctrl+P",
+                                    self.pause)
+        self.resume_button = _button("Resume", "Go on from where it paused (Ctrl+R)", "Ctrl+R", self.resume)
+        self.stop_button = _button("Stop", "Stop and save a checkpoint; the run can be continued later (Ctrl+.)",
+                                   "Ctrl+.", self.stop)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
+            buttons.addWidget(button)
+
+        self.banner_label = _wrapped_label()
+        self.continue_button = _button("Continue run", "Resume the interrupted run from its newest checkpoint",
+                                       None, lambda: self.start(new=False))
+        self.banner = QFrame()
+        self.banner.setObjectName("banner")
+        banner_layout = QHBoxLayout(self.banner)
+        banner_layout.addWidget(self.banner_label, 1)
+        banner_layout.addWidget(self.continue_button)
+        self.banner.hide()
+
+        setup = QWidget()
+        form = QFormLayout(setup)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.addRow(self.banner)
+        form.addRow("Model", self.family_box)
+        form.addRow(self.family_text)
+        form.addRow("Device", self.device_label)
+        form.addRow("Speed", self.speed_label)
+        form.addRow("", self.measure_button)
+        form.addRow(self.warning_label)
+        form.addRow(self._advanced_holder)
+        form.addRow(buttons)
+        scroll = QScrollArea()
+        scroll.setWidget(setup)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(340)
+        scroll.setMaximumWidth(420)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.samples = SampleHistory()
+        self.state_label = QLabel()
+        self.state_label.setObjectName("roomSummary")
+        self.progress = QProgressBar()
+        self.progress.setFormat("step %v of %m")
+        self.loss_plot = LossPlot()
+        self.checkpoints = QListWidget()
+        self.checkpoints.setToolTip("Checkpoints saved so far; the newest complete one is used to continue")
+        self.checkpoints.setMaximumWidth(220)
+
+        samples = QWidget()
+        samples_layout = QVBoxLayout(samples)
+        samples_layout.addWidget(self.samples, 1)
+        samples_layout.addWidget(self.state_label)
+        samples_layout.addWidget(self.progress)
+        lower = QWidget()
+        lower_layout = QHBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(_boxed("Losses", self.loss_plot), 1)
+        lower_layout.addWidget(_boxed("Checkpoints", self.checkpoints))
+        live = QSplitter(Qt.Orientation.Vertical)
+        live.addWidget(samples)
+        live.addWidget(lower)
+        live.setStretchFactor(0, 3)
+        live.setStretchFactor(1, 1)
+
+        layout = QHBoxLayout(self)
+        layout.addWidget(scroll)
+        layout.addWidget(live, 1)
+
+    # --- what the window calls ------------------------------------------------------------------------------------
+    def set_api(self, api) -> None:
+        self.api = api
+        self._fold_settings()
+        self.control = api.Control()
+        self.family_box.clear()
+        for info in api.families():
+            self.family_box.addItem(info.title, info.name)
+            self.family_box.setItemData(self.family_box.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
+        self.prepare()
+
+    def _fold_settings(self) -> None:
+        """superqt costs 0.4 s of imports, so the fold is made once the engine is there (the loader imported
+        superqt on its thread), not while the window is first shown."""
+        if self.advanced is None:
+            from superqt import QCollapsible
+
+            self.advanced = QCollapsible("Advanced settings")
+            self.advanced.addWidget(self.settings)
+            self._advanced_holder.layout().addWidget(self.advanced)
+
+    def set_project(self, project) -> None:
+        self.project = project
+        self._speeds.clear()
+        self.prepare()
+
+    def prepare(self, keep_settings: bool = False) -> None:
+        """Ask the engine (on a job) for the preset, device, dataset counts and any run left unfinished; the
+        preset replaces the form's values unless `keep_settings` (after a run, the artist's edits stay)."""
+        self._set_state("running" if self.is_training() else "idle")
+        self.family_text.setText(self.family_box.currentData(Qt.ItemDataRole.ToolTipRole) or "")
+        if self.api is None:
+            return
+        self._generation += 1
+        generation, api, project = self._generation, self.api, self.project
+        family = self.family_box.currentData()
+
+        def facts(on_event, control):
+            stats = api.dataset_stats(project) if project is not None else {"count": 0, "median_size": 0}
+            config = api.suggest_config(project, family) if stats["count"] else None
+            return {"stats": stats, "config": config, "device": api.device_info(),
+                    "resumable": api.resumable_run(project) if project is not None else None}
+
+        run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
+                 on_failed=lambda text: self.notify.emit(text, "error"))
+
+    def config(self):
+        return None if self._config is None else self.settings.apply(self._config)
+
+    def set_config(self, config) -> None:
+        self._config = config
+        self.settings.set_config(config)
+
+    def is_training(self) -> bool:
+        return self.run is not None
+
+    def start(self, new: bool = True) -> None:
+        config = self.config()
+        if config is None or self.is_training():
+            return
+        self.run = TrainRun(self.api, self.project, config, new=new, parent=self)
+        self.control = self.run.control
+        self.run.event.connect(self._on_event)
+        self.run.failed.connect(lambda text: self.notify.emit(f"Training failed: {text}", "error"))
+        self.run.finished.connect(self._on_run_finished)
+        self.samples.clear()
+        self.loss_plot.clear()
+        self.checkpoints.clear()
+        self.banner.hide()
+        self._set_state("starting")
+        self.run.start()
+        self.training_state_changed.emit(True)
+
+    def pause(self) -> None:
+        if self.run is not None:
+            self.control.pause()
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self.run is not None:
+            self.control.resume()
+            self._set_state("running")
+
+    def stop(self) -> None:
+        """Ask the run to stop; it saves a checkpoint first, then `training_state_changed(False)` arrives."""
+        if self.run is not None:
+            self.control.request_stop()
+            self._set_state("saving")
+
+    def shutdown(self) -> None:
+        """Blocking last resort (the app is exiting): stop the run and wait for its checkpoint."""
+        if self.run is not None:
+            self.run.stop_and_wait()
+
+    def measure_speed(self) -> None:
+        config = self.config()
+        if config is None or self._measuring or self.is_training():
+            return
+        self._measuring = True
+        self.speed_label.setText("Measuring the real training step…")
+        self.measure_button.setEnabled(False)
+        api, project, key = self.api, self.project, _speed_key(config)
+
+        def measure(on_event, control):
+            return api.measure_speed(project, config, seconds=2)
+
+        def done(images_per_s):
+            self._speeds[key] = images_per_s
+
+        def finished():
+            self._measuring = False
+            self.measure_button.setEnabled(not self.is_training())
+            self._show_estimate()
+
+        run_task(measure, on_done=done, on_finished=finished,
+                 on_failed=lambda text: self.notify.emit(f"Could not measure the speed: {text}", "warning"))
+
+    # --- preparation results --------------------------------------------------------------------------------------
+    def _on_facts(self, generation: int, facts: dict, keep_settings: bool) -> None:
+        if generation != self._generation:
+            return
+        info = facts["device"]
+        memory = "memory" if info.kind != "cpu" else "RAM"
+        self.device_label.setText(f"{info.name} · {info.memory_gb:.0f} GB {memory}")
+        stats = facts["stats"]
+        if facts["config"] is not None and not self.is_training() and not (keep_settings and self._config):
+            self.set_config(facts["config"])
+        size = facts["config"].size if facts["config"] is not None else 0
+        small = stats["count"] and stats["median_size"] < size
+        self.warning_label.setText(f"Most of your images are smaller ({stats['median_size']} px) than the training "
+                                   f"resolution ({size} px): they are upscaled and samples will look soft. "
+                                   "Pick a lower resolution in the Dataset room." if small else "")
+        self.warning_label.setVisible(bool(small))
+        if not stats["count"]:
+            self._config = None
+            self.speed_label.setText("Add images in the Dataset room first" if self.project is not None else
+                                     "Open or create a project first")
+        resumable = facts["resumable"]
+        self.banner_label.setText(f"The run “{resumable.name}” was interrupted. Continue it from its newest "
+                                  "checkpoint, or Start a new one." if resumable else "")
+        self.banner.setVisible(resumable is not None and not self.is_training())
+        self._set_state("running" if self.is_training() else "idle")
+        if self.isVisible():
+            self._measure_if_unknown()
+
+    def _on_family_changed(self) -> None:
+        self._config = None
+        self.prepare()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._measure_if_unknown()
+
+    def _measure_if_unknown(self) -> None:
+        config = self.config()
+        if config is not None and _speed_key(config) not in self._speeds:
+            self.measure_speed()
+
+    def _show_estimate(self) -> None:
+        config = self.config()
+        speed = self._speeds.get(_speed_key(config)) if config is not None else None
+        if config is None or self._measuring:
+            return
+        if speed is None:
+            self.speed_label.setText("Not measured yet for these settings")
+            return
+        seconds = config.steps * config.batch / max(speed, 1e-9)
+        if config.minutes:
+            seconds = min(seconds, config.minutes * 60)
+        self.speed_label.setText(f"{speed:,.0f} images/s on this machine · about {duration(seconds)} for "
+                                 f"{config.steps:,} steps")
+
+    # --- the live run ---------------------------------------------------------------------------------------------
+    def _on_event(self, event) -> None:
+        api = self.api
+        if isinstance(event, api.StepDone):
+            self.step = event.step
+            if self.run is not None and not self.control.paused and not self.control.should_stop():
+                self._set_state("running")
+            self.progress.setRange(0, event.total_steps)
+            self.progress.setValue(event.step)
+            self.state_label.setText(f"Step {event.step:,} of {event.total_steps:,} · {event.images_per_s:,.0f} "
+                                     f"images/s · {duration(event.eta_s)} left")
+            self.loss_plot.add(event.step, event.losses)
+            self.step_done.emit(event)
+        elif isinstance(event, api.SamplesReady):
+            self.samples.add(event.step, event.grid, event.path)
+        elif isinstance(event, api.Snapshot):
+            self.snapshot.emit(event)
+        elif isinstance(event, api.CheckpointSaved):
+            item = QListWidgetItem(f"step {event.step:,}" + ("  ★ best" if event.best else ""))
+            item.setToolTip(str(event.path))
+            self.checkpoints.insertItem(0, item)
+            self.checkpoint_saved.emit(event)
+        elif isinstance(event, api.RunStarted):
+            self.run_dir = event.run_dir
+            self.step = event.step
+            self.progress.setRange(0, event.total_steps)
+            self.progress.setValue(event.step)
+            verb = "Continuing" if event.resumed else "Training"
+            self.state_label.setText(f"{verb} {event.run_dir.name} on {event.device}")
+        elif isinstance(event, api.Message):
+            self.notify.emit(event.text, event.level)
+
+    def _on_run_finished(self, result) -> None:
+        self.run.deleteLater()  # its thread has ended; a new run gets a new thread
+        self.run = None
+        self.control = self.api.Control()
+        self._set_state("idle")
+        if result is not None:
+            words = {"done": "finished", "time": "reached its time limit", "stopped": "stopped",
+                     "failed": "failed"}.get(result.reason, result.reason)
+            self.progress.setValue(result.step)
+            saved = "; checkpoint saved" if result.checkpoint else ""
+            self.state_label.setText(f"Run {words} at step {result.step:,}{saved}")
+            self.notify.emit(f"Training {words} at step {result.step:,}{saved}",
+                             "error" if result.reason == "failed" else "info")
+        self.training_state_changed.emit(False)
+        self.run_finished.emit(result)
+        self.prepare(keep_settings=True)  # an interrupted run may now be continued: show the banner
+
+    def _set_state(self, state: str) -> None:
+        ready = self.api is not None and self.project is not None and self._config is not None
+        training = self.run is not None
+        self.start_button.setEnabled(ready and not training)
+        self.continue_button.setEnabled(ready and not training)
+        self.pause_button.setEnabled(training and state in ("running", "starting"))
+        self.resume_button.setEnabled(training and state == "paused")
+        self.stop_button.setEnabled(training and state != "saving")
+        self.family_box.setEnabled(not training)
+        self.settings.setEnabled(not training)
+        self.measure_button.setEnabled(ready and not training and not self._measuring)
+        texts = {"starting": "Starting… (building the networks)", "paused": f"Paused at step {self.step:,}",
+                 "saving": "Saving a checkpoint…"}
+        if state in texts:
+            self.state_label.setText(texts[state])
+
+
+def _speed_key(config) -> tuple:
+    return (config.family, config.size, config.batch, config.width, config.latent_dim, config.precision)
+
+
+def _boxed(title: str, widget: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    QVBoxLayout(box).addWidget(widget)
+    return box
+
+
+def _wrapped_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+def _button(text: str, tip: str, shortcut: str | None, slot) -> QPushButton:
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    if shortcut:
+        button.setShortcut(shortcut)
+    button.clicked.connect(slot)
+    return button

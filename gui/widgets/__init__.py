@@ -1,0 +1,1 @@
+"""Reusable widgets that show plain data (arrays, numbers, lists): they never call the engine themselves."""

@@ -1,0 +1,98 @@
+"""Loss curves of the running training: one polyline per loss, painted with QPainter (no plotting library).
+
+Given (step, {name: value}) pairs as StepDone events arrive. It only draws; it never reads logs or runs anything.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+COLOURS = ["#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176"]
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 48, 10, 22, 20
+
+
+class LossPlot(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._steps: list[int] = []
+        self._series: dict[str, list[float]] = {}
+        self.setMinimumHeight(140)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip("Training losses as the run goes. For GANs they swing; a flat line near zero for the "
+                        "discriminator often means the generator stopped learning.")
+
+    def sizeHint(self) -> QSize:
+        return QSize(360, 180)
+
+    def clear(self) -> None:
+        self._steps, self._series = [], {}
+        self.update()
+
+    def add(self, step: int, losses: dict) -> None:
+        if self._steps and step <= self._steps[-1]:  # a resumed run repeats no steps; ignore out-of-order reports
+            return
+        for name in losses:
+            if name not in self._series:  # a loss that appears late starts with gaps
+                self._series[name] = [math.nan] * len(self._steps)
+        self._steps.append(step)
+        for name, values in self._series.items():
+            values.append(float(losses.get(name, math.nan)))
+        self.update()
+
+    def point_count(self) -> int:
+        return len(self._steps)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = self.palette()
+        text_colour = palette.color(palette.ColorRole.WindowText)
+        plot = QRectF(MARGIN_LEFT, MARGIN_TOP, self.width() - MARGIN_LEFT - MARGIN_RIGHT,
+                      self.height() - MARGIN_TOP - MARGIN_BOTTOM)
+        painter.fillRect(plot, palette.color(palette.ColorRole.Base))
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        painter.setFont(font)
+        if len(self._steps) < 2:
+            painter.setPen(text_colour)
+            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "Losses appear here once training starts")
+            return
+        finite = [v for values in self._series.values() for v in values if math.isfinite(v)]
+        if not finite:
+            return
+        low, high = min(finite), max(finite)
+        if high - low < 1e-6:
+            low, high = low - 0.5, high + 0.5
+        first, last = self._steps[0], self._steps[-1]
+
+        def to_point(step: int, value: float) -> QPointF:
+            x = plot.left() + (step - first) / max(1, last - first) * plot.width()
+            y = plot.bottom() - (value - low) / (high - low) * plot.height()
+            return QPointF(x, y)
+
+        self._draw_axes(painter, plot, text_colour, low, high, first, last)
+        stride = max(1, len(self._steps) // max(1, int(plot.width())))  # at most one point per pixel
+        for number, (name, values) in enumerate(self._series.items()):
+            colour = QColor(COLOURS[number % len(COLOURS)])
+            painter.setPen(QPen(colour, 1.6))
+            line = QPolygonF()
+            for i in range(0, len(values), stride):
+                if math.isfinite(values[i]):
+                    line.append(to_point(self._steps[i], values[i]))
+            painter.drawPolyline(line)
+            latest = next((v for v in reversed(values) if math.isfinite(v)), math.nan)
+            painter.drawText(QPointF(MARGIN_LEFT + 4 + number * 110, 14), f"{name} {latest:.3f}")
+
+    def _draw_axes(self, painter, plot, colour, low, high, first, last) -> None:
+        painter.setPen(QPen(colour, 1))
+        painter.drawRect(plot)
+        align_right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(QRectF(0, plot.top() - 8, MARGIN_LEFT - 4, 16), align_right, f"{high:.2g}")
+        painter.drawText(QRectF(0, plot.bottom() - 8, MARGIN_LEFT - 4, 16), align_right, f"{low:.2g}")
+        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, 100, 16), Qt.AlignmentFlag.AlignLeft,
+                         f"step {first}")
+        painter.drawText(QRectF(plot.right() - 100, plot.bottom() + 2, 100, 16), Qt.AlignmentFlag.AlignRight,
+                         f"step {last}")

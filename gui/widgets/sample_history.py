@@ -1,0 +1,70 @@
+"""The run's sample grids: the newest one large, and a slider to look back at earlier ones.
+
+Grids arrive as uint8 arrays with the PNG path the engine saved them to; only the newest is kept as a pixmap,
+earlier ones are loaded back from their PNG when the artist scrubs to them (a long run makes hundreds).
+Must not render or save anything itself.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+
+from ..imaging import to_pixmap
+
+
+class SampleHistory(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._grids: list[tuple[int, str]] = []  # (step, PNG path) of every grid of this run
+        self.image = QLabel("Samples appear here as the model learns")
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(240, 240)
+        self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image.setToolTip("The same 36 latent points at each snapshot, so you see the model improve")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Look back at earlier sample grids of this run")
+        self.slider.valueChanged.connect(self._on_scrubbed)
+        self.step_label = QLabel()
+        row = QHBoxLayout()
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.step_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.image, 1)
+        layout.addLayout(row)
+
+    def clear(self) -> None:
+        self._grids.clear()
+        self.slider.setRange(0, 0)
+
+    def count(self) -> int:
+        return len(self._grids)
+
+    def add(self, step: int, grid, path) -> None:
+        """A new grid (H x W x 3 uint8): shown at once unless the artist is looking at an older one."""
+        following = self.slider.value() == self.slider.maximum()
+        self._grids.append((step, str(path)))
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, len(self._grids) - 1)
+        if following:
+            self.slider.setValue(len(self._grids) - 1)
+        self.slider.blockSignals(False)
+        if following:
+            self._show(to_pixmap(grid), step)
+
+    def _on_scrubbed(self, index: int) -> None:
+        if 0 <= index < len(self._grids):
+            step, path = self._grids[index]
+            self._show(QPixmap(path), step)
+
+    def _show(self, pixmap: QPixmap, step: int) -> None:
+        if pixmap.isNull():
+            return
+        side = min(self.image.width(), self.image.height())
+        factor = max(1, side // max(1, pixmap.width(), pixmap.height()))  # whole-pixel zoom stays crisp
+        if factor > 1:
+            pixmap = pixmap.scaled(pixmap.width() * factor, pixmap.height() * factor,
+                                   Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+        self.image.setPixmap(pixmap)
+        self.step_label.setText(f"step {step:,}")

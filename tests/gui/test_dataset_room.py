@@ -1,0 +1,113 @@
+"""Stories of the Dataset room, driven through the main window with real digit images and broken files."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from gui.app import MainWindow
+from tests.conftest import write_digits
+
+
+@pytest.fixture
+def window(qtbot, api, tmp_path):
+    """The main window with the engine loaded and an empty project open."""
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.loader.ready, timeout=30_000):
+        window.start_engine()
+    project = api.Project.create(tmp_path / "Sketches")
+    project.dataset.size = 16
+    project.save()
+    window.open_project(str(project.root))
+    qtbot.waitUntil(lambda: window.project is not None and not window.dataset_room.is_busy(), timeout=10_000)
+    return window
+
+
+@pytest.fixture
+def messy_folder(tmp_path):
+    """40 digits in ten labelled folders, plus a truncated PNG and a text file pretending to be a PNG."""
+    root = write_digits(tmp_path / "messy", per_class=4)
+    good = next((root / "3").glob("*.png")).read_bytes()
+    (root / "3" / "truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "x.png").write_text("this is not an image")
+    return root
+
+
+def drop(window, paths):
+    """What a file manager does: drag file URLs over the window, then drop them (labelme's tests send the drop).
+
+    Qt 6 delivers a drop only to a widget that accepted the drag's enter event, so both are sent.
+    """
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    where = QPointF(window.width() / 2, window.height() / 2)
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted(), "the window refused the drag"
+    QApplication.sendEvent(window, QDropEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                              Qt.KeyboardModifier.NoModifier))
+
+
+def test_an_empty_project_invites_a_drop(window):
+    room = window.dataset_room
+    assert window.current_room() == "Dataset"
+    assert room.stack.currentWidget() is room.drop_hint
+    assert "Drop a folder" in room.drop_hint.text()
+    assert room.model.rowCount() == 0
+
+
+def test_dropping_a_folder_with_broken_files_keeps_the_rest_and_lists_the_broken_ones(qtbot, window, messy_folder):
+    room = window.dataset_room
+    drop(window, [messy_folder])
+    qtbot.waitUntil(lambda: room.model.rowCount() == 40 and not room.is_busy(), timeout=30_000)
+
+    assert room.stack.currentWidget() is room.grid
+    thumbnail = room.model.index(0).data(Qt.ItemDataRole.DecorationRole)
+    assert not thumbnail.isNull()
+    rejected = {room.rejected_table.item(r, 0).text(): room.rejected_table.item(r, 1).text()
+                for r in range(room.rejected_table.rowCount())}
+    assert set(rejected) == {"truncated.png", "x.png"}
+    assert "truncated" in rejected["truncated.png"]
+    assert "not an image" in rejected["x.png"]
+    assert room.rejected_box.title() == "Rejected files (2)"
+    counts = {room.labels_table.item(r, 0).text(): room.labels_table.item(r, 1).text()
+              for r in range(room.labels_table.rowCount())}
+    assert counts == {str(digit): "4" for digit in range(10)}
+    assert "kept 40, rejected 2" in window.statusBar().currentMessage()
+    # the augmentation preview fills in after loading
+    qtbot.waitUntil(lambda: not room.preview_labels[0].pixmap().isNull(), timeout=20_000)
+
+
+def test_delete_removes_the_selected_images_after_asking(qtbot, window, messy_folder, _questions):
+    shutil.rmtree(messy_folder / "3")  # keep the story short: only good images
+    (messy_folder / "x.png").unlink()
+    room = window.dataset_room
+    window.add_images([str(messy_folder)])
+    qtbot.waitUntil(lambda: room.model.rowCount() == 36 and not room.is_busy(), timeout=30_000)
+
+    room.grid.setFocus()
+    room.grid.selectionModel().select(room.model.index(0), room.grid.selectionModel().SelectionFlag.Select)
+    room.grid.selectionModel().select(room.model.index(5), room.grid.selectionModel().SelectionFlag.Select)
+    qtbot.keyClick(room.grid, Qt.Key.Key_Delete)
+    assert _questions == ["Remove images"]
+    qtbot.waitUntil(lambda: room.model.rowCount() == 34 and not room.is_busy(), timeout=30_000)
+
+
+def test_changing_the_resolution_rebuilds_the_images_in_the_background(qtbot, window, messy_folder):
+    room = window.dataset_room
+    window.add_images([str(messy_folder / "7")])
+    qtbot.waitUntil(lambda: room.model.rowCount() == 4 and not room.is_busy(), timeout=30_000)
+    assert room.dataset.images.shape[1] == 16
+
+    room.size_box.setCurrentIndex(room.size_box.findData(32))
+    room.size_box.activated.emit(room.size_box.currentIndex())
+    qtbot.waitUntil(lambda: room.dataset is not None and room.dataset.images.shape[1] == 32
+                    and not room.is_busy(), timeout=30_000)
+    assert window.project.dataset.size == 32
+    assert room.model.rowCount() == 4

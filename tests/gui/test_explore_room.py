@@ -1,0 +1,195 @@
+"""The Explore room around a real (tiny) DCGAN trained on real digits: what an artist does, what the canvas shows.
+
+Every test waits on signals or conditions, never sleeps, and stops the render thread in teardown.
+"""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
+from PySide6.QtGui import QDropEvent
+
+from engine import api
+from gui import imaging
+from gui.explore_room import ExploreRoom
+
+WAIT = 20_000
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, digits_template):
+    """A project of 300 real digits at 16 px (a copy of the session's ingested template) with a DCGAN trained for
+    20 steps, and the EMA snapshots the run sent (steps 10 and 20)."""
+    project = api.Project.open(shutil.copytree(digits_template, tmp_path_factory.mktemp("explore") / "Digits"))
+    snapshots = []
+    api.train(project, api.TrainConfig(family="dcgan", size=16, steps=20, batch=16, width=8, latent_dim=16,
+                                       precision="fp32", checkpoint_every=20, sample_every=10),
+              on_event=lambda e: snapshots.append(e) if isinstance(e, api.Snapshot) else None)
+    return project, snapshots
+
+
+@pytest.fixture
+def room(qtbot, trained):
+    """An Explore room showing the trained project's model, its directions fitted and its first frame on screen."""
+    project, _ = trained
+    room = ExploreRoom()
+    qtbot.addWidget(room)
+    room.resize(1100, 760)
+    room.show()
+    with qtbot.waitSignals([room.model_ready, room.directions_ready, room.frame_shown], timeout=WAIT):
+        room.set_project(project)
+    yield room
+    room.shutdown()
+    QThreadPool.globalInstance().waitForDone(WAIT)
+    assert not room.render.isRunning()
+
+
+def shown(room) -> bytes:
+    return imaging.image_bytes(room.canvas.image())
+
+
+def wait_for_latest_frame(qtbot, room) -> None:
+    qtbot.waitUntil(lambda: room._shown_stamp == room.last_stamp, timeout=WAIT)
+
+
+def test_a_gan_shows_seed_truncation_and_direction_controls_only(room):
+    assert room.pages.currentIndex() == 1
+    assert room._point_form.isRowVisible(room.truncation)
+    assert not room._point_form.isRowVisible(room.label_choice)  # no labels in a DCGAN
+    assert len(room.sliders.sliders()) == 8
+    assert not room.canvas.image().isNull() and room.canvas.image().width() == 16
+
+
+def test_moving_a_direction_slider_changes_the_canvas(qtbot, room):
+    before = shown(room)
+    with qtbot.waitSignal(room.frame_shown, timeout=WAIT):
+        room.sliders.sliders()[0].setValue(2.5)
+    wait_for_latest_frame(qtbot, room)
+    assert shown(room) != before
+    assert room.current_point().amounts[0] == pytest.approx(2.5)
+
+
+def test_changing_the_seed_changes_the_image_and_undo_brings_it_back(qtbot, room):
+    room.seed.setValue(1)
+    wait_for_latest_frame(qtbot, room)
+    first = shown(room)
+    room.seed.setValue(2)
+    wait_for_latest_frame(qtbot, room)
+    assert shown(room) != first
+    room.undo_stack.undo()
+    wait_for_latest_frame(qtbot, room)
+    assert room.seed.value() == 1 and shown(room) == first
+    room.undo_stack.redo()
+    assert room.seed.value() == 2
+
+
+def test_an_exported_png_dropped_back_restores_its_exact_point(qtbot, room, tmp_path):
+    room.seed.setValue(7)
+    room.sliders.sliders()[1].setValue(-1.5)
+    wait_for_latest_frame(qtbot, room)
+    latent, picture = room.current_latent(), shown(room)
+    path = tmp_path / "keep.png"
+    with qtbot.waitSignal(room.exported, timeout=WAIT):
+        room.export_png(str(path))
+    assert np.array_equal(api.read_png_latent(path)["latent"], latent)
+
+    room.seed.setValue(8)
+    wait_for_latest_frame(qtbot, room)
+    assert shown(room) != picture
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(room.restored, timeout=WAIT):
+        room.canvas.dropEvent(drop)
+    assert np.array_equal(room.current_latent(), latent)
+    qtbot.waitUntil(lambda: shown(room) == picture, timeout=WAIT)
+
+
+def test_bookmarks_are_saved_in_the_project(qtbot, room, trained):
+    project, _ = trained
+    count = len(api.load_bookmarks(project))
+    room.seed.setValue(11)
+    with qtbot.waitSignal(room.bookmarks_saved, timeout=WAIT):
+        room.add_bookmark("Round three")
+    saved = api.load_bookmarks(project)
+    assert len(saved) == count + 1
+    assert saved[-1]["name"] == "Round three" and saved[-1]["seed"] == 11
+    assert saved[-1]["model_id"] == room.model_info().id
+    assert np.allclose(saved[-1]["latent"], room.current_latent())
+
+    with qtbot.waitSignal(room.bookmarks_saved, timeout=WAIT):
+        room.bookmark_panel.strip.item(count).setText("Round four")  # as a double-click edit would
+    assert api.load_bookmarks(project)[-1]["name"] == "Round four"
+
+
+def test_interpolating_two_bookmarks_plays_and_exports_a_looping_gif(qtbot, room, tmp_path):
+    import imageio.v3 as iio
+
+    start = len(room.bookmarks())
+    for seed in (3, 4):
+        room.seed.setValue(seed)
+        room.add_bookmark(f"Seed {seed}")
+    room.interpolation.steps.setValue(6)
+    with qtbot.waitSignal(room.render.strip_rendered, timeout=WAIT,
+                          check_params_cb=lambda name, images, stamp: name == "frames"):
+        room.interpolate([start, start + 1])
+    assert len(room.interpolation_latents()) == 12  # 2 segments of 6 frames, looping back to the first
+    qtbot.waitUntil(lambda: len(room.interpolation.frames()) == 12, timeout=WAIT)
+
+    with qtbot.waitSignal(room.interpolation.frame_shown, timeout=WAIT):
+        room.interpolation.toggle()
+    room.interpolation.toggle()
+    assert not room.interpolation.playing()
+
+    path = tmp_path / "loop.gif"
+    with qtbot.waitSignal(room.exported, timeout=WAIT):
+        room.export_animation(str(path))
+    frames = iio.imread(path, index=None)
+    assert frames.shape[0] > 1
+
+
+def test_a_burst_of_slider_moves_renders_far_fewer_frames_and_ends_on_the_last(qtbot, room, trained):
+    project, _ = trained
+    control = api.Control()  # as while training runs: training yields while renders are pending
+    room.set_training_control(control)
+    slider = room.sliders.sliders()[2]
+    renders, first_stamp = room.render.renders, room.render.current_stamp()
+    for i in range(200):
+        slider.setValue(-3 + 6 * i / 199)
+    assert room.last_stamp - first_stamp == 200
+    wait_for_latest_frame(qtbot, room)
+    assert room.render.renders - renders < 50
+    qtbot.waitUntil(control._renders_idle.is_set, timeout=WAIT)  # and training gets the CPU back afterwards
+    expected = api.open_model(project.root).render(room.current_latent()[None])[0]
+    assert shown(room) == imaging.image_bytes(imaging.to_qimage(expected))
+
+
+def test_new_training_weights_change_the_canvas(qtbot, room, trained):
+    _, snapshots = trained
+    earlier = next(s for s in snapshots if s.step == 10)
+    before = shown(room)
+    with qtbot.waitSignal(room.frame_shown, timeout=WAIT):
+        room.on_snapshot(earlier)
+    assert shown(room) != before
+
+
+def test_a_project_without_a_model_says_to_train_one_then_opens_the_first_checkpoint(qtbot, tmp_path, trained):
+    room = ExploreRoom()
+    qtbot.addWidget(room)
+    with qtbot.waitSignal(room.status, timeout=WAIT):
+        room.set_project(api.Project.create(tmp_path / "Empty"))
+    assert room.pages.currentIndex() == 0
+    assert "Train a model first" in room.empty.text()
+
+    run = trained[0].runs()[-1]
+    saved = api.CheckpointSaved(20, sorted((run / "checkpoints").glob("*.json"))[-1])
+    with qtbot.waitSignals([room.model_ready, room.frame_shown], timeout=WAIT):
+        room.on_checkpoint(saved)
+    assert room.pages.currentIndex() == 1 and room.model_info().step == 20
+    room.shutdown()
+
+

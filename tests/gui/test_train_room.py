@@ -1,0 +1,70 @@
+"""The Train room around a real project of handwritten digits: start, watch, pause, stop, continue."""
+from __future__ import annotations
+
+import pytest
+
+from gui.train_room import TrainRoom
+
+
+@pytest.fixture
+def room(qtbot, api, digits_project):
+    room = TrainRoom()
+    qtbot.addWidget(room)
+    room.set_api(api)
+    room.set_project(digits_project)
+    qtbot.waitUntil(lambda: room.config() is not None, timeout=20_000)  # the preset arrives from a pool job
+    return room
+
+
+def test_the_room_shows_a_preset_sized_to_the_dataset_and_the_device(room):
+    config = room.config()
+    assert config.size == 16  # the project's resolution
+    assert config.steps > 0 and config.batch > 0
+    assert room.family_box.count() >= 1 and room.family_text.text()
+    assert "GB" in room.device_label.text()
+    assert room.start_button.isEnabled() and not room.stop_button.isEnabled()
+
+
+def test_start_trains_a_few_steps_and_updates_the_sample_grid(qtbot, room, tiny_config):
+    room.set_config(tiny_config(room.config()))
+    grids = []
+    room.step_done.connect(lambda event: grids.append(room.samples.image.pixmap().cacheKey()))
+    with qtbot.waitSignals([room.training_state_changed, room.run_finished], timeout=60_000):
+        room.start()
+    assert not room.is_training()
+    assert room.step == 30
+    assert not room.samples.image.pixmap().isNull()
+    assert len(set(grids)) >= 2  # the grid changed as training went on
+    assert room.samples.count() == 3  # grids at steps 10, 20, 30 can be scrubbed
+    room.samples.slider.setValue(0)
+    assert room.samples.step_label.text() == "step 10"
+    assert room.checkpoints.count() >= 1
+    assert room.loss_plot.point_count() >= 2
+
+
+def test_pause_holds_the_step_and_stop_leaves_a_checkpoint_to_continue_from(qtbot, room, tiny_config):
+    room.set_config(tiny_config(room.config(), steps=100_000, log_every=1, sample_every=1000,
+                                checkpoint_every=100_000))
+    with qtbot.waitSignal(room.step_done, timeout=60_000):
+        room.start()
+    room.pause()
+    assert room.resume_button.isEnabled() and not room.pause_button.isEnabled()
+    # The step in flight when Pause was pressed may still report; after that nothing moves.
+    with qtbot.waitSignal(room.step_done, timeout=300, raising=False):
+        pass
+    paused_at = room.step
+    with qtbot.assertNotEmitted(room.step_done, wait=700):
+        pass
+    assert room.step == paused_at
+
+    room.resume()
+    qtbot.waitUntil(lambda: room.step > paused_at, timeout=10_000)
+    with qtbot.waitSignal(room.run_finished, timeout=60_000) as finished:
+        room.stop()
+    result = finished.args[0]
+    assert result.reason == "stopped"
+    assert result.checkpoint is not None and result.checkpoint.exists()
+    assert list((room.run_dir / "checkpoints").glob("step-*.json"))
+    # The stopped run is offered to be continued.
+    qtbot.waitUntil(lambda: not room.banner.isHidden(), timeout=10_000)
+    assert room.run_dir.name in room.banner_label.text()
