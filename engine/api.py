@@ -11,6 +11,7 @@ from . import files
 from .augment import preview as preview_augmentations
 from .control import Cancelled, Control
 from .dataset import dataset_stats, ingest, load_dataset, remove_images
+from .demo import DEMO_DIR, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Progress, RunFinished, RunStarted, SamplesReady,
                      Snapshot, StepDone)
@@ -24,9 +25,9 @@ from .sampling import interpolate, latents_for_seed, slerp, variations
 from .training import TrainConfig, Trainer, resumable_run, suggest_config, train
 
 __all__ = [
-    "Cancelled", "CheckpointSaved", "Control", "DatasetSettings", "DeviceInfo", "Directions", "FamilyInfo",
+    "Cancelled", "CheckpointSaved", "Control", "DEMO_DIR", "DatasetSettings", "DeviceInfo", "Directions", "FamilyInfo",
     "FileRefused", "IngestResult", "Message", "Model", "Progress", "Project", "RunFinished", "RunStarted",
-    "SamplesReady", "Snapshot", "StepDone", "TrainConfig", "Trainer", "apply_directions", "dataset_stats",
+    "SamplesReady", "Snapshot", "StepDone", "TrainConfig", "Trainer", "apply_directions", "create_demo_project", "dataset_stats", "demo_available",
     "device_info", "export_animation", "export_png", "families", "fit_directions", "generate", "ingest",
     "interpolate", "latents_for_seed", "leave_a_core_for_the_ui", "load_bookmarks", "load_dataset", "manifest",
     "measure_speed", "open_model", "preview_augmentations", "read_png_latent", "read_report", "remove_images",

@@ -7,7 +7,6 @@ the Explore room at module level: the window has to be on screen before torch ha
 """
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 
 from .dataset_room import DatasetRoom
 from .engine_loader import EngineLoader
-from .settings import (APPLICATION, DEMO_DIR, ORGANISATION, apply_theme, projects_home, settings, string_list,
+from .settings import (APPLICATION, ORGANISATION, demo_target, apply_theme, projects_home, settings, string_list,
                        unique_folder)
 from .start_page import StartPage
 from .train_room import TrainRoom
@@ -145,9 +144,10 @@ class MainWindow(QMainWindow):
         for room in (self.dataset_room, self.train_room):
             room.set_api(api)
             room.setEnabled(True)
-        demo = api.Project.is_project(DEMO_DIR)
-        self.start_page.set_demo_available(demo, "Open a small finished project to play with" if demo else
-                                           "The demo project is not installed (resources/demo is missing)")
+        demo = api.demo_available()
+        self.start_page.set_demo_available(demo, "Open a small project of public-domain clip art with a trained "
+                                           "model, to explore and train at once" if demo else
+                                           "The demo is not installed (resources/demo is missing)")
         self.notify(f"Engine ready ({self.loader.seconds:.1f} s)")
         self._install_explore_room()
         pending, self._when_ready = self._when_ready, []
@@ -234,14 +234,15 @@ class MainWindow(QMainWindow):
         self._set_project(project)
 
     def open_demo(self) -> None:
-        """Copy the bundled demo to the user's data folder (so it stays pristine), then open the copy."""
-        target = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "Demo"
+        """Make the demo project in the user's data folder from the bundled images and model, then open it."""
+        target = demo_target()
         if self.api.Project.is_project(target):
             self.open_project(str(target))
             return
-        run_task(lambda on_event, control: shutil.copytree(DEMO_DIR, target, dirs_exist_ok=True),
+        self.notify("Preparing the demo…")
+        run_task(lambda on_event, control: self.api.create_demo_project(target, on_event, control),
                  on_done=lambda _: self.open_project(str(target)),
-                 on_failed=lambda text: self.notify(f"Could not copy the demo: {text}", "error"))
+                 on_failed=lambda text: self.notify(f"Could not make the demo: {text}", "error"))
 
     def _set_project(self, project) -> None:
         self.project = project

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QApplication
 
 ORGANISATION, APPLICATION = "LatentStudio", "Latent Studio"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-DEMO_DIR = RESOURCES / "demo"
 
 
 def settings() -> QSettings:
@@ -52,3 +51,8 @@ def unique_folder(path: Path) -> Path:
     while candidate.exists():
         candidate, number = path.with_name(f"{path.name} {number}"), number + 1
     return candidate
+
+
+def demo_target() -> Path:
+    """Where the demo project is made on first use: the user's data folder, so the bundled files stay pristine."""
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "Demo"

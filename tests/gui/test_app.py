@@ -122,16 +122,16 @@ def test_closing_during_training_asks_then_stops_with_a_checkpoint(qtbot, window
     assert list((room.run_dir / "checkpoints").glob("step-*.json"))
 
 
-def test_the_demo_opens_as_a_copy_and_the_theme_choice_sticks(qtbot, api, window, tmp_path, monkeypatch):
-    demo = api.Project.create(tmp_path / "bundled-demo", name="Demo")
-    monkeypatch.setattr("gui.app.DEMO_DIR", demo.root)
+def test_the_demo_opens_with_its_model_and_the_theme_choice_sticks(qtbot, api, window, tmp_path, monkeypatch):
+    monkeypatch.setattr("gui.app.demo_target", lambda: tmp_path / "Demo")
     assert not window.start_page.demo_button.isEnabled()  # nothing to open before the engine is there
     with qtbot.waitSignal(window.loader.ready, timeout=60_000):
         window.start_engine()
     assert window.start_page.demo_button.isEnabled()
     window.start_page.demo_button.click()
-    qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
-    assert window.project.name == "Demo" and window.project.root != demo.root  # the bundled copy stays pristine
+    qtbot.waitUntil(lambda: window.project is not None, timeout=60_000)
+    assert window.project.root == tmp_path / "Demo"
+    assert api.dataset_stats(window.project)["count"] > 200 and api.open_model(window.project.root).size == 64
 
     window.set_theme("light")
     assert settings().value("theme") == "light"
