@@ -13,25 +13,29 @@ from .control import Cancelled, Control
 from .dataset import dataset_stats, ingest, load_dataset, remove_images
 from .demo import DEMO_DIR, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
-from .events import (CheckpointSaved, IngestResult, Message, Progress, RunFinished, RunStarted, SamplesReady,
-                     Snapshot, StepDone)
+from .events import (CheckpointSaved, IngestResult, Message, Progress, QualityMeasured, RunFinished, RunStarted,
+                     SamplesReady, Snapshot, StepDone)
 from .export import export_animation, export_png, generate, read_png_latent
 from .files import FileRefused
 from .latent import Directions, apply as apply_directions, fit_directions
+from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
-from .models import FamilyInfo, families
+from .models import FamilyInfo, default_family, families, recommended_families
 from .project import DatasetSettings, Project
 from .sampling import interpolate, latents_for_seed, slerp, variations
 from .training import TrainConfig, Trainer, resumable_run, suggest_config, train
 
 __all__ = [
-    "Cancelled", "CheckpointSaved", "Control", "DEMO_DIR", "DatasetSettings", "DeviceInfo", "Directions", "FamilyInfo",
-    "FileRefused", "IngestResult", "Message", "Model", "Progress", "Project", "RunFinished", "RunStarted",
-    "SamplesReady", "Snapshot", "StepDone", "TrainConfig", "Trainer", "apply_directions", "create_demo_project", "dataset_stats", "demo_available",
-    "device_info", "export_animation", "export_png", "families", "fit_directions", "generate", "ingest",
-    "interpolate", "latents_for_seed", "leave_a_core_for_the_ui", "load_bookmarks", "load_dataset", "manifest",
-    "measure_speed", "open_model", "preview_augmentations", "read_png_latent", "read_report", "remove_images",
-    "resumable_run", "save_bookmarks", "slerp", "suggest_config", "train", "variations",
+    "Cancelled", "CheckpointSaved", "Control", "DEMO_DIR", "DatasetSettings", "DeviceInfo", "Directions",
+    "FamilyInfo", "FileRefused", "IngestResult", "Message", "Model", "Progress", "Project", "RunFinished",
+    "RunStarted", "SamplesReady", "Snapshot", "StepDone", "TrainConfig", "Trainer", "apply_directions",
+    "create_demo_project", "dataset_stats", "demo_available", "device_info", "export_animation", "export_png",
+    "families", "fit_directions", "generate", "ingest", "interpolate", "latents_for_seed", "leave_a_core_for_the_ui",
+    "load_bookmarks", "load_dataset", "manifest", "measure_speed", "open_model", "preview_augmentations",
+    "read_png_latent", "read_report", "reconstruct", "remove_images", "resumable_run", "save_bookmarks", "slerp",
+    "suggest_config", "train", "variations",
+    "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
+    "QualityMeasured", "default_family",
 ]
 
 
@@ -51,6 +55,12 @@ def load_bookmarks(project: Project) -> list[dict]:
 
 def save_bookmarks(project: Project, bookmarks: list[dict]) -> None:
     files.write_json(project.bookmarks_path, {"bookmarks": bookmarks})
+
+
+def reconstruct(model: Model, images):
+    """N x H x W x 3 uint8 images at the model's size -> the model's reconstructions of them (uint8, same shape);
+    a ValueError for a model that cannot reconstruct."""
+    return model.reconstruct(images)
 
 
 def measure_speed(project: Project, config: TrainConfig, seconds: float = 3.0) -> float:

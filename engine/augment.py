@@ -3,7 +3,9 @@
 The same random transform family is applied to real and generated images before the discriminator sees them,
 so a GAN can learn from a few hundred images without the discriminator memorising them. Every random number
 comes from the caller's `torch.Generator`, so a resumed run draws exactly what an uninterrupted one would.
-`strength` is the per-image probability of each transform (1.0 = classic DiffAugment; ADA adapts it).
+`strength` is the per-image probability of each transform (1.0 = classic DiffAugment). ADA adapts it during
+training (models/adversarial.py) and passes it as a 0-dim tensor on the device, so reading it costs no host sync;
+a tensor strength always draws the same random numbers, whatever its value, so a resumed run stays exact.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 
-def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0, flip: bool = False,
+def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float | torch.Tensor = 1.0, flip: bool = False,
                  ops: tuple[str, ...] = ("color", "translation", "cutout"),
                  shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
     """x: N x C x H x W in [-1, 1]; returns an augmented copy, differentiable with respect to x.
@@ -19,7 +21,7 @@ def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0, f
     Under DistributedDataParallel every rank draws the random numbers of the whole batch and keeps its
     `shard = (rank, world)` slice, so the ranks' generators stay in step and a checkpoint of rank 0's is complete.
     """
-    if strength <= 0 and not flip:
+    if not torch.is_tensor(strength) and strength <= 0 and not flip:
         return x
     n = x.shape[0]
     rank, world = shard

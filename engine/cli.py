@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser("train", help="train (or resume) a model on a project's images")
     q.add_argument("--project", required=True, type=Path)
     q.add_argument("--data", nargs="+", help="ingest these sources first (only new images are added)")
-    q.add_argument("--model", default="dcgan", help="model family: " + ", ".join(f.name for f in api.families()))
+    q.add_argument("--model", help="model family: " + ", ".join(f.name for f in api.families())
+                   + "; default: fastgan from 64 px up, dcgan below")
     q.add_argument("--size", type=int, help="training resolution; default: the project's")
     q.add_argument("--steps", type=int, help="total steps to train to; default: the preset's")
     q.add_argument("--minutes", type=float, help="stop after this many minutes (a checkpoint is written)")
@@ -54,8 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--latent-dim", type=int)
     q.add_argument("--flip", action="store_true", help="add horizontal flips to the augmentation")
     q.add_argument("--new", action="store_true", help="start a new run instead of resuming the last one")
+    q.add_argument("--from", dest="from_model", type=Path,
+                   help="fine-tune this model (project, run, checkpoint or model file) of the same family and shape")
+    q.add_argument("--loss", choices=["bce", "hinge", "wgan-gp"], help="fastgan: the adversarial loss")
+    q.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
+                   help="fastgan: spectral normalisation in the discriminator (default: on)")
+    q.add_argument("--r1", type=float, metavar="GAMMA", help="fastgan: R1 penalty weight on real images")
+    q.add_argument("--lr-decay", choices=["none", "cosine"], help="cosine: decay to 10%% of --lr by the last step")
+    q.add_argument("--kid-every", type=int, help="steps between KID measurements (0: never)")
+    q.add_argument("--early-stop", type=int, metavar="CHECKPOINTS",
+                   help="stop after this many checkpoints without improvement (0: never)")
     q.add_argument("--jsonl", action="store_true", help="print one JSON event per line instead of a progress bar")
     q.set_defaults(func=_train)
+
+    q = sub.add_parser("demo", help="make a project from the bundled demo pictures and their trained model")
+    q.add_argument("--project", required=True, type=Path, help="a new or empty folder")
+    q.set_defaults(func=_demo)
 
     q = sub.add_parser("generate", help="write images from a trained model")
     q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
@@ -63,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--out", type=Path, required=True)
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--truncation", type=float, default=1.0)
+    q.add_argument("--label", help="conditional models: the label (sub-folder name) to draw; default: each in turn")
+    q.add_argument("--temperature", type=float, help="VQ-VAE: the prior's temperature (default 1; lower is safer)")
+    q.add_argument("--top-k", type=int, help="VQ-VAE: draw each code among the k likeliest only (default 0: all)")
     q.set_defaults(func=_generate)
 
     q = sub.add_parser("export", help="export bookmarks as PNGs or their interpolation as a GIF/MP4 loop")
@@ -90,10 +108,13 @@ def _train(args) -> int:
         printer(api.Message(result.summary()))
     if not api.dataset_stats(project)["count"]:
         raise ValueError(f"{args.project} has no images yet: pass --data FOLDER")
-    cfg = api.TrainConfig(family=args.model, size=args.size or 0, steps=args.steps or 0,
+    cfg = api.TrainConfig(family=args.model or "", size=args.size or 0, steps=args.steps or 0,
                           minutes=args.minutes or 0.0, batch=args.batch or 0, lr=args.lr or 0.0,
                           width=args.width or 0, latent_dim=args.latent_dim or 0, flip=args.flip,
-                          device=args.device, precision=args.precision, seed=args.seed or 0)
+                          device=args.device, precision=args.precision, seed=args.seed or 0,
+                          loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
+                          lr_decay=args.lr_decay or "none", kid_every=args.kid_every,
+                          early_stop_patience=args.early_stop, from_model=str(args.from_model or ""))
     if args.checkpoint_every:
         cfg.checkpoint_every = args.checkpoint_every
     if args.sample_every:
@@ -112,9 +133,16 @@ def _train(args) -> int:
     return 1 if result.reason == "failed" else 0
 
 
+def _demo(args) -> int:
+    project = api.create_demo_project(args.project, on_event=_Printer(False))
+    print(f"{project.root}: {api.dataset_stats(project)['count']} images and a trained model")
+    return 0
+
+
 def _generate(args) -> int:
     model = api.open_model(args.model)
-    paths = api.generate(model, args.count, args.out, seed=args.seed, truncation=args.truncation)
+    model.set_sampling(temperature=args.temperature, top_k=args.top_k)
+    paths = api.generate(model, args.count, args.out, seed=args.seed, truncation=args.truncation, label=args.label)
     print(f"wrote {len(paths)} images to {args.out}")
     return 0
 
@@ -157,6 +185,8 @@ class _Printer:
             self._line(f"{verb} on {event.device} (to step {event.total_steps})")
         elif kind == "StepDone":
             self._progress(event)
+        elif kind == "QualityMeasured":
+            self._line(f"KID at step {event.step}: {event.kid:.4f}")
         elif kind == "CheckpointSaved":
             self._line(f"checkpoint saved at step {event.step}" + (" (best so far)" if event.best else ""))
         elif kind == "RunFinished":

@@ -65,6 +65,14 @@ class StepDone:
 
 
 @dataclass(frozen=True)
+class QualityMeasured:
+    """KID (Binkowski et al. 2018) of the EMA model's samples against the real images, on ImageNet features;
+    lower is better, about 0 when the samples are indistinguishable from the images. Shown beside the losses."""
+    step: int
+    kid: float
+
+
+@dataclass(frozen=True)
 class SamplesReady:
     step: int
     grid: np.ndarray  # H x W x 3 uint8, the fixed-seed grid from the EMA generator

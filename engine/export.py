@@ -18,11 +18,14 @@ def latent_record(model, latent: np.ndarray, seed: int | None = None, label: str
         record["label"] = label
     if truncation is not None:
         record["truncation"] = truncation
+    record.update(model.sampling())  # a VQ-VAE's temperature and top-k
     return record
 
 
 def export_png(model, latent: np.ndarray, path: Path, seed: int | None = None, label: str | None = None) -> Path:
-    image = model.render(np.asarray(latent, np.float32).reshape(1, -1))[0]
+    if label is not None:
+        label = model.label_names[model.label_index(label)]  # an index or a name in, always the name recorded
+    image = model.render(np.asarray(latent, np.float32).reshape(1, -1), label)[0]
     files.save_png(Path(path), image, latent_record(model, latent, seed, label))
     return Path(path)
 
@@ -36,17 +39,23 @@ def read_png_latent(path: Path) -> dict | None:
     return record
 
 
-def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.0) -> list[Path]:
-    """`count` PNGs; image i uses seed `seed + i`, so each can be reproduced alone."""
+def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.0, label=None) -> list[Path]:
+    """`count` PNGs; image i uses seed `seed + i`, so each can be reproduced alone. A conditional model draws
+    `label` (a name or index), or with none every label in turn (seed modulo the number of labels)."""
+    names = model.label_names if model.cfg.num_classes else []
+    if label is not None:
+        label = model.label_names[model.label_index(label)]  # an unknown label fails before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for start in range(0, count, 64):
         seeds = list(range(seed + start, seed + min(count, start + 64)))
         latents = np.concatenate([latents_for_seed(s, model.latent_dim, 1, truncation) for s in seeds])
-        for s, latent, image in zip(seeds, latents, model.render(latents)):
+        labels = [label if label is not None else names[s % len(names)] for s in seeds] if names else None
+        for i, (s, latent, image) in enumerate(zip(seeds, latents, model.render(latents, labels))):
             path = out / f"seed-{s:06d}.png"
-            files.save_png(path, image, latent_record(model, latent, s, truncation=truncation))
+            record = latent_record(model, latent, s, labels[i] if labels else None, truncation=truncation)
+            files.save_png(path, image, record)
             paths.append(path)
     return paths
 

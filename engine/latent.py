@@ -22,11 +22,12 @@ class Directions:
 
 @torch.inference_mode()
 def fit_directions(model, count: int = 8, samples: int = 1024, images: np.ndarray | None = None,
-                   seed: int = 0) -> Directions:
-    """Directions for `model`: GANSpace for generators with `early_features`, KL ranking for encoders."""
+                   seed: int = 0, labels=None) -> Directions:
+    """Directions for `model`: GANSpace for generators with `early_features`, KL ranking for encoders.
+    A conditional encoder needs the images' labels too; without them it gets the latent axes."""
     net = model.net
-    if hasattr(net, "encode") and images is not None:
-        return _kl_ranked(model, images, count)
+    if hasattr(net, "encode") and images is not None and (labels is not None or not model.cfg.num_classes):
+        return _kl_ranked(model, images, count, labels)
     if hasattr(net, "encode"):
         return _axes(model.latent_dim, count)
     if not hasattr(net, "early_features"):
@@ -46,9 +47,12 @@ def fit_directions(model, count: int = 8, samples: int = 1024, images: np.ndarra
                       [f"Direction {i + 1}" for i in range(k)])
 
 
-def _kl_ranked(model, images: np.ndarray, count: int) -> Directions:
+def _kl_ranked(model, images: np.ndarray, count: int, labels=None) -> Directions:
     x = torch.as_tensor(np.asarray(images[:2048]), device=model.device).permute(0, 3, 1, 2).float() / 127.5 - 1
-    mu, logvar = model.net.encode(x)
+    if labels is not None:
+        mu, logvar = model.net.encode(x, model.label_tensor(list(labels)[:2048], len(x)))
+    else:
+        mu, logvar = model.net.encode(x)
     per_dim = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0).cpu()
     order = per_dim.argsort(descending=True)[:count].numpy()
     vectors = np.eye(model.latent_dim, dtype=np.float32)[order]

@@ -52,11 +52,12 @@ class Model:
 
     def label_index(self, label) -> int:
         """A label's index from its name or index; an unknown one is an error that lists the known ones."""
-        if isinstance(label, (int, np.integer)) and 0 <= label < len(self.label_names):
+        names = self.label_names if self.cfg.num_classes else []  # unconditional runs keep the dataset's names too
+        if isinstance(label, (int, np.integer)) and 0 <= label < len(names):
             return int(label)
-        if label in self.label_names:
-            return self.label_names.index(label)
-        known = ", ".join(self.label_names) or "none: this model is not conditional"
+        if label in names:
+            return names.index(label)
+        known = ", ".join(names) or "none: this model is not conditional"
         raise ValueError(f"unknown label {label!r}; known labels: {known}")
 
     @torch.inference_mode()
@@ -65,21 +66,52 @@ class Model:
         z = torch.as_tensor(np.asarray(latents, np.float32).reshape(-1, self.latent_dim), device=self.device)
         y = None
         if self.cfg.num_classes:
-            if labels is None:
-                labels = [0] * len(z)
-            elif isinstance(labels, (str, int, np.integer)):
-                labels = [labels] * len(z)
-            y = torch.tensor([self.label_index(label) for label in labels], device=self.device)
+            y = self.label_tensor([0] * len(z) if labels is None else labels, len(z))
         return to_uint8(self.net(z, y))
 
+    def label_tensor(self, labels, count: int) -> torch.Tensor:
+        """`count` label indices on the model's device from names or indices; a single label is repeated."""
+        if isinstance(labels, (str, int, np.integer)):
+            labels = [labels] * count
+        return torch.tensor([self.label_index(label) for label in labels], dtype=torch.long, device=self.device)
+
     @torch.inference_mode()
-    def encode(self, images: np.ndarray) -> np.ndarray:
-        """N x H x W x 3 uint8 images at the model's size -> N x D latents (the posterior means)."""
+    def encode(self, images: np.ndarray, labels=None) -> np.ndarray:
+        """N x H x W x 3 uint8 images at the model's size (and, for conditional models, their N labels by name or
+        index) -> N x D latents (the posterior means)."""
         if not hasattr(self.net, "encode"):
             raise ValueError(f"a {self.family} model has no encoder")
         x = torch.as_tensor(np.asarray(images), device=self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
-        mu, _ = self.net.encode(x)
+        if self.cfg.num_classes:
+            if labels is None:
+                raise ValueError(f"a {self.family} model encodes each image together with its label")
+            mu, _ = self.net.encode(x, self.label_tensor(labels, len(x)))
+        else:
+            mu, _ = self.net.encode(x)
         return mu.cpu().numpy()
+
+    @torch.inference_mode()
+    def reconstruct(self, images: np.ndarray) -> np.ndarray:
+        """N x H x W x 3 uint8 images at the model's size -> what the model makes of them, N x H x W x 3 uint8."""
+        if not hasattr(self.net, "reconstruct"):
+            raise ValueError(f"a {self.family} model cannot reconstruct images")
+        x = torch.as_tensor(np.asarray(images), device=self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        return to_uint8(self.net.reconstruct(x))
+
+    def set_sampling(self, temperature: float | None = None, top_k: int | None = None) -> None:
+        """Temperature and top-k for models that draw codes (VQ-VAE + Transformer); other models ignore them."""
+        if temperature is not None and not temperature > 0:
+            raise ValueError(f"the temperature must be above 0, not {temperature}")
+        if top_k is not None and top_k < 0:
+            raise ValueError(f"top-k must be 0 (no limit) or more, not {top_k}")
+        if temperature is not None and hasattr(self.net, "temperature"):
+            self.net.temperature = float(temperature)
+        if top_k is not None and hasattr(self.net, "top_k"):
+            self.net.top_k = int(top_k)
+
+    def sampling(self) -> dict:
+        """The sampling settings an image needs to be made again: {} for models without any."""
+        return {key: getattr(self.net, key) for key in ("temperature", "top_k") if hasattr(self.net, key)}
 
     def export(self, path: Path) -> Path:
         """One self-contained model file: EMA weights in safetensors, config and id in its header."""

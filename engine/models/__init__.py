@@ -1,12 +1,22 @@
 """The registry of model families. The CLI, the Trainer and the app list whatever this holds."""
 from __future__ import annotations
 
-from .base import FamilyInfo
+from .base import LABELS, FamilyInfo
+from .cgan import ConditionalGAN
+from .cvae import ConditionalVAE
 from .dcgan import DCGAN
+from .fastgan import FastGAN
 from .vae import ConvVAE
+from .vqvae import VQVAEPrior
 
-FAMILIES = {family.info.name: family for family in (DCGAN, ConvVAE)}
+FAMILIES = {family.info.name: family for family in (DCGAN, ConvVAE, ConditionalGAN, ConditionalVAE,
+                                                    VQVAEPrior, FastGAN)}
 DEFAULT_FAMILY = "dcgan"
+
+
+def default_family(size: int) -> str:
+    """FastGAN from 64 px up (made for small sets, stable); DCGAN below, where it is as good and quicker."""
+    return "fastgan" if size >= 64 else DEFAULT_FAMILY
 
 
 def get_family(name: str):
@@ -18,3 +28,11 @@ def get_family(name: str):
 
 def families() -> list[FamilyInfo]:
     return [family.info for family in FAMILIES.values()]
+
+
+def recommended_families(label_count: int) -> list[str]:
+    """Family names in the order a preset offers them: with two or more labels the conditional families come first
+    (the labels are worth using); with fewer they are left out, since they cannot train without labels."""
+    conditional = [name for name, family in FAMILIES.items() if LABELS in family.info.capabilities]
+    others = [name for name in FAMILIES if name not in conditional]
+    return conditional + others if label_count >= 2 else others

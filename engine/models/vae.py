@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import CONTINUOUS_LATENT, ENCODER, FamilyInfo, Learner, channels, chunks, levels
+from .base import CONTINUOUS_LATENT, ENCODER, FamilyInfo, Learner, channels, chunks, levels, unwrapped
 
 
 def _block_down(c_in, c_out):
@@ -40,21 +40,28 @@ class VAE(nn.Module):
             up += _block_up(channels(width, level - 1, n), channels(width, level, n))
         self.decoder = nn.Sequential(*up, nn.Conv2d(channels(width, n, n), image_channels, 3, 1, 1), nn.Tanh())
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.posterior(self.encoder(x))
+
+    def posterior(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder features -> (mu, log variance) of q(z|x); conditional subclasses append their label first."""
+        mu, logvar = self.to_stats(features).chunk(2, dim=1)
         return mu, logvar.clamp(-12, 8)
 
     def reparameterize(self, mu, logvar, gen: torch.Generator | None = None):
         eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
         return mu + eps * (0.5 * logvar).exp()
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        h = F.leaky_relu(self.from_latent(z), 0.2).view(z.shape[0], self.c0, 4, 4)
-        return self.decoder(h)
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.pixels(self.from_latent(z))
+
+    def pixels(self, h: torch.Tensor) -> torch.Tensor:
+        """from_latent's output (c0 * 16) -> image; conditional subclasses build h from the latent and a label."""
+        return self.decoder(F.leaky_relu(h, 0.2).view(h.shape[0], self.c0, 4, 4))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Sampling face shared with the GANs: latent in, image in [-1, 1] out."""
-        return self.decode(z)
+        """Sampling face shared with the GANs: latent (and a label, if conditional) in, image in [-1, 1] out."""
+        return self.decode(z, labels)
 
 
 def kl(mu, logvar):
@@ -62,9 +69,9 @@ def kl(mu, logvar):
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
 
 
-def negative_elbo(vae, x, gen, beta: float):
-    mu, logvar = vae.encode(x)
-    recon = vae.decode(vae.reparameterize(mu, logvar, gen))
+def negative_elbo(vae, x, gen, beta: float, labels: torch.Tensor | None = None):
+    mu, logvar = vae.encode(x, labels)
+    recon = vae.decode(vae.reparameterize(mu, logvar, gen), labels)
     # Gaussian likelihood with sigma^2 = 1/2 in [-1, 1] units: the squared error summed over pixels
     rec = F.mse_loss(recon.float(), x.float(), reduction="none").flatten(1).sum(1)
     return rec.mean(), kl(mu.float(), logvar.float()).mean() * beta
@@ -76,24 +83,32 @@ class VAELearner(Learner):
 
     def __init__(self, cfg, device, distributed=False):
         super().__init__(cfg, device, distributed)
-        vae = VAE(cfg.latent_dim, cfg.width, cfg.size)
+        vae = self.network(cfg)
         self.nets = {"vae": self.wrap(vae)}
         self.opts = {"vae": torch.optim.Adam(vae.parameters(), lr=cfg.lr, fused=device.type == "cuda")}
         self.ema = self.make_ema(vae)
 
+    @staticmethod
+    def network(cfg) -> VAE:
+        return VAE(cfg.latent_dim, cfg.width, cfg.size)
+
     def step(self, real, labels, gen, amp_dtype, shard):
-        vae = self.nets["vae"]
+        # encode and decode are not forward, so DistributedDataParallel's wrapper never sees them: call the network
+        # itself and average the gradients over the ranks by hand
+        vae = unwrapped(self.nets["vae"])
         self.opts["vae"].zero_grad(set_to_none=True)
         rec_total = torch.zeros((), device=self.device)
         kl_total = torch.zeros((), device=self.device)
-        for x in chunks(real, self.micro_batches):
+        for x, y in zip(chunks(real, self.micro_batches), chunks(labels, self.micro_batches)):
             if self.cfg.flip:
                 x = torch.where(torch.rand(x.shape[0], 1, 1, 1, generator=gen, device=x.device) < 0.5, x.flip(3), x)
             with self.autocast(amp_dtype):
-                rec, kld = negative_elbo(vae, x, gen, self.cfg.beta)
+                rec, kld = negative_elbo(vae, x, gen, self.cfg.beta, y)
             self.backward(rec + kld)
             rec_total += rec.detach() / self.micro_batches
             kl_total += kld.detach() / self.micro_batches
+        if self.distributed:
+            _average_gradients(vae)
         self.opt_step("vae")
         self.update_ema(vae)
         return {"recon": rec_total, "kl": kl_total}
@@ -101,15 +116,25 @@ class VAELearner(Learner):
     @torch.no_grad()
     def quality(self, real_holdout, labels=None):
         """Held-out reconstruction error (mean squared error per pixel, from the posterior mean)."""
-        return reconstruction_error(self.ema, real_holdout)
+        return reconstruction_error(self.ema, real_holdout, labels)
+
+
+def _average_gradients(net: nn.Module) -> None:
+    import torch.distributed as dist
+
+    for p in net.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad.div_(dist.get_world_size())
 
 
 @torch.no_grad()
-def reconstruction_error(vae: VAE, x: torch.Tensor, batch: int = 256) -> float:
+def reconstruction_error(vae: VAE, x: torch.Tensor, labels: torch.Tensor | None = None, batch: int = 256) -> float:
     total = 0.0
-    for part in x.split(batch):
-        mu, _ = vae.encode(part)
-        total += F.mse_loss(vae.decode(mu), part, reduction="sum").item()
+    parts = x.split(batch)
+    for part, y in zip(parts, [None] * len(parts) if labels is None else labels.split(batch)):
+        mu, _ = vae.encode(part, y)
+        total += F.mse_loss(vae.decode(mu, y), part, reduction="sum").item()
     return total / x.numel()
 
 

@@ -193,3 +193,21 @@ def test_a_project_without_a_model_says_to_train_one_then_opens_the_first_checkp
     room.shutdown()
 
 
+def test_a_conditional_gan_offers_its_classes_and_the_png_records_the_class(qtbot, tmp_path, digits_template):
+    project = api.Project.open(shutil.copytree(digits_template, tmp_path / "Classes"))
+    api.train(project, api.TrainConfig(family="cgan", size=16, steps=4, batch=16, width=8, latent_dim=16,
+                                       precision="fp32", checkpoint_every=4, sample_every=4))
+    room = ExploreRoom()
+    qtbot.addWidget(room)
+    with qtbot.waitSignals([room.model_ready, room.frame_shown], timeout=WAIT):
+        room.set_project(project)
+    assert room._point_form.isRowVisible(room.label_choice)
+    assert [room.label_choice.itemText(i) for i in range(room.label_choice.count())] == [str(d) for d in range(10)]
+    before = shown(room)
+    room.label_choice.setCurrentIndex(7)
+    wait_for_latest_frame(qtbot, room)
+    assert shown(room) != before
+    with qtbot.waitSignal(room.exported, timeout=WAIT):
+        room.export_png(str(tmp_path / "seven.png"))
+    assert api.read_png_latent(tmp_path / "seven.png")["label"] == "7"
+    room.shutdown()

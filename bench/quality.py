@@ -1,0 +1,171 @@
+"""Sample quality side by side: every family in the registry trained for the same wall-clock minutes on the same
+real images, then KID on ImageNet features (EfficientNet-Lite0, engine/features.py) of 512 samples against the real
+set, with images/s. The floor is the KID between two disjoint halves of the real set: no model can be expected to
+beat it by much.
+
+    python bench/quality.py                                   # sklearn digits at 32 px, 4 minutes per family
+    python bench/quality.py --minutes 1 --families dcgan fastgan
+    python bench/quality.py FOLDER --size 64 --families dcgan fastgan --seeds 3
+
+The FastGAN-vs-DCGAN claim ("on a CPU at equal wall time, 4 minutes at 64 px, FastGAN gives lower KID, mean of 3
+seeds, than DCGAN on both sets") runs on two Debian packages (`apt-get install crawl-tiles-data openclipart-png`).
+Debian 12's crawl-tiles-data ships sprite sheets, not single tiles: --tile 32 cuts main.png (the item sprites) into
+its ~990 non-empty 32 x 32 tiles, upscaled to 64 px by the ingest.
+
+    python bench/quality.py /usr/share/crawl/dat/tiles/main.png --tile 32 --size 64 --families dcgan fastgan --seeds 3
+    python bench/quality.py /usr/share/openclipart/png --size 64 --families dcgan fastgan --seeds 3 --limit 1000
+
+(--limit keeps N images drawn at random, the same N every time: 100-1,000 is the range FastGAN is meant for.) Each
+training runs with the presets a user gets on this device; the machine's load is printed before and after, since
+wall-clock comparisons on a shared machine mean little without it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from engine import api, features  # noqa: E402
+from engine.metrics import kid  # noqa: E402
+
+SAMPLES = 512
+REAL = 2048
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+
+
+def write_digits(root: Path, px: int) -> Path:
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for i, (img, label) in enumerate(zip(digits.images, digits.target)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        grey = (img / 16.0 * 255).round().astype(np.uint8)
+        Image.fromarray(grey, "L").resize((px, px), Image.BICUBIC).save(folder / f"digit-{i:04d}.png")
+    return root
+
+
+def gather(sources: list[Path], limit: int, tile: int, dest: Path) -> Path:
+    """The images under `sources` in dest/: `limit` of them drawn with a fixed seed (0 = all); with `tile`, every
+    image cut into tile x tile pieces first, fully transparent pieces dropped."""
+    from PIL import Image
+
+    suffixes = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
+    paths = sorted(p for s in sources for p in ([s] if s.is_file() else s.rglob("*"))
+                   if p.suffix.lower() in suffixes and p.is_file())
+    if tile:
+        pieces = []
+        for path in paths:
+            sheet = np.asarray(Image.open(path).convert("RGBA"))
+            for y in range(0, sheet.shape[0] - tile + 1, tile):
+                for x in range(0, sheet.shape[1] - tile + 1, tile):
+                    if sheet[y:y + tile, x:x + tile, 3].max() > 0:
+                        pieces.append(sheet[y:y + tile, x:x + tile])
+        chosen = np.random.default_rng(0).permutation(len(pieces))[:limit or None]
+        for i in sorted(chosen):
+            Image.fromarray(pieces[i]).save(dest / f"{i:05d}.png")
+        return dest
+    chosen = np.random.default_rng(0).permutation(len(paths))[:limit or None]
+    for i in sorted(chosen):
+        (dest / f"{i:05d}{paths[i].suffix.lower()}").symlink_to(paths[i].resolve())
+    return dest
+
+
+def sample_features(model, count: int = SAMPLES) -> torch.Tensor:
+    latents = api.latents_for_seed(4321, model.latent_dim, count=count)
+    labels = [i % len(model.label_names) for i in range(count)] if model.label_names else None
+    images = np.concatenate([model.render(latents[i:i + 64], None if labels is None else labels[i:i + 64])
+                             for i in range(0, count, 64)])
+    return features.uint8_features(images)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("sources", nargs="*", type=Path, help="folders or images; default: sklearn's digits")
+    p.add_argument("--size", type=int, default=32)
+    p.add_argument("--minutes", type=float, default=4.0, help="wall-clock training minutes per family and seed")
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--families", nargs="+", help="default: every family in the registry")
+    p.add_argument("--limit", type=int, default=0, help="use N of the images, drawn with a fixed seed")
+    p.add_argument("--tile", type=int, default=0, help="cut every image (a sprite sheet) into N x N tiles")
+    p.add_argument("--keep", type=Path, help="keep the project here instead of a temporary folder")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: on a shared 2-core machine two threads thrash, see STYLE.md)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    work = Path(tempfile.mkdtemp(prefix="quality-"))
+    try:
+        if not args.sources:
+            source, name = write_digits(work / "digits", 32), "sklearn digits"
+        else:
+            source = gather(args.sources, args.limit, args.tile, Path(tempfile.mkdtemp(dir=work)))
+            name = " ".join(map(str, args.sources)) + (f" in {args.tile} px tiles" if args.tile else "")
+        project = api.Project.create(args.keep or work / "project")
+        ingested = api.ingest(project, [source], size=args.size)
+        print(f"{name}: {ingested.total} images at {args.size} px; {load()}; torch threads {torch.get_num_threads()}")
+
+        data = api.load_dataset(project, args.size)
+        pick = np.random.default_rng(0).permutation(len(data.hashes))[:REAL]
+        start = time.perf_counter()
+        real = features.uint8_features(data.rgb(np.sort(pick)))
+        print(f"real features: {len(real)} images in {time.perf_counter() - start:.0f} s "
+              f"({features.INPUT_SIZE} px input)")
+        half = len(real) // 2
+        floor = kid(real[:half], real[half:2 * half], subset_size=500)
+
+        labelled = len(data.label_names) >= 2 and (data.labels >= 0).all()
+        rows = []
+        for family in args.families or [f.name for f in api.families()]:
+            info = next(f for f in api.families() if f.name == family)
+            if "labels" in info.capabilities and not labelled:
+                rows.append((family, "needs labelled sub-folders", None, None, None))
+                continue
+            kids, rates, steps = [], [], []
+            for seed in range(args.seeds):
+                cfg = api.TrainConfig(family=family, size=args.size, steps=10**9, minutes=args.minutes, seed=seed,
+                                      device="cpu", kid_every=0, sample_every=10**9, checkpoint_every=10**9,
+                                      checkpoint_minutes=10**6, early_stop_patience=0)
+                began = time.perf_counter()
+                result = api.train(project, cfg, new=True)
+                wall = time.perf_counter() - began
+                model = api.open_model(result.checkpoint)
+                kids.append(kid(sample_features(model), real, subset_size=500))
+                rates.append(result.step * model.cfg.batch / wall)
+                steps.append(result.step)
+                print(f"  {family} seed {seed}: {result.step} steps, KID {kids[-1] * 1e3:.2f} x 10^-3; {load()}",
+                      flush=True)
+            rows.append((family, "", kids, statistics.mean(rates), statistics.mean(steps)))
+
+        print(f"\n{name}, {args.size} px, {args.minutes:g} min per run, {args.seeds} seed(s), "
+              f"KID x 10^3 on EfficientNet-Lite0 features ({SAMPLES} samples vs {len(real)} real); {load()}\n")
+        print(f"| family | KID x 10^3 (mean{' ± sd' if args.seeds > 1 else ''}) | images/s | steps |")
+        print("|---|---|---|---|")
+        for family, note, kids, rate, steps in rows:
+            if kids is None:
+                print(f"| {family} | — ({note}) | | |")
+                continue
+            spread = f" ± {statistics.stdev(kids) * 1e3:.2f}" if len(kids) > 1 else ""
+            print(f"| {family} | {statistics.mean(kids) * 1e3:.2f}{spread} | {rate:.0f} | {steps:.0f} |")
+        print(f"| real vs real (floor) | {floor * 1e3:.2f} | | |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

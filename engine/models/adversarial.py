@@ -1,0 +1,135 @@
+"""What GAN learners share beyond `Learner`: the adversarial losses a run can choose, the gradient penalties
+(R1, WGAN-GP) and the adaptive augmentation strength (ADA). No networks live here.
+
+Losses, on the discriminator's logits (any shape; patch discriminators give several per image):
+  bce      the non-saturating loss (Goodfellow et al. 2014 §3): D minimises softplus(-D(x)) + softplus(D(G(z))),
+           G minimises softplus(-D(G(z))).
+  hinge    (Lim & Ye 2017; Miyato et al. 2018): D minimises relu(1 - D(x)) + relu(1 + D(G(z))), G minimises -D(G(z)).
+           FastGAN's choice.
+  wgan-gp  the Wasserstein critic (Arjovsky et al. 2017) with the gradient penalty of Gulrajani et al. 2017
+           (lambda = 10) and ProGAN's drift term (Karras et al. 2018, 0.001 E[D(x)^2]) that keeps the critic from
+           wandering off zero.
+
+Penalties and DistributedDataParallel. A penalty differentiates D's output with respect to D's input with
+`create_graph=True`, then the penalty itself is differentiated with respect to D's weights. DDP only averages
+gradients through the hooks it attaches for `backward()`, and its forward prepares its reducer for exactly one
+backward. So the penalty's forward runs through the *unwrapped* module (`unwrapped(D)`, no DDP hooks, no reducer
+bookkeeping) and the penalty is added to the DDP loss before the single `backward()`: autograd sums both
+contributions into each weight's gradient accumulator once, and DDP's hook on that accumulator all-reduces the sum.
+Every rank therefore ends with the averaged gradient of loss + penalty, as without DDP (test_fastgan.py's two-rank
+test, marked slow, checks that both ranks end with identical weights with WGAN-GP and R1 on).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("bce", "hinge", "wgan-gp")
+GP_WEIGHT = 10.0  # Gulrajani et al. 2017, §4
+DRIFT_WEIGHT = 1e-3  # Karras et al. 2018, §A.1
+R1_INTERVAL = 4  # lazy regularisation (Karras et al. 2020b, StyleGAN2 §3.1): R1 every 4th step, weighted x4
+
+
+def check_loss(kind: str) -> str:
+    if kind not in LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+    return kind
+
+
+def d_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    if kind == "bce":
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    if kind == "hinge":
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    return fake_logits.mean() - real_logits.mean() + DRIFT_WEIGHT * real_logits.square().mean()
+
+
+def g_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    fake_logits = fake_logits.float()
+    if kind == "bce":
+        return F.softplus(-fake_logits).mean()
+    return -fake_logits.mean()
+
+
+def _critic(D, x, labels):
+    """One score per image: the mean of a patch discriminator's logits."""
+    return D(x, labels).float().reshape(x.shape[0], -1).mean(1)
+
+
+def r1_penalty(D, real: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """E[||grad_x D(x)||^2] on real images (Mescheder et al. 2018, eq. 9, without the gamma / 2).
+    `D` must be the unwrapped module (see the module docstring); `real` is what D saw (augmented)."""
+    x = real.detach().float().requires_grad_(True)
+    with torch.autocast(x.device.type, enabled=False):
+        (grad,) = torch.autograd.grad(_critic(D, x, labels).sum(), x, create_graph=True)
+    return grad.square().flatten(1).sum(1).mean()
+
+
+def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator, shard: tuple[int, int],
+                     labels: torch.Tensor | None = None) -> torch.Tensor:
+    """E[(||grad D(x_hat)||_2 - 1)^2] at random points between real and fake images (Gulrajani et al. 2017,
+    Algorithm 1). The mixing weights come from `gen` for the whole batch, so every rank stays in step."""
+    rank, world = shard
+    n = real.shape[0]
+    alpha = torch.rand(n * world, 1, 1, 1, generator=gen, device=real.device)[rank * n:(rank + 1) * n]
+    x = (alpha * real.detach().float() + (1 - alpha) * fake.detach().float()).requires_grad_(True)
+    with torch.autocast(x.device.type, enabled=False):
+        (grad,) = torch.autograd.grad(_critic(D, x, labels).sum(), x, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+class AdaptiveAugment:
+    """The augmentation probability p of ADA (Karras et al. 2020, "Training GANs with limited data", §3).
+
+    The overfitting heuristic r_t = E[sign(D(x_real))] is gathered over `interval` steps; then p moves by
+    sign(r_t - target) * (images seen in the interval) / (images for p to go from 0 to 1). The paper moves p over
+    500k images, which suits runs of millions of images; runs here see 10^4-10^6 images, so p moves over 20k.
+    Everything stays on the device (no host sync per step); `state()` is read only when a checkpoint is written.
+    """
+
+    interval = 4
+    images_to_full = 20_000
+
+    def __init__(self, device: torch.device, target: float):
+        self.target = target
+        self.p = torch.full((), 0.0 if target > 0 else 1.0, device=device)  # ADA off: classic DiffAugment
+        self.rt = torch.zeros((), device=device)
+        self._signs = torch.zeros((), device=device)
+        self._count = torch.zeros((), device=device)
+        self._steps = 0
+
+    @torch.no_grad()
+    def observe(self, real_logits: torch.Tensor) -> None:
+        self._signs += real_logits.detach().float().sign().sum()
+        self._count += real_logits.numel()
+
+    @torch.no_grad()
+    def update(self, batch: int, distributed: bool) -> None:
+        """Call once per step with the global batch size; every `interval` steps p moves."""
+        self._steps += 1
+        if self.target <= 0 or self._steps % self.interval:
+            return
+        stats = torch.stack([self._signs, self._count])
+        if distributed:
+            import torch.distributed as dist
+
+            dist.all_reduce(stats)
+        self.rt = stats[0] / stats[1].clamp(min=1)
+        rate = batch * self.interval / self.images_to_full
+        self.p = (self.p + torch.sign(self.rt - self.target) * rate).clamp(0, 1)
+        self._signs.zero_()
+        self._count.zero_()
+
+    def state(self) -> dict:
+        return {"p": float(self.p), "rt": float(self.rt), "signs": float(self._signs), "count": float(self._count),
+                "steps": self._steps}
+
+    def load(self, state: dict) -> None:
+        if not state:
+            return
+        self.p.fill_(state["p"])
+        self.rt.fill_(state["rt"])
+        self._signs.fill_(state["signs"])
+        self._count.fill_(state["count"])
+        self._steps = int(state["steps"])

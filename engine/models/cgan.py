@@ -1,0 +1,189 @@
+"""A class-conditional GAN: DCGAN's networks (dcgan.py) told which label to draw.
+
+Generator: the label picks the scale and shift of every BatchNorm (conditional BatchNorm, de Vries et al. 2017,
+as in Miyato & Koyama 2018 §4). Discriminator: a projection discriminator (Miyato & Koyama 2018, "cGANs with
+Projection Discriminator", eq. 3): D(x, y) = psi(phi(x)) + <embed(y), phi(x)>, so the label is compared with the
+image's features instead of being concatenated to its pixels. Like DCGAN's, the discriminator has no BatchNorm
+(under DistributedDataParallel batch statistics of a twice-called network make ranks diverge) and it sees
+DiffAugmented images (Zhao et al. 2020), colour and translation only: cutout hides half of the picture, and with
+it the evidence of the label the projection compares (on the digits, cutout took label accuracy after 400 steps
+from 69% to 51%). Fakes are drawn with the labels of the real batch, so both halves of the discriminator's loss
+see the same classes.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..augment import diff_augment
+from ..metrics import kid, pixel_features
+from .base import CONTINUOUS_LATENT, LABELS, TRUNCATION, FamilyInfo, Learner, channels, chunks, levels
+from .dcgan import DCGAN
+
+
+class ConditionalBatchNorm(nn.Module):
+    """BatchNorm without its own affine, then a per-label scale and shift (de Vries et al. 2017, eq. 2)."""
+
+    def __init__(self, features: int, num_classes: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(features, affine=False)
+        self.gain = nn.Embedding(num_classes, features)  # scale - 1: DCGAN §4's N(1, 0.02) scales at the start
+        self.bias = nn.Embedding(num_classes, features)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        scale = 1 + self.gain(labels)[:, :, None, None]
+        return self.norm(x) * scale + self.bias(labels)[:, :, None, None]
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim: int, width: int, size: int, num_classes: int, image_channels: int = 3):
+        super().__init__()
+        self.latent_dim, self.size, self.num_classes = latent_dim, size, num_classes
+        n = levels(size)
+        # latent_dim x 1 x 1 -> c0 x 4 x 4, then each block doubles the side:
+        # state size. channels(level - 1) x 2^(level+1) -> channels(level) x 2^(level+2)
+        self.blocks = nn.ModuleList([nn.ConvTranspose2d(latent_dim, channels(width, 0, n), 4, 1, 0, bias=False)])
+        self.blocks.extend(nn.ConvTranspose2d(channels(width, level - 1, n), channels(width, level, n), 4, 2, 1,
+                                              bias=False) for level in range(1, n))
+        self.norms = nn.ModuleList(ConditionalBatchNorm(channels(width, level, n), num_classes) for level in range(n))
+        # channels(n - 1) x size/2 -> image_channels x size
+        self.to_image = nn.ConvTranspose2d(channels(width, n - 1, n), image_channels, 4, 2, 1)
+        self.apply(_init)
+
+    def _labels(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The labels as int64 on z's device; none given draws label 0 (GANSpace fits directions without labels)."""
+        if labels is None:
+            return torch.zeros(z.shape[0], dtype=torch.long, device=z.device)
+        return labels.long()
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        y = self._labels(z, labels)
+        h = z.view(z.shape[0], -1, 1, 1)
+        for block, norm in zip(self.blocks, self.norms):
+            h = F.relu(norm(block(h), y))
+        return torch.tanh(self.to_image(h))
+
+    def early_features(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Activations of the first block (c0 x 4 x 4), where GANSpace finds meaningful directions."""
+        h = self.blocks[0](z.view(z.shape[0], -1, 1, 1))
+        return F.relu(self.norms[0](h, self._labels(z, labels))).flatten(1)
+
+
+class ProjectionDiscriminator(nn.Module):
+    def __init__(self, width: int, size: int, num_classes: int, image_channels: int = 3):
+        super().__init__()
+        n = levels(size)
+        layers = []
+        c_in = image_channels
+        for level in reversed(range(n)):
+            # state size. c_in x 2^(level+3) -> c_out x 2^(level+2)
+            c_out = channels(width, level, n)
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+            c_in = c_out
+        features = 2 * c_in
+        # c0 x 4 x 4 -> phi(x), `features` x 1 x 1: a whole-image view, as DCGAN's last layer
+        layers += [nn.Conv2d(c_in, features, 4, 1, 0), nn.LeakyReLU(0.2, True), nn.Flatten()]
+        self.phi = nn.Sequential(*layers)
+        self.psi = nn.Linear(features, 1)  # "is this a real image", whatever its label
+        self.embed = nn.Embedding(num_classes, features)  # "does it look like this label": <embed(y), phi(x)>
+        self.apply(_init)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.phi(x)  # N x features
+        return self.psi(h).flatten() + (self.embed(labels) * h).sum(dim=1)
+
+
+def _init(m: nn.Module) -> None:
+    """DCGAN §4: weights from N(0, 0.02); conditional BatchNorm's gains start near 0, so scales near 1."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if getattr(m, "bias", None) is not None:
+            nn.init.zeros_(m.bias)
+
+
+class CGANLearner(Learner):
+    augment_ops = ("color", "translation")  # no cutout: see the module's docstring
+    ema_warmup = 10  # the average's decay grows as (1 + n) / (10 + n) to 0.999, so short runs have a useful EMA
+
+    def __init__(self, cfg, device, distributed=False):
+        super().__init__(cfg, device, distributed)
+        g = Generator(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes)
+        d = ProjectionDiscriminator(cfg.width, cfg.size, cfg.num_classes)
+        self.nets = {"generator": self.wrap(g), "discriminator": self.wrap(d)}
+        betas = (0.5, 0.999)  # DCGAN §4
+        fused = device.type == "cuda"
+        self.opts = {
+            "generator": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas, fused=fused),
+            "discriminator": torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=betas, fused=fused),
+        }
+        self.ema = self.make_ema(g)
+        self.ema_updates = 0
+
+    def step(self, real, labels, gen, amp_dtype, shard):
+        G, D = self.nets["generator"], self.nets["discriminator"]
+        rank, world = shard
+        n = real.shape[0]
+        z = torch.randn(n * world, self.cfg.latent_dim, generator=gen, device=self.device)[rank * n:(rank + 1) * n]
+        aug = dict(gen=gen, flip=self.cfg.flip, shard=shard, ops=self.augment_ops)
+        parts = list(zip(chunks(real, self.micro_batches), chunks(labels, self.micro_batches),
+                         chunks(z, self.micro_batches)))
+
+        # discriminator: real up, fake down, each judged with its label (non-saturating loss, Goodfellow et al. §3)
+        self.opts["discriminator"].zero_grad(set_to_none=True)
+        d_total = torch.zeros((), device=self.device)
+        fakes = []
+        for x, y, zz in parts:
+            with self.autocast(amp_dtype):
+                fake = G(zz, y)
+                fakes.append((fake, y))
+                loss = (F.softplus(-D(diff_augment(x, **aug), y)).mean()
+                        + F.softplus(D(diff_augment(fake.detach(), **aug), y)).mean())
+            self.backward(loss)
+            d_total += loss.detach() / self.micro_batches
+        self.opt_step("discriminator")
+
+        # generator: make D call the fakes real images of their label; D's own parameters are left alone
+        self.opts["generator"].zero_grad(set_to_none=True)
+        D.requires_grad_(False)
+        g_total = torch.zeros((), device=self.device)
+        for fake, y in fakes:
+            with self.autocast(amp_dtype):
+                loss = F.softplus(-D(diff_augment(fake, **aug), y)).mean()
+            self.backward(loss)
+            g_total += loss.detach() / self.micro_batches
+        D.requires_grad_(True)
+        self.opt_step("generator")
+        self.ema_updates += 1
+        self.ema_decay = min(type(self).ema_decay, (1 + self.ema_updates) / (self.ema_warmup + self.ema_updates))
+        self.update_ema(G)
+        return {"d": d_total, "g": g_total}
+
+    def extra_state(self) -> dict:
+        return {"ema_updates": self.ema_updates}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.ema_updates = state.get("ema_updates", 0)
+
+    @torch.no_grad()
+    def quality(self, real_holdout, labels=None):
+        """KID on pooled pixels between 256 EMA samples, every label in turn, and real images."""
+        gen = torch.Generator(self.device).manual_seed(0)
+        z = torch.randn(256, self.cfg.latent_dim, generator=gen, device=self.device)
+        y = torch.arange(256, device=self.device) % self.cfg.num_classes
+        return kid(pixel_features(self.ema(z, y)), pixel_features(real_holdout))
+
+
+class ConditionalGAN:
+    info = FamilyInfo(
+        name="cgan",
+        title="Conditional GAN",
+        description="A DCGAN that learns your labelled sub-folders: pick the label, the latent picks the rest.",
+        capabilities=frozenset({CONTINUOUS_LATENT, TRUNCATION, LABELS}),
+    )
+    Learner = CGANLearner
+    preset = staticmethod(DCGAN.preset)
+
+    @staticmethod
+    def build_sampler(cfg) -> nn.Module:
+        return Generator(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes)
