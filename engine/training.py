@@ -324,6 +324,7 @@ class Trainer:
         while True:
             state = self.gen.get_state() if self.device.type == "cuda" else None
             try:
+                self.learner.updates = self.step_count  # drives the EMA warm-up; restored with the step
                 losses = self.learner.step(real, labels, self.gen, self.amp_dtype, (self.rank, self.world))
                 break
             except torch.cuda.OutOfMemoryError:

@@ -106,8 +106,11 @@ class Learner:
         source = unwrapped(net)
         if self.distributed:
             self._average_buffers(source)
+        # warm-up: a short average while the networks change fast, so early samples are not the initial weights
+        updates = getattr(self, "updates", 10**9)
+        decay = min(self.ema_decay, (1 + updates) / (10 + updates))
         for e, p in zip(self.ema.parameters(), source.parameters()):
-            e.lerp_(p.detach(), 1 - self.ema_decay)
+            e.lerp_(p.detach(), 1 - decay)
         for e, b in zip(self.ema.buffers(), source.buffers()):
             e.copy_(b)
 
