@@ -36,6 +36,16 @@ def levels(size: int) -> int:
     return n
 
 
+def preset_width(n_images: int, size: int, device_kind: str) -> int:
+    """Networks sized to the data: small sets, high resolutions and CPUs get narrower networks."""
+    width = {"cuda": 64, "mps": 48}.get(device_kind, 32)
+    if n_images < 1000:
+        width //= 2
+    if size >= 128:
+        width //= 2
+    return max(8, width)
+
+
 def channels(width: int, level: int, n_levels: int, cap: int = 512) -> int:
     """Channels at a resolution level (0 = 4 x 4): widest at the bottom, halving as resolution doubles."""
     return min(cap, width * 2 ** (n_levels - level))

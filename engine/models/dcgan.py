@@ -12,7 +12,7 @@ from torch import nn
 
 from ..augment import diff_augment
 from ..metrics import kid, pixel_features
-from .base import CONTINUOUS_LATENT, TRUNCATION, FamilyInfo, Learner, channels, chunks, levels
+from .base import CONTINUOUS_LATENT, TRUNCATION, FamilyInfo, Learner, channels, chunks, levels, preset_width
 
 
 class Generator(nn.Module):
@@ -138,12 +138,7 @@ class DCGAN:
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
         """Networks sized to the data: small sets and CPUs get narrow networks that learn in minutes."""
-        base = {"cuda": 64, "mps": 48}.get(device_kind, 32)
-        if n_images < 1000:
-            base //= 2
-        if size >= 128:
-            base //= 2
-        return {"latent_dim": 64 if n_images < 5000 else 128, "width": max(8, base),
+        return {"latent_dim": 64 if n_images < 5000 else 128, "width": preset_width(n_images, size, device_kind),
                 "batch": 64 if device_kind != "cpu" else 32, "lr": 2e-4}
 
     @staticmethod

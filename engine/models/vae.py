@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import CONTINUOUS_LATENT, ENCODER, FamilyInfo, Learner, channels, chunks, levels, unwrapped
+from .base import (CONTINUOUS_LATENT, ENCODER, FamilyInfo, Learner, channels, chunks, levels, preset_width,
+                   unwrapped)
 
 
 def _block_down(c_in, c_out):
@@ -150,12 +151,7 @@ class ConvVAE:
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
-        base = {"cuda": 64, "mps": 48}.get(device_kind, 32)
-        if n_images < 1000:
-            base //= 2
-        if size >= 128:
-            base //= 2
-        return {"latent_dim": 32 if size <= 32 else 64, "width": max(8, base),
+        return {"latent_dim": 32 if size <= 32 else 64, "width": preset_width(n_images, size, device_kind),
                 "batch": 64 if device_kind != "cpu" else 32, "lr": 1e-3}
 
     @staticmethod

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ENCODER, FamilyInfo, Learner, chunks, unwrapped
+from .base import ENCODER, FamilyInfo, Learner, chunks, preset_width, unwrapped
 from .prior import Prior, PriorConfig
 
 
@@ -390,13 +390,8 @@ class VQVAEPrior:
         """A grid of size/4 a side up to 16 x 16 (the Transformer's sequence stays short), networks sized like
         the VAE's. No early stopping: the held-out measure (reconstruction error) says nothing of the prior, so it
         stands still through stage 2 and would end the run there."""
-        base = {"cuda": 64, "mps": 48}.get(device_kind, 32)
-        if n_images < 1000:
-            base //= 2
-        if size >= 128:
-            base //= 2
         side = min(size // 4, 16)
-        return {"latent_dim": side * side, "width": max(8, base), "batch": 64 if device_kind != "cpu" else 32,
+        return {"latent_dim": side * side, "width": preset_width(n_images, size, device_kind), "batch": 64 if device_kind != "cpu" else 32,
                 "lr": 1e-3, "early_stop_patience": 0}
 
     @staticmethod
