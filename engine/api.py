@@ -13,8 +13,8 @@ from .control import Cancelled, Control
 from .dataset import dataset_stats, ingest, load_dataset, remove_images
 from .demo import DEMO_DIR, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
-from .events import (CheckpointSaved, IngestResult, Message, Progress, QualityMeasured, RunFinished, RunStarted,
-                     SamplesReady, Snapshot, StepDone)
+from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
+                     RunStarted, SamplesReady, Snapshot, StepDone)
 from .export import export_animation, export_png, generate, read_png_latent
 from .files import FileRefused
 from .latent import Directions, apply as apply_directions, fit_directions
@@ -22,7 +22,7 @@ from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
 from .models import FamilyInfo, default_family, families, recommended_families
 from .project import DatasetSettings, Project
-from .sampling import interpolate, latents_for_seed, slerp, variations
+from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
 from .training import TrainConfig, Trainer, resumable_run, suggest_config, train
 
 __all__ = [
@@ -33,9 +33,9 @@ __all__ = [
     "families", "fit_directions", "generate", "ingest", "interpolate", "latents_for_seed", "leave_a_core_for_the_ui",
     "load_bookmarks", "load_dataset", "manifest", "measure_speed", "open_model", "preview_augmentations",
     "read_png_latent", "read_report", "reconstruct", "remove_images", "resumable_run", "save_bookmarks", "slerp",
-    "suggest_config", "train", "variations",
+    "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
-    "QualityMeasured", "default_family",
+    "QualityMeasured", "default_family", "Paused",
 ]
 
 

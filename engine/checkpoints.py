@@ -77,8 +77,11 @@ def latest(run_dir: Path) -> Path | None:
 
 
 def best(run_dir: Path) -> Path | None:
-    scored = [(files.read_json(p).get("quality"), p) for p in complete(run_dir)]
-    scored = [(q, p) for q, p in scored if q is not None]
+    """The checkpoint with the lowest quality figure among those judged by the newest one's measure (a VQ-VAE's
+    second stage is judged by its prior, whose figures do not compare with the first stage's)."""
+    records = [(files.read_json(p), p) for p in complete(run_dir)]
+    measure = records[-1][0].get("measure") if records else None
+    scored = [(r["quality"], p) for r, p in records if r.get("quality") is not None and r.get("measure") == measure]
     return min(scored)[1] if scored else None
 
 

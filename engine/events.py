@@ -21,9 +21,10 @@ class Progress:
 
 @dataclass(frozen=True)
 class Message:
-    """Something the user should read: level is "info", "warning" or "error"."""
+    """Something the user should read: level is "info", "warning" or "error"; `step` when a run said it."""
     text: str
     level: str = "info"
+    step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,14 @@ class RunFinished:
 
 
 @dataclass(frozen=True)
+class Paused:
+    """The run is waiting between two steps (Control.pause) at `step`; the next StepDone means it goes on."""
+    step: int
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """New EMA weights for the explorer's own copy of the generator: CPU copies, never the live tensors."""
     step: int
     weights: dict
+    model_id: str = ""  # the id a checkpoint of these weights carries, for exports made from them

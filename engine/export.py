@@ -22,11 +22,13 @@ def latent_record(model, latent: np.ndarray, seed: int | None = None, label: str
     return record
 
 
-def export_png(model, latent: np.ndarray, path: Path, seed: int | None = None, label: str | None = None) -> Path:
+def export_png(model, latent: np.ndarray, path: Path, seed: int | None = None, label: str | None = None,
+               truncation: float | None = None) -> Path:
+    """Render `latent` (already truncated: `truncation` is only recorded) and save it with its record."""
     if label is not None:
         label = model.label_names[model.label_index(label)]  # an index or a name in, always the name recorded
     image = model.render(np.asarray(latent, np.float32).reshape(1, -1), label)[0]
-    files.save_png(Path(path), image, latent_record(model, latent, seed, label))
+    files.save_png(Path(path), image, latent_record(model, latent, seed, label, truncation))
     return Path(path)
 
 

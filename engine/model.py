@@ -41,14 +41,17 @@ class Model:
     def size(self) -> int:
         return self.cfg.size
 
-    def load_snapshot(self, weights: dict, step: int | None = None) -> None:
-        """Swap in newer EMA weights (from a Snapshot event or a checkpoint); raises on a mismatched model."""
+    def load_snapshot(self, weights: dict, step: int | None = None, model_id: str = "") -> None:
+        """Swap in newer EMA weights (from a Snapshot event or a checkpoint); raises on a mismatched model.
+        With `model_id`, images exported from here record the id of the weights they were made with."""
         try:
             self.net.load_state_dict({k: v.to(self.device) for k, v in weights.items()})
         except RuntimeError as e:
             raise FileRefused(f"the weights do not fit a {self.family} of this shape: {str(e).splitlines()[0]}")
         if step is not None:
             self.step = step
+        if model_id:
+            self.id = model_id
 
     def label_index(self, label) -> int:
         """A label's index from its name or index; an unknown one is an error that lists the known ones."""
@@ -112,6 +115,12 @@ class Model:
     def sampling(self) -> dict:
         """The sampling settings an image needs to be made again: {} for models without any."""
         return {key: getattr(self.net, key) for key in ("temperature", "top_k") if hasattr(self.net, key)}
+
+    @property
+    def codebook_size(self) -> int | None:
+        """How many codes a model that draws codes chooses among (top-k's useful limit); None for other models."""
+        prior = getattr(self.net, "prior", None)
+        return getattr(getattr(prior, "config", None), "vocab_size", None)
 
     def export(self, path: Path) -> Path:
         """One self-contained model file: EMA weights in safetensors, config and id in its header."""

@@ -28,8 +28,8 @@ import torch
 from . import checkpoints, devices, files
 from .control import Control
 from .dataset import dataset_stats, load_dataset
-from .events import (CheckpointSaved, Message, QualityMeasured, RunFinished, RunStarted, SamplesReady, Snapshot,
-                     StepDone)
+from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
+                     Snapshot, StepDone)
 from .models import default_family, get_family
 from .models.base import LABELS, unwrapped
 from .project import Project
@@ -57,7 +57,7 @@ class TrainConfig:
     lr: float = 0.0  # Adam learning rate; 0 = the preset's
     latent_dim: int = 0  # size of the latent vector; 0 = the preset's (sized to the data)
     width: int = 0  # channel multiplier of the networks; 0 = the preset's (sized to data and device)
-    beta: float = 1.0  # VAE: weight of the KL term
+    beta: float = 0.0  # VAEs: weight of the KL term; 0 = the family's (1, or 4 for the conditional VAE)
     num_classes: int = 0  # conditional families: number of labels (sub-folders); set from the dataset
     flip: bool = False  # horizontal flips as augmentation (off: many artworks are not mirror-symmetric)
     checkpoint_every: int = 500  # steps between checkpoints
@@ -123,6 +123,7 @@ def settle(cfg: TrainConfig) -> TrainConfig:
     return replace(
         cfg,
         loss=cfg.loss or choices.get("loss", ""),
+        beta=cfg.beta or choices.get("beta", 1.0),
         spectral_norm=choices.get("spectral_norm") if cfg.spectral_norm is None else cfg.spectral_norm,
         early_stop_patience=(5 if getattr(learner, "uses_holdout", False) else 0)
         if cfg.early_stop_patience is None else cfg.early_stop_patience,
@@ -222,6 +223,7 @@ class Trainer:
         self.step_count = 0
         self.best_quality: float | None = None
         self.best_step: int | None = None
+        self.best_measure: str | None = None  # what best_quality measures (engine.models.base.Learner.measure)
         self.since_best = 0  # checkpoints with a quality measure but no improvement
         self.saved_step = -1
         self.run_dir = run_dir
@@ -258,9 +260,7 @@ class Trainer:
         self.run_uid = _broadcast(self.run_uid, self.world)
         if resumed:
             record = self._restore(resume_from)
-            self.best_quality = record.get("best_quality")
-            self.best_step = record.get("best_step")
-            self.since_best = record.get("since_best", 0)
+            self._restore_best(record)
             self.lr_scale = record.get("lr_scale", 1.0)
             self.rollbacks = record.get("rollbacks", 0)
             if record.get("dataset_hash") != self.dataset_hash:
@@ -282,6 +282,11 @@ class Trainer:
         self.gen.set_state(rng["train"].cpu())
         self.step_count = record["step"]
         return record
+
+    def _restore_best(self, record: dict) -> None:
+        self.best_quality, self.best_step = record.get("best_quality"), record.get("best_step")
+        self.since_best = record.get("since_best", 0)
+        self.best_measure = record.get("measure")
 
     def _start_from_source(self, path: str) -> None:
         """Fine-tuning: the sampled network (and its EMA) from the source's EMA weights; the other networks (a
@@ -362,7 +367,11 @@ class Trainer:
         checkpoint = None
         try:
             while self.step_count < cfg.steps:
-                self.control.wait_if_paused()
+                if self.control.paused:
+                    self._emit(Paused(self.step_count))
+                    paused_at = time.monotonic()
+                    self.control.wait_if_paused()
+                    started += time.monotonic() - paused_at  # a pause spends none of the run's minutes
                 if self.control.should_stop():
                     reason = "stopped"
                     break
@@ -393,7 +402,7 @@ class Trainer:
                         self._log(values, images_per_s, started, steps_at_start)
                 if self.step_count % cfg.sample_every == 0:
                     self._samples()
-                if kid_now:
+                if kid_now and self.learner.can_sample():
                     self._measure_kid()
                 if checkpoint_now:
                     checkpoint = self._checkpoint()
@@ -465,9 +474,7 @@ class Trainer:
         seed = self.cfg.seed + 1 + 7919 * self.rollbacks
         last = checkpoints.latest(self.run_dir)
         if last is not None:
-            record = self._restore(last)
-            self.best_quality, self.best_step = record.get("best_quality"), record.get("best_step")
-            self.since_best = record.get("since_best", 0)
+            self._restore_best(self._restore(last))
         else:
             self.learner = self._new_learner(self.cfg.seed + 7919 * self.rollbacks)
             self.step_count = 0
@@ -514,8 +521,7 @@ class Trainer:
         stop = bool(patience) and self.since_best >= patience
         stop = _broadcast(stop, self.world)
         if stop:
-            measure = ("held-out reconstruction error" if self.judged_on_holdout
-                       else "KID" if self.cfg.kid_every else "quality measure")
+            measure = self._measure_name()
             self._note({"step": self.step_count, "event": "early_stop", "best_step": self.best_step,
                         "best_quality": self.best_quality})
             self._say(f"stopping early: the {measure} has not improved for {patience} checkpoints "
@@ -550,7 +556,17 @@ class Trainer:
         path = self.run_dir / "samples" / f"step-{self.step_count:06d}.png"
         files.save_png(path, picture)
         self._emit(SamplesReady(self.step_count, picture, path))
-        self._emit(Snapshot(self.step_count, {k: v.detach().cpu().clone() for k, v in ema.state_dict().items()}))
+        self._emit(Snapshot(self.step_count, {k: v.detach().cpu().clone() for k, v in ema.state_dict().items()},
+                            self._model_id()))
+
+    def _model_id(self) -> str:
+        """The id of the EMA weights at this step: a checkpoint saved at this step carries the same one."""
+        return f"{self.run_uid}-{self.step_count}"
+
+    def _measure_name(self) -> str:
+        if self.judged_on_holdout:
+            return self.learner.measure()
+        return "KID" if self.cfg.kid_every else "quality measure"
 
     def _quality(self) -> float | None:
         """The checkpoint's measure, lower is better: held-out error for the families judged on it; for the others
@@ -564,14 +580,16 @@ class Trainer:
         if not self.is_main:
             _barrier(self.world)
             return None
-        quality = self._quality()
+        quality, measure = self._quality(), self._measure_name()
+        if measure != self.best_measure:  # a new stage: its figures do not compare with the last stage's
+            self.best_quality, self.best_step, self.since_best, self.best_measure = None, None, 0, measure
         best = quality is not None and (self.best_quality is None or quality < self.best_quality)
         if best:
             self.best_quality, self.best_step, self.since_best = quality, self.step_count, 0
         elif quality is not None:
             self.since_best += 1
         info = {"family": self.cfg.family, "config": asdict(self.cfg), "dataset_hash": self.dataset_hash,
-                "run_uid": self.run_uid, "model_id": f"{self.run_uid}-{self.step_count}", "quality": quality,
+                "run_uid": self.run_uid, "model_id": self._model_id(), "quality": quality, "measure": measure,
                 "best_quality": self.best_quality, "best_step": self.best_step, "since_best": self.since_best,
                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
                 "label_names": self.label_names, "time": time.time(), "extra": self.learner.extra_state()}
@@ -590,7 +608,7 @@ class Trainer:
     def _say(self, text, level="info"):
         if level != "info":
             self._note({"step": self.step_count, "message": text, "level": level})
-        self._emit(Message(text, level))
+        self._emit(Message(text, level, self.step_count))
 
     def _emit(self, event):
         if self.is_main:

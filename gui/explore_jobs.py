@@ -13,26 +13,30 @@ from pathlib import Path
 import numpy as np
 
 
-def _model(model_path: str, weights: dict | None, step: int | None, out: str):
+def _model(model_path: str, snapshot, sampling: dict, out: str):
+    """A Model of its own, with the training run's newest weights (an api.Snapshot, or None) and the explorer's
+    temperature and top-k (`sampling`)."""
     from engine import api
 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     model = api.open_model(model_path)
-    if weights is not None:
-        model.load_snapshot(weights, step)
+    if snapshot is not None:
+        model.load_snapshot(snapshot.weights, snapshot.step, snapshot.model_id)
+    model.set_sampling(**sampling)
     return model
 
 
-def export_png(model_path: str, weights, step, latent, path: str, seed, label) -> str:
+def export_png(model_path: str, snapshot, latent, path: str, seed, label, truncation, sampling: dict) -> str:
     from engine import api
 
-    return str(api.export_png(_model(model_path, weights, step, path), latent, path, seed=seed, label=label))
+    model = _model(model_path, snapshot, sampling, path)
+    return str(api.export_png(model, latent, path, seed=seed, label=label, truncation=truncation))
 
 
-def export_animation(model_path: str, weights, step, frames, path: str, fps: int) -> str:
+def export_animation(model_path: str, snapshot, frames, path: str, fps: int, sampling: dict) -> str:
     from engine import api
 
-    model = _model(model_path, weights, step, path)
+    model = _model(model_path, snapshot, sampling, path)
     scale = max(1, 256 // model.size)  # small models would make postage stamps; nearest upscaling keeps pixels
     return str(api.export_animation(model, frames, path, fps=fps, scale=scale))
 

@@ -121,7 +121,11 @@ class KeepingMixin:
         return self._project.root / "exports" if self._project is not None else Path.home()
 
     def export_png(self, path: str | None = None) -> None:
-        """Save the current image with its latent in the PNG (off the GUI thread); asks for a path when None."""
+        """Save the current image with its latent in the PNG (off the GUI thread); asks for a path when None.
+
+        The latent saved is the one rendered (truncated, moved along the directions), and the export's own Model
+        draws with the canvas's temperature and top-k, so the PNG matches the canvas and dropping it back shows
+        it again exactly (at truncation 1)."""
         if self._info is None:
             return
         point = self._point
@@ -130,13 +134,14 @@ class KeepingMixin:
             path = self.ask_save_path(self, "Export PNG", str(self._export_folder() / name), "PNG images (*.png)")
             if path is None:
                 return
-        weights, step = self._weights or (None, None)
+        snapshot = self._snapshot
         seed = point.seed if point.latent is None else None
         label = self.label_name()
+        truncation = point.truncation if "truncation" in self._info.capabilities else None
         self.status.emit(f"Exporting {Path(path).name}…")
-        model_path, latent = self._info.path, self.current_latent()
-        run_task(lambda _on_event, _control: explore_jobs.export_png(model_path, weights, step, latent, str(path),
-                                                                     seed, label),
+        model_path, latent, sampling = self._info.path, self.current_latent(), self.sampling()
+        run_task(lambda _on_event, _control: explore_jobs.export_png(model_path, snapshot, latent, str(path),
+                                                                     seed, label, truncation, sampling),
                  on_done=self._on_exported, on_failed=lambda reason: self.status.emit(f"Export failed: {reason}"))
 
     def export_animation(self, path: str | None = None, kind: str = "gif") -> None:
@@ -150,11 +155,11 @@ class KeepingMixin:
                                       pattern)
             if path is None:
                 return
-        weights, step = self._weights or (None, None)
+        snapshot = self._snapshot
         self.status.emit(f"Exporting {Path(path).name} ({len(latents)} frames)…")
-        model_path, fps = self._info.path, self.interpolation.fps.value()
-        run_task(lambda _on_event, _control: explore_jobs.export_animation(model_path, weights, step, latents,
-                                                                           str(path), fps),
+        model_path, fps, sampling = self._info.path, self.interpolation.fps.value(), self.sampling()
+        run_task(lambda _on_event, _control: explore_jobs.export_animation(model_path, snapshot, latents,
+                                                                           str(path), fps, sampling),
                  on_done=self._on_exported, on_failed=lambda reason: self.status.emit(f"Export failed: {reason}"))
 
     def _on_exported(self, path: str) -> None:
@@ -163,7 +168,8 @@ class KeepingMixin:
 
     # --- dropping a PNG back ---------------------------------------------------------------------------------
     def restore_png(self, path: str) -> None:
-        """Return to the exact point recorded in a PNG exported here (read off the GUI thread)."""
+        """Return to the exact point recorded in a PNG exported here (read off the GUI thread): its latent at
+        truncation 1, its class, and a VQ-VAE's temperature and top-k."""
         if self._info is None:
             return
         if not path.lower().endswith(".png"):
@@ -181,6 +187,7 @@ class KeepingMixin:
         if self._info is None or len(record["latent"]) != self._info.latent_dim:
             self.status.emit(f"{name} was made by a model with a different latent size; it cannot be restored")
             return
+        self.set_sampling(record)  # before the point, so its first render already uses them
         self.go_to(self._point.with_latent(record["latent"], record.get("seed"), self.label_index(record.get("label"))),
                    "Dropped PNG")
         if record.get("model_id") != self._info.id:

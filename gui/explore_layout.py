@@ -78,13 +78,27 @@ def build(room) -> None:
     room.truncation = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
     room.truncation.setRange(0.0, 1.5)
     room.truncation.setValue(1.0)
-    room.truncation.setToolTip("Truncation: below 1 trades variety for more typical images (seed points only)")
+    room.truncation.setToolTip("Truncation pulls the point towards the average image. Below 1: more typical, less "
+                               "varied; above 1: wilder. A bookmark, variation or dropped PNG starts at 1, exactly "
+                               "as it was kept")
+    room.temperature = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
+    room.temperature.setRange(0.1, 2.0)
+    room.temperature.setValue(1.0)
+    room.temperature.setToolTip("Temperature: how boldly the model picks each piece of the image. Below 1: safer, "
+                                "more typical images; above 1: wilder")
+    room.top_k = QSpinBox(specialValueText="No limit")
+    room.top_k.setRange(0, 1024)
+    room.top_k.setKeyboardTracking(False)
+    room.top_k.setToolTip("Top-k: at each place the model chooses only among its k likeliest pieces. Small: cleaner "
+                          "but more alike; No limit (0): every piece it knows")
     room.label_choice = QComboBox(toolTip="The class the model draws")
     room.point_box = QGroupBox("Point")
     form = QFormLayout(room.point_box)
     form.addRow("Seed", seed_row)
     form.addRow("Truncation", room.truncation)
     form.addRow("Class", room.label_choice)
+    form.addRow("Temperature", room.temperature)
+    form.addRow("Top-k", room.top_k)
     room._point_form = form
     room.sliders = LatentSliders()
     room.directions_box = QGroupBox("Directions")

@@ -1,7 +1,8 @@
 """The explorer's current point as a plain value, and the undo command that moves between two of them.
 
-A point is where the artist stands in latent space: a seed (with its truncation) or an explicit latent (from a
-bookmark, a variation, an interpolation frame or a dropped PNG), plus amounts along the fitted directions. It is
+A point is where the artist stands in latent space: a seed or an explicit latent (from a bookmark, a variation, an
+interpolation frame or a dropped PNG), scaled by its truncation, plus amounts along the fitted directions. An
+explicit latent is the point at truncation 1, so going to one resets the truncation and shows it exactly. It is
 immutable and compares by value, so the undo history can skip no-op moves. Turning a point into a latent is the
 room's job (through engine.api); this module holds no Qt widgets and does no maths.
 """
@@ -15,7 +16,7 @@ from PySide6.QtGui import QUndoCommand
 @dataclass(frozen=True)
 class Point:
     seed: int = 0
-    truncation: float = 1.0  # applies to seed points; explicit latents are used as they are
+    truncation: float = 1.0  # pulls the base latent (seed or explicit) towards the mean; 1 = as it is
     latent: tuple | None = None  # explicit base latent (floats); None: the seed's latent
     amounts: tuple = ()  # typical steps along each fitted direction
     label: int | None = None  # class index, for models with labels
@@ -24,10 +25,11 @@ class Point:
         return replace(self, seed=int(seed), latent=None, amounts=tuple(0.0 for _ in self.amounts))
 
     def with_latent(self, latent, seed: int | None = None, label: int | None = None) -> "Point":
-        """Stand exactly on `latent` (directions at zero); keeps the seed for display, and the label, when none is
-        given."""
+        """Stand exactly on `latent` (truncation 1, directions at zero); keeps the seed for display, and the label,
+        when none is given."""
         return replace(self, latent=tuple(float(v) for v in latent), seed=self.seed if seed is None else int(seed),
-                       amounts=tuple(0.0 for _ in self.amounts), label=self.label if label is None else label)
+                       truncation=1.0, amounts=tuple(0.0 for _ in self.amounts),
+                       label=self.label if label is None else label)
 
 
 class PointCommand(QUndoCommand):

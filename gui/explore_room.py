@@ -46,9 +46,10 @@ class ExploreRoom(KeepingMixin, QWidget):
         self.undo_stack = QUndoStack(self)
         self._project = None
         self._info: ModelInfo | None = None
-        self._weights = None  # (weights, step) of the newest Snapshot, for exports
+        self._snapshot = None  # the newest api.Snapshot while a run trains: exports use its weights and id
         self._directions = None
         self._point = self._committed = Point()
+        self._sampling: dict = {}  # the temperature and top-k the render thread's model uses ({}: it has none)
         self._stamp_floor = self._shown_stamp = self.last_stamp = 0
         self._current_image = None
         self._bookmarks: list[dict] = []
@@ -86,6 +87,8 @@ class ExploreRoom(KeepingMixin, QWidget):
         self.truncation.sliderReleased.connect(lambda: self._commit("Truncation"))
         self.truncation.editingFinished.connect(lambda: self._commit("Truncation"))
         self.label_choice.currentIndexChanged.connect(self._on_label_changed)
+        self.temperature.valueChanged.connect(lambda _t: self._on_sampling_changed())
+        self.top_k.valueChanged.connect(lambda _k: self._on_sampling_changed())
         self.sliders.amounts_changed.connect(lambda a: self._move(replace(self._point, amounts=tuple(a))))
         self.sliders.edit_finished.connect(lambda: self._commit("Directions"))
         self.spread.sliderReleased.connect(self._request_variations)
@@ -118,7 +121,7 @@ class ExploreRoom(KeepingMixin, QWidget):
     def set_model(self, path=None) -> None:
         """Open `path` (a model, checkpoint or run) on the render thread; None: the project's newest model."""
         self.interpolation.pause()
-        self._info, self._weights, self._directions = None, None, None
+        self._info, self._snapshot, self._directions = None, None, None
         if path is None and self._project is None:
             self._show_empty("Open a project to explore its model.")
             return
@@ -131,7 +134,7 @@ class ExploreRoom(KeepingMixin, QWidget):
     def on_snapshot(self, event) -> None:
         """Newer EMA weights while training runs: the canvas re-renders with them."""
         if self._info is not None:
-            self._weights = (event.weights, event.step)
+            self._snapshot = event
             self.render.load_snapshot(event.weights, event.step)
 
     def on_checkpoint(self, event) -> None:
@@ -156,11 +159,13 @@ class ExploreRoom(KeepingMixin, QWidget):
         return self._point
 
     def current_latent(self) -> np.ndarray:
+        """The latent rendered: the seed's or the explicit one, truncated, then moved along the directions."""
         api, point = _api(), self._point
         if point.latent is not None:
             base = np.asarray(point.latent, np.float32)
         else:
-            base = api.latents_for_seed(point.seed, self._info.latent_dim, 1, point.truncation)[0]
+            base = api.latents_for_seed(point.seed, self._info.latent_dim, 1)[0]
+        base = api.truncate(base, point.truncation)
         if self._directions is None or not any(point.amounts):
             return base
         return api.apply_directions(base, self._directions, point.amounts)
@@ -179,6 +184,10 @@ class ExploreRoom(KeepingMixin, QWidget):
     def bookmarks(self) -> list[dict]:
         return list(self._bookmarks)
 
+    def sampling(self) -> dict:
+        """The temperature and top-k images are drawn with now; {} for models that draw no codes."""
+        return dict(self._sampling)
+
     # --- moving the point ------------------------------------------------------------------------------------
     def randomise(self) -> None:
         if self._info is not None:
@@ -186,8 +195,10 @@ class ExploreRoom(KeepingMixin, QWidget):
 
     def go_to(self, point: Point, text: str) -> None:
         """Make `point` current, as one undoable step."""
+        before = self._committed
         self._show_point(point)
-        self._commit(text)
+        if point != before:
+            self.undo_stack.push(PointCommand(self._show_point, before, point, text))
 
     def _move(self, point: Point) -> None:
         """A continuous change (a drag): render it now, commit to the history when the drag ends."""
@@ -210,7 +221,6 @@ class ExploreRoom(KeepingMixin, QWidget):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
-        self.truncation.setEnabled(point.latent is None)
         self.sliders.set_amounts(point.amounts)
         if point.label is not None:
             self.label_choice.blockSignals(True)
@@ -223,12 +233,41 @@ class ExploreRoom(KeepingMixin, QWidget):
     def _on_seed_changed(self, seed: int) -> None:
         self._move(self._point.with_seed(seed))
         self.sliders.set_amounts(self._point.amounts)
-        self.truncation.setEnabled(True)
         self._commit("Seed")
 
     def _on_label_changed(self, index: int) -> None:
         self._move(replace(self._point, label=index))
         self._commit("Class")
+
+    # --- sampling settings (models that draw codes) ---------------------------------------------------------
+    def set_sampling(self, settings: dict) -> None:
+        """Show and use `settings` (temperature, top_k; missing ones stay), e.g. those a dropped PNG recorded."""
+        if self._info is None or not self._sampling:
+            return
+        settings = {key: settings[key] for key in self._sampling if settings.get(key) is not None}
+        for widget, key in ((self.temperature, "temperature"), (self.top_k, "top_k")):
+            if key in settings:
+                widget.blockSignals(True)
+                widget.setValue(settings[key])
+                widget.blockSignals(False)
+        self._use_sampling({**self._sampling, **settings})
+
+    def _on_sampling_changed(self) -> None:
+        if self._info is not None and self._sampling:
+            values = {"temperature": float(self.temperature.value()), "top_k": int(self.top_k.value())}
+            self._use_sampling({key: values[key] for key in self._sampling})
+
+    def _use_sampling(self, settings: dict) -> None:
+        """New temperature or top-k: the model takes them before the next render, and every image is made again."""
+        if settings == self._sampling:
+            return
+        self._sampling = settings
+        self.render.set_sampling(**settings)
+        self.interpolation.pause()
+        self._request_canvas()
+        self._request_variations()
+        self._request_bookmark_thumbnails()
+        self._request_frames()
 
     # --- rendering -------------------------------------------------------------------------------------------
     def _request_canvas(self) -> None:
@@ -288,6 +327,15 @@ class ExploreRoom(KeepingMixin, QWidget):
         continuous = "continuous_latent" in info.capabilities
         self._point_form.setRowVisible(self.truncation, "truncation" in info.capabilities)
         self._point_form.setRowVisible(self.label_choice, "labels" in info.capabilities)
+        self._sampling = dict(info.sampling)
+        for widget, key in ((self.temperature, "temperature"), (self.top_k, "top_k")):
+            self._point_form.setRowVisible(widget, key in info.sampling)
+            widget.blockSignals(True)
+            if widget is self.top_k:
+                widget.setMaximum(max(info.codebook_size or 1024, int(info.sampling.get("top_k", 0))))
+            if key in info.sampling:
+                widget.setValue(info.sampling[key])
+            widget.blockSignals(False)
         self.label_choice.blockSignals(True)
         self.label_choice.clear()
         self.label_choice.addItems(list(info.label_names))

@@ -5,9 +5,10 @@ GUI thread drops a request into a one-slot mailbox guarded by a lock and wakes t
 `threading.Event`; a newer request replaces a waiting one, so the render rate follows the model's speed and the
 final frame always belongs to the final request (napari's StatusChecker, stylegan3's AsyncRenderer and its stamps).
 
-Work kinds, highest priority first: open a model, load newer EMA weights, render the canvas, render one chunk of
-a strip (variations, bookmark thumbnails, interpolation frames), fit latent directions. A strip is rendered a
-chunk at a time, so a canvas request never waits behind a long strip.
+Work kinds, highest priority first: open a model, load newer EMA weights, change the sampling settings (a VQ-VAE's
+temperature and top-k), render the canvas, render one chunk of a strip (variations, bookmark thumbnails,
+interpolation frames), fit latent directions. A strip is rendered a chunk at a time, so a canvas request never
+waits behind a long strip; new weights or settings are in place before any request already waiting is rendered.
 
 The Model lives and is used on this thread only. Signals carry uint8 NumPy arrays and plain records, never
 tensors or modules. This module does no Qt painting (gui/imaging.py makes the QImage on the GUI thread).
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -36,6 +37,8 @@ class ModelInfo:
     step: int
     capabilities: frozenset
     label_names: tuple
+    sampling: dict = field(default_factory=dict)  # temperature and top-k of a model that draws codes; {} otherwise
+    codebook_size: int | None = None  # the codes such a model chooses among (top-k's useful limit)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class RenderThread(QThread):
         self._open: str | None = None
         self._opening = False  # from open_model() until that model is open (or failed)
         self._snapshot: tuple | None = None  # (weights, step)
+        self._sampling: dict | None = None  # newest sampling settings not yet given to the model
         self._canvas: tuple | None = None  # (stamp, latent, label)
         self._strips: dict[str, _Strip] = {}
         self._directions: tuple | None = None  # (count, images loader or None)
@@ -80,11 +84,21 @@ class RenderThread(QThread):
             self._open = str(path)
             self._opening = True
             self._canvas, self._strips, self._directions, self._snapshot = None, {}, None, None
+            self._sampling = None  # a newly opened model starts from its own settings
             self._wake.set()
 
     def load_snapshot(self, weights: dict, step: int) -> None:
         with self._lock:
             self._snapshot = (weights, step)
+            self._wake.set()
+
+    def set_sampling(self, temperature: float | None = None, top_k: int | None = None) -> None:
+        """Change the open model's temperature and top-k (None keeps one as it is); the newest call wins. Requests
+        made after this call render with the new settings; the caller asks again for the images it wants remade."""
+        with self._lock:
+            changes = {key: value for key, value in (("temperature", temperature), ("top_k", top_k))
+                       if value is not None}
+            self._sampling = {**(self._sampling or {}), **changes}
             self._wake.set()
 
     def request(self, latent: np.ndarray, label: int | None = None) -> int:
@@ -165,10 +179,14 @@ class RenderThread(QThread):
             return "open", lambda: self._do_open(path)
         if self._model is None:  # nothing to render with: drop render work, keep waiting for a model
             self._canvas, self._strips, self._directions, self._snapshot = None, {}, None, None
+            self._sampling = None
             return None
         if self._snapshot is not None:
             snapshot, self._snapshot = self._snapshot, None
             return "snapshot", lambda: self._do_snapshot(*snapshot)
+        if self._sampling is not None:
+            sampling, self._sampling = self._sampling, None
+            return "sampling", lambda: self._model.set_sampling(**sampling)
         if self._canvas is not None:
             canvas, self._canvas = self._canvas, None
             return "render", lambda: self._do_canvas(*canvas)
@@ -191,7 +209,8 @@ class RenderThread(QThread):
                 self._opening = self._open is not None
         self._model = model
         self.model_opened.emit(ModelInfo(path, model.id, model.family, model.latent_dim, model.size, model.step,
-                                         frozenset(model.capabilities), tuple(model.label_names)))
+                                         frozenset(model.capabilities), tuple(model.label_names),
+                                         dict(model.sampling()), model.codebook_size))
 
     def _do_snapshot(self, weights: dict, step: int) -> None:
         self._model.load_snapshot(weights, step)

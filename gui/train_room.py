@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
-                               QWidget)
+                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSplitter, QStyle,
+                               QVBoxLayout, QWidget)
 
 from .widgets.loss_plot import LossPlot
 from .widgets.sample_history import SampleHistory
@@ -34,6 +34,7 @@ class TrainRoom(QWidget):
     checkpoint_saved = Signal(object)  # api.CheckpointSaved
     training_state_changed = Signal(bool)  # True when a run starts, False once it has ended (checkpoint saved)
     step_done = Signal(object)  # api.StepDone, after the room has shown it
+    paused = Signal(int)  # the run is waiting between steps, at this step
     run_finished = Signal(object)  # api.RunFinished, or None when the run failed
 
     def __init__(self, parent=None):
@@ -48,6 +49,7 @@ class TrainRoom(QWidget):
         self._speeds: dict[tuple, float] = {}  # images/s measured per network shape
         self._measuring = False
         self._generation = 0  # drops preparation results for an older project or family
+        self._best_kid: tuple[int, float] | None = None  # (step, KID) of the run's best measurement
         self._build()
         self._set_state("idle")
 
@@ -118,9 +120,17 @@ class TrainRoom(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("step %v of %m")
         self.loss_plot = LossPlot()
+        self.quality_plot = LossPlot(
+            empty_text="Sample quality is measured every few thousand steps",
+            tip="KID: how far the model's samples are from your images, measured on features of an image "
+                "classifier. Lower is better; near 0 the samples are hard to tell from your images.", points=True)
+        self.quality_label = _wrapped_label()
         self.checkpoints = QListWidget()
         self.checkpoints.setToolTip("Checkpoints saved so far; the newest complete one is used to continue")
-        self.checkpoints.setMaximumWidth(220)
+        self.notes = QListWidget()
+        self.notes.setToolTip("What the run reported: rollbacks after a divergence, early stopping, stages, "
+                              "warnings")
+        self.notes.setWordWrap(True)
 
         samples = QWidget()
         samples_layout = QVBoxLayout(samples)
@@ -130,8 +140,20 @@ class TrainRoom(QWidget):
         lower = QWidget()
         lower_layout = QHBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
-        lower_layout.addWidget(_boxed("Losses", self.loss_plot), 1)
-        lower_layout.addWidget(_boxed("Checkpoints", self.checkpoints))
+        lower_layout.addWidget(_boxed("Losses", self.loss_plot), 3)
+        self.quality_box = _boxed("Sample quality (KID)", self.quality_plot, self.quality_label)
+        self.quality_box.hide()  # until the run measures it (families and settings with KID off never do)
+        lower_layout.addWidget(self.quality_box, 2)
+        self.notes_box = _boxed("Run notes", self.notes)
+        self.notes_box.hide()  # until the run has something to say
+        reports = QVBoxLayout()
+        reports.addWidget(_boxed("Checkpoints", self.checkpoints), 1)
+        reports.addWidget(self.notes_box, 1)
+        reports_holder = QWidget()
+        reports_holder.setLayout(reports)
+        reports_holder.setMaximumWidth(260)
+        reports.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(reports_holder)
         live = QSplitter(Qt.Orientation.Vertical)
         live.addWidget(samples)
         live.addWidget(lower)
@@ -209,7 +231,13 @@ class TrainRoom(QWidget):
         self.run.finished.connect(self._on_run_finished)
         self.samples.clear()
         self.loss_plot.clear()
+        self.quality_plot.clear()
+        self.quality_label.clear()
+        self.quality_box.hide()
+        self._best_kid = None
         self.checkpoints.clear()
+        self.notes.clear()
+        self.notes_box.hide()
         self.banner.hide()
         self._set_state("starting")
         self.run.start()
@@ -327,6 +355,12 @@ class TrainRoom(QWidget):
                                      f"images/s · {duration(event.eta_s)} left")
             self.loss_plot.add(event.step, event.losses)
             self.step_done.emit(event)
+        elif isinstance(event, api.QualityMeasured):
+            self._show_quality(event)
+        elif isinstance(event, api.Paused):
+            self.step = event.step
+            self._set_state("paused")
+            self.paused.emit(event.step)
         elif isinstance(event, api.SamplesReady):
             self.samples.add(event.step, event.grid, event.path)
         elif isinstance(event, api.Snapshot):
@@ -345,6 +379,27 @@ class TrainRoom(QWidget):
             self.state_label.setText(f"{verb} {event.run_dir.name} on {event.device}")
         elif isinstance(event, api.Message):
             self.notify.emit(event.text, event.level)
+            if event.step is not None:
+                self._add_note(event.step, event.text, event.level)
+
+    def _show_quality(self, event) -> None:
+        self.quality_box.show()
+        self.quality_plot.add(event.step, {"KID": event.kid})
+        if self._best_kid is None or event.kid < self._best_kid[1]:
+            self._best_kid = (event.step, event.kid)
+        best_step, best = self._best_kid
+        self.quality_label.setText(f"{event.kid:.4f} at step {event.step:,} · best {best:.4f} at step "
+                                   f"{best_step:,} (lower is better)")
+
+    def _add_note(self, step: int, text: str, level: str) -> None:
+        item = QListWidgetItem(f"step {step:,}: {text[:1].upper()}{text[1:]}")
+        item.setToolTip(text)
+        icon = {"warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
+                "error": QStyle.StandardPixmap.SP_MessageBoxCritical}.get(level,
+                                                                          QStyle.StandardPixmap.SP_MessageBoxInformation)
+        item.setIcon(self.style().standardIcon(icon))
+        self.notes.insertItem(0, item)
+        self.notes_box.show()
 
     def _on_run_finished(self, result) -> None:
         self.run.deleteLater()  # its thread has ended; a new run gets a new thread
@@ -353,6 +408,7 @@ class TrainRoom(QWidget):
         self._set_state("idle")
         if result is not None:
             words = {"done": "finished", "time": "reached its time limit", "stopped": "stopped",
+                     "early_stop": "stopped early, as it had stopped improving,",
                      "failed": "failed"}.get(result.reason, result.reason)
             self.progress.setValue(result.step)
             saved = "; checkpoint saved" if result.checkpoint else ""
@@ -384,9 +440,11 @@ def _speed_key(config) -> tuple:
     return (config.family, config.size, config.batch, config.width, config.latent_dim, config.precision)
 
 
-def _boxed(title: str, widget: QWidget) -> QGroupBox:
+def _boxed(title: str, *widgets: QWidget) -> QGroupBox:
     box = QGroupBox(title)
-    QVBoxLayout(box).addWidget(widget)
+    layout = QVBoxLayout(box)
+    for widget in widgets:
+        layout.addWidget(widget)
     return box
 
 

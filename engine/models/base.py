@@ -81,6 +81,16 @@ class Learner:
         """The run's quality measure, lower is better, or None when the family has none yet."""
         return None
 
+    def measure(self) -> str:
+        """What `quality` measures, in words. When it changes (a new training stage), the Trainer forgets the best
+        figure so far, since figures of two measures do not compare."""
+        return "held-out reconstruction error"
+
+    def can_sample(self) -> bool:
+        """Whether samples mean anything yet (a VQ-VAE draws nothing sensible before its prior trains): the
+        Trainer measures KID only then."""
+        return True
+
     def extra_state(self) -> dict:
         """Plain JSON state beyond weights and optimizers (an augmentation strength, a training stage...)."""
         return {}

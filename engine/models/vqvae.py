@@ -363,8 +363,23 @@ class VQLearner(Learner):
 
     @torch.no_grad()
     def quality(self, real_holdout, labels=None):
-        """Held-out reconstruction error (mean squared error per pixel); the prior does not change it."""
-        return reconstruction_error(self.ema.vqvae, real_holdout)
+        """Stage 1: held-out reconstruction error (mean squared error per pixel). Stage 2, where that stands still:
+        the prior's cross-entropy on the held-out images' code grids (nats per code)."""
+        if self.stage == 1:
+            return reconstruction_error(self.ema.vqvae, real_holdout)
+        total, count = 0.0, 0
+        for part in real_holdout.split(256):
+            codes = self.ema.vqvae.encode_codes(part).flatten(1)
+            logits = self.ema.prior(self.ema.prior.inputs(codes))
+            total += F.cross_entropy(logits.float().flatten(0, 1), codes.flatten(), reduction="sum").item()
+            count += codes.numel()
+        return total / count
+
+    def measure(self) -> str:
+        return "held-out reconstruction error" if self.stage == 1 else "held-out prior cross-entropy"
+
+    def can_sample(self) -> bool:
+        return self.stage == 2
 
     def extra_state(self) -> dict:
         return {"steps": self.steps, "stage": self.stage, "collapsed": self.collapsed}

@@ -1,6 +1,7 @@
-"""Loss curves of the running training: one polyline per loss, painted with QPainter (no plotting library).
+"""Curves of the running training: one polyline per series (losses, or the sample-quality figure), painted with
+QPainter (no plotting library).
 
-Given (step, {name: value}) pairs as StepDone events arrive. It only draws; it never reads logs or runs anything.
+Given (step, {name: value}) pairs as events arrive. It only draws; it never reads logs or runs anything.
 """
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 48, 10, 22, 20
 
 
 class LossPlot(QWidget):
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, empty_text: str = "Losses appear here once training starts",
+                 tip: str = "Training losses as the run goes. For GANs they swing; a flat line near zero for the "
+                            "discriminator often means the generator stopped learning.", points: bool = False):
         super().__init__(parent)
         self._steps: list[int] = []
         self._series: dict[str, list[float]] = {}
+        self._empty_text = empty_text
+        self._points = points  # mark every value: for sparse series (a KID every few thousand steps)
         self.setMinimumHeight(140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Training losses as the run goes. For GANs they swing; a flat line near zero for the "
-                        "discriminator often means the generator stopped learning.")
+        self.setToolTip(tip)
 
     def sizeHint(self) -> QSize:
         return QSize(360, 180)
@@ -56,9 +60,10 @@ class LossPlot(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         painter.setFont(font)
-        if len(self._steps) < 2:
+        if len(self._steps) < (1 if self._points else 2):
             painter.setPen(text_colour)
-            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "Losses appear here once training starts")
+            painter.drawText(plot.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self._empty_text)
             return
         finite = [v for values in self._series.values() for v in values if math.isfinite(v)]
         if not finite:
@@ -83,6 +88,10 @@ class LossPlot(QWidget):
                 if math.isfinite(values[i]):
                     line.append(to_point(self._steps[i], values[i]))
             painter.drawPolyline(line)
+            if self._points:
+                painter.setBrush(colour)
+                for i in range(line.size()):
+                    painter.drawEllipse(line.at(i), 2.5, 2.5)
             latest = next((v for v in reversed(values) if math.isfinite(v)), math.nan)
             painter.drawText(QPointF(MARGIN_LEFT + 4 + number * 110, 14), f"{name} {latest:.3f}")
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from engine import api, checkpoints, cli
+from engine import api, checkpoints, cli, features, training
 from engine.models.vqvae import settings
 from engine.training import Trainer
 
@@ -40,10 +40,15 @@ def project(tmp_path_factory, small_digits_dir):
 
 @pytest.fixture(scope="module")
 def trained(project):
-    """(run folder, events) of one finished run, shared by the tests that only read it."""
+    """(run folder, events) of one finished run, shared by the tests that only read it. A KID is asked for every
+    50 steps (a small one: 64 samples at 64 px), and a checkpoint comes with each."""
     events = []
-    result = api.train(project, vq(steps=STEPS, checkpoint_every=100, sample_every=100, log_every=10),
-                       on_event=events.append, new=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(features, "INPUT_SIZE", 64)
+        patch.setattr(training, "KID_SAMPLES", 64)
+        patch.setattr(training, "KID_REAL", 64)
+        result = api.train(project, vq(steps=STEPS, checkpoint_every=100, sample_every=100, log_every=10,
+                                       kid_every=50), on_event=events.append, new=True)
     assert result.reason == "done" and result.step == STEPS
     return result.checkpoint.parent.parent, events
 
@@ -55,6 +60,7 @@ def images_of(paths) -> list[np.ndarray]:
 def test_one_run_trains_the_vq_vae_then_the_prior_and_logs_each_stage(trained):
     run, events = trained
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    log = [row for row in log if "lr" in row]  # the loss reports (KID rows and notes aside)
     first, second = [row for row in log if row["step"] <= 120], [row for row in log if row["step"] > 120]
     assert all({"recon", "commitment", "perplexity_share", "usage"} <= row.keys() for row in first)
     assert all("prior_ce" in row and "recon" not in row for row in second)
@@ -65,6 +71,17 @@ def test_one_run_trains_the_vq_vae_then_the_prior_and_logs_each_stage(trained):
     assert not any(e.level == "warning" for e in events if isinstance(e, api.Message))
     record = json.loads(checkpoints.latest(run).read_text())
     assert record["extra"] == {"steps": STEPS, "stage": 2, "collapsed": False}
+
+
+def test_the_prior_stage_is_judged_by_its_own_held_out_measure_and_kid_waits_for_the_prior(trained):
+    run, events = trained
+    assert [e.step for e in events if isinstance(e, api.QualityMeasured)] == [150, 200]  # the prior starts at 120
+    measures = {checkpoints.step_of(p): json.loads(p.read_text()) for p in checkpoints.complete(run)}
+    assert {step: r["measure"] for step, r in measures.items()} == {
+        100: "held-out reconstruction error", 150: "held-out prior cross-entropy",
+        200: "held-out prior cross-entropy"}  # step 50 was pruned: no longer the best of the newest measure
+    assert 0 < measures[200]["quality"] < np.log(settings(vq()).codebook_size)  # the prior beats guessing
+    assert checkpoints.step_of(checkpoints.best(run)) in (150, 200)  # the best holds a trained prior
 
 
 def test_reconstructions_of_held_out_digits_beat_the_mean_image_with_much_of_the_codebook_in_use(trained, project):

@@ -1,4 +1,5 @@
-"""The Explore room around a real (tiny) DCGAN trained on real digits: what an artist does, what the canvas shows.
+"""The Explore room around real (tiny) models trained on real digits (a DCGAN, a conditional GAN, a VQ-VAE): what
+an artist does, what the canvas shows.
 
 Every test waits on signals or conditions, never sleeps, and stops the render thread in teardown.
 """
@@ -58,6 +59,9 @@ def test_a_gan_shows_seed_truncation_and_direction_controls_only(room):
     assert room.pages.currentIndex() == 1
     assert room._point_form.isRowVisible(room.truncation)
     assert not room._point_form.isRowVisible(room.label_choice)  # no labels in a DCGAN
+    assert not room._point_form.isRowVisible(room.temperature)  # nor codes to draw
+    assert not room._point_form.isRowVisible(room.top_k)
+    assert room.model_info().sampling == {} and room.sampling() == {}
     assert len(room.sliders.sliders()) == 8
     assert not room.canvas.image().isNull() and room.canvas.image().width() == 16
 
@@ -99,14 +103,109 @@ def test_an_exported_png_dropped_back_restores_its_exact_point(qtbot, room, tmp_
     wait_for_latest_frame(qtbot, room)
     assert shown(room) != picture
 
+    drop_png(qtbot, room, path)
+    assert np.array_equal(room.current_latent(), latent)
+    qtbot.waitUntil(lambda: shown(room) == picture, timeout=WAIT)
+
+
+def drop_png(qtbot, room, path) -> dict:
+    """Drop `path` on the canvas as a file manager would; returns the record restored."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
-    with qtbot.waitSignal(room.restored, timeout=WAIT):
+    with qtbot.waitSignal(room.restored, timeout=WAIT) as restored:
         room.canvas.dropEvent(drop)
-    assert np.array_equal(room.current_latent(), latent)
-    qtbot.waitUntil(lambda: shown(room) == picture, timeout=WAIT)
+    return restored.args[0]
+
+
+def release_truncation(room, value: float) -> None:
+    """Drag the truncation slider to `value` and let go (one step of the history)."""
+    room.truncation.setValue(value)
+    room.truncation.sliderReleased.emit()
+
+
+def png_pixels(path) -> bytes:
+    from PIL import Image
+
+    return imaging.image_bytes(imaging.to_qimage(np.asarray(Image.open(path).convert("RGB"))))
+
+
+def test_truncation_scales_a_bookmarked_point_and_its_export_comes_back_exactly(qtbot, room, tmp_path):
+    room.seed.setValue(5)
+    release_truncation(room, 0.6)
+    wait_for_latest_frame(qtbot, room)
+    calm, calm_picture = room.current_latent(), shown(room)
+    assert np.array_equal(calm, api.latents_for_seed(5, 16)[0] * np.float32(0.6))
+    with qtbot.waitSignal(room.bookmarks_saved, timeout=WAIT):
+        room.add_bookmark("Calm five")
+    row = len(room.bookmarks()) - 1
+
+    room.seed.setValue(9)
+    wait_for_latest_frame(qtbot, room)
+    assert shown(room) != calm_picture
+    room.bookmark_panel.picked.emit(row)  # as a click on its thumbnail
+    wait_for_latest_frame(qtbot, room)
+    assert room.current_point().truncation == 1.0 and room.truncation.value() == 1.0  # the bookmark as kept
+    assert room.truncation.isEnabled()
+    assert np.array_equal(room.current_latent(), calm) and shown(room) == calm_picture
+
+    release_truncation(room, 0.5)
+    wait_for_latest_frame(qtbot, room)
+    half, half_picture = room.current_latent(), shown(room)
+    assert np.array_equal(half, calm * np.float32(0.5))
+    assert half_picture != calm_picture
+
+    path = tmp_path / "half.png"
+    with qtbot.waitSignal(room.exported, timeout=WAIT):
+        room.export_png(str(path))
+    record = api.read_png_latent(path)
+    assert np.array_equal(record["latent"], half) and record["truncation"] == 0.5
+    assert png_pixels(path) == half_picture  # the file holds the image that was on the canvas
+
+    room.seed.setValue(3)
+    wait_for_latest_frame(qtbot, room)
+    drop_png(qtbot, room, path)
+    wait_for_latest_frame(qtbot, room)
+    assert room.current_point().truncation == 1.0 and room.truncation.value() == 1.0
+    assert np.array_equal(room.current_latent(), half) and shown(room) == half_picture
+
+    room.undo_stack.undo()  # back to seed 3
+    room.undo_stack.undo()  # back to the bookmark at truncation 0.5
+    wait_for_latest_frame(qtbot, room)
+    assert room.truncation.value() == 0.5 and np.array_equal(room.current_latent(), half)
+    assert shown(room) == half_picture
+    room.undo_stack.undo()  # the bookmark as kept
+    wait_for_latest_frame(qtbot, room)
+    assert room.truncation.value() == 1.0 and shown(room) == calm_picture
+
+
+def test_a_picked_variation_starts_at_truncation_1_and_the_slider_scales_it(qtbot, room):
+    room.seed.setValue(4)
+    with qtbot.waitSignal(room.render.strip_rendered, timeout=WAIT,
+                          check_params_cb=lambda name, images, stamp: name == "variations"
+                          and stamp == room._strips["variations"][0]):
+        release_truncation(room, 0.7)
+    wait_for_latest_frame(qtbot, room)
+    seed_picture = shown(room)
+    variation = room._strips["variations"][1][3].copy()
+
+    strip = room.variation_strip
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=strip.visualItemRect(strip.item(3)).center())
+    wait_for_latest_frame(qtbot, room)
+    assert room.current_point().truncation == 1.0 and room.truncation.value() == 1.0
+    assert np.array_equal(room.current_latent(), variation)
+    variation_picture = shown(room)
+    assert variation_picture != seed_picture
+
+    release_truncation(room, 0.3)
+    wait_for_latest_frame(qtbot, room)
+    assert np.array_equal(room.current_latent(), variation * np.float32(0.3))
+    assert shown(room) != variation_picture
+
+    room.undo_stack.undo()
+    wait_for_latest_frame(qtbot, room)
+    assert room.truncation.value() == 1.0 and shown(room) == variation_picture
 
 
 def test_bookmarks_are_saved_in_the_project(qtbot, room, trained):
@@ -168,13 +267,20 @@ def test_a_burst_of_slider_moves_renders_far_fewer_frames_and_ends_on_the_last(q
     assert shown(room) == imaging.image_bytes(imaging.to_qimage(expected))
 
 
-def test_new_training_weights_change_the_canvas(qtbot, room, trained):
+def test_new_training_weights_change_the_canvas_and_exports_name_them(qtbot, room, trained, tmp_path):
     _, snapshots = trained
     earlier = next(s for s in snapshots if s.step == 10)
     before = shown(room)
     with qtbot.waitSignal(room.frame_shown, timeout=WAIT):
         room.on_snapshot(earlier)
     assert shown(room) != before
+    path = tmp_path / "mid-training.png"
+    with qtbot.waitSignal(room.exported, timeout=WAIT):
+        room.export_png(str(path))
+    record = api.read_png_latent(path)
+    assert record["model_id"] == earlier.model_id and earlier.model_id.endswith("-10")  # not the checkpoint's id
+    assert record["model_id"] != room.model_info().id
+    assert png_pixels(path) == shown(room)  # made with the snapshot's weights, as the canvas was
 
 
 def test_a_project_without_a_model_says_to_train_one_then_opens_the_first_checkpoint(qtbot, tmp_path, trained):
@@ -211,3 +317,64 @@ def test_a_conditional_gan_offers_its_classes_and_the_png_records_the_class(qtbo
         room.export_png(str(tmp_path / "seven.png"))
     assert api.read_png_latent(tmp_path / "seven.png")["label"] == "7"
     room.shutdown()
+
+
+@pytest.fixture(scope="module")
+def vqvae_project(tmp_path_factory, digits_template):
+    """The digits with a VQ-VAE + Transformer trained for 20 steps (12 for the VQ-VAE, 8 for the prior): a couple of
+    seconds, and already a model whose temperature and top-k change what it draws."""
+    project = api.Project.open(shutil.copytree(digits_template, tmp_path_factory.mktemp("vqvae") / "Digits"))
+    api.train(project, api.TrainConfig(family="vqvae", size=16, steps=20, batch=16, width=8, latent_dim=16, lr=1e-3,
+                                       precision="fp32", checkpoint_every=20, sample_every=20))
+    return project
+
+
+@pytest.fixture
+def vq_room(qtbot, vqvae_project):
+    room = ExploreRoom()
+    qtbot.addWidget(room)
+    room.show()
+    with qtbot.waitSignals([room.model_ready, room.frame_shown], timeout=WAIT):
+        room.set_project(vqvae_project)
+    yield room
+    room.shutdown()
+    QThreadPool.globalInstance().waitForDone(WAIT)
+
+
+def test_a_vq_vae_offers_temperature_and_top_k_and_its_pngs_bring_them_back(qtbot, tmp_path, vq_room,
+                                                                             vqvae_project):
+    room = vq_room
+    assert room._point_form.isRowVisible(room.temperature) and room._point_form.isRowVisible(room.top_k)
+    assert not room._point_form.isRowVisible(room.truncation)  # its latent picks codes; it has no truncation
+    assert room.temperature.value() == 1.0 and room.top_k.value() == 0 and room.top_k.maximum() == 64
+    assert "safer" in room.temperature.toolTip()
+
+    room.seed.setValue(6)
+    wait_for_latest_frame(qtbot, room)
+    plain = shown(room)
+    room.temperature.setValue(0.3)
+    wait_for_latest_frame(qtbot, room)
+    assert shown(room) != plain
+    expected = api.open_model(vqvae_project.root)
+    expected.set_sampling(temperature=0.3)
+    assert shown(room) == imaging.image_bytes(imaging.to_qimage(expected.render(room.current_latent()[None])[0]))
+
+    room.top_k.setValue(5)
+    wait_for_latest_frame(qtbot, room)
+    kept = shown(room)
+    path = tmp_path / "cool.png"
+    with qtbot.waitSignal(room.exported, timeout=WAIT):
+        room.export_png(str(path))
+    record = api.read_png_latent(path)
+    assert record["temperature"] == pytest.approx(0.3) and record["top_k"] == 5
+    assert png_pixels(path) == kept  # exported with the canvas's settings, not the model's defaults
+
+    room.temperature.setValue(1.0)
+    room.top_k.setValue(0)
+    wait_for_latest_frame(qtbot, room)
+    assert shown(room) != kept
+    drop_png(qtbot, room, path)
+    wait_for_latest_frame(qtbot, room)
+    assert room.temperature.value() == pytest.approx(0.3) and room.top_k.value() == 5
+    assert room.sampling() == {"temperature": record["temperature"], "top_k": 5}
+    assert shown(room) == kept

@@ -47,12 +47,11 @@ def test_pause_holds_the_step_and_stop_leaves_a_checkpoint_to_continue_from(qtbo
                                 checkpoint_every=100_000))
     with qtbot.waitSignal(room.step_done, timeout=60_000):
         room.start()
-    room.pause()
-    assert room.resume_button.isEnabled() and not room.pause_button.isEnabled()
-    # The step in flight when Pause was pressed may still report; after that nothing moves.
-    with qtbot.waitSignal(room.step_done, timeout=300, raising=False):
-        pass
-    paused_at = room.step
+    with qtbot.waitSignal(room.paused, timeout=10_000) as paused:  # the run confirms, between two steps
+        room.pause()
+        assert room.resume_button.isEnabled() and not room.pause_button.isEnabled()
+    paused_at = paused.args[0]
+    assert room.step == paused_at and f"Paused at step {paused_at}" in room.state_label.text()
     with qtbot.assertNotEmitted(room.step_done, wait=700):
         pass
     assert room.step == paused_at
@@ -68,3 +67,26 @@ def test_pause_holds_the_step_and_stop_leaves_a_checkpoint_to_continue_from(qtbo
     # The stopped run is offered to be continued.
     qtbot.waitUntil(lambda: not room.banner.isHidden(), timeout=10_000)
     assert room.run_dir.name in room.banner_label.text()
+
+
+def test_the_room_shows_sample_quality_and_why_a_run_stopped_early(qtbot, room, tiny_config, monkeypatch):
+    from engine import features, training
+    from engine.models.vae import VAELearner
+
+    monkeypatch.setattr(features, "INPUT_SIZE", 64)  # a smaller KID, so the test takes seconds
+    monkeypatch.setattr(training, "KID_SAMPLES", 64)
+    monkeypatch.setattr(training, "KID_REAL", 64)
+    errors = iter([1.0, 0.8, 0.9, 0.95] + [1.0] * 20)  # held-out error: best at the 2nd checkpoint, then worse
+    monkeypatch.setattr(VAELearner, "quality", lambda self, holdout, labels=None: next(errors))
+    room.set_config(tiny_config(room.config(), family="vae", steps=1000, kid_every=4, checkpoint_every=4,
+                                early_stop_patience=2, sample_every=1000))
+    with qtbot.waitSignal(room.run_finished, timeout=120_000) as finished:
+        room.start()
+    assert finished.args[0].reason == "early_stop" and finished.args[0].step == 16
+    assert "stopped early" in room.state_label.text()
+    assert not room.notes_box.isHidden()
+    note = room.notes.item(0).text()
+    assert note.startswith("step 16: Stopping early") and "step 8" in note  # where the best checkpoint is
+    assert not room.quality_box.isHidden()
+    assert room.quality_plot.point_count() == 4  # a KID at steps 4, 8, 12 and 16
+    assert "best" in room.quality_label.text() and "at step 16" in room.quality_label.text()
