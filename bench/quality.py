@@ -37,6 +37,7 @@ import torch  # noqa: E402
 
 from engine import api, features  # noqa: E402
 from engine.metrics import kid  # noqa: E402
+from tests.conftest import write_digits  # noqa: E402  (scikit-learn's real digits as PNG folders)
 
 SAMPLES = 512
 REAL = 2048
@@ -44,19 +45,6 @@ REAL = 2048
 
 def load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
-
-
-def write_digits(root: Path, px: int) -> Path:
-    from PIL import Image
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    for i, (img, label) in enumerate(zip(digits.images, digits.target)):
-        folder = root / str(label)
-        folder.mkdir(parents=True, exist_ok=True)
-        grey = (img / 16.0 * 255).round().astype(np.uint8)
-        Image.fromarray(grey, "L").resize((px, px), Image.BICUBIC).save(folder / f"digit-{i:04d}.png")
-    return root
 
 
 def gather(sources: list[Path], limit: int, tile: int, dest: Path) -> Path:
@@ -111,7 +99,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="quality-"))
     try:
         if not args.sources:
-            source, name = write_digits(work / "digits", 32), "sklearn digits"
+            source, name = write_digits(work / "digits", px=32), "sklearn digits"
         else:
             source = gather(args.sources, args.limit, args.tile, Path(tempfile.mkdtemp(dir=work)))
             name = " ".join(map(str, args.sources)) + (f" in {args.tile} px tiles" if args.tile else "")

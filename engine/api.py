@@ -5,8 +5,6 @@ and raise ordinary exceptions (FileRefused, ValueError, Cancelled) with messages
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import files
 from .augment import preview as preview_augmentations
 from .control import Cancelled, Control

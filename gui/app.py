@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QThreadPool, QTimer
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget, QStyle,
@@ -29,6 +29,8 @@ ROOMS = ("Start", "Dataset", "Train", "Explore")
 
 
 class MainWindow(QMainWindow):
+    engine_ready = Signal()  # the engine is loaded and every room has it
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWindowTitle(APPLICATION)
@@ -138,21 +140,37 @@ class MainWindow(QMainWindow):
         self.loader.start()
 
     def _on_engine_ready(self, api) -> None:
+        """Hand the engine to the rooms one per event-loop turn: building the Explore room alone takes tens of
+        milliseconds, and all of it in one turn kept the window from painting for 75-215 ms (bench/ui_latency.py,
+        launch phase). Until the last turn `self.api` stays None, so actions asked for meanwhile wait for it."""
+        self.loading_label.setText("Preparing the rooms…")
+        turns = [lambda: self._give_engine(self.dataset_room, api), lambda: self._give_engine(self.train_room, api),
+                 self._install_explore_room, lambda: self._engine_in_place(api)]
+
+        def next_turn():
+            turns.pop(0)()
+            if turns:
+                QTimer.singleShot(0, self, next_turn)  # with the window as context: not after it is gone
+
+        next_turn()
+
+    def _give_engine(self, room, api) -> None:
+        room.set_api(api)
+        room.setEnabled(True)
+
+    def _engine_in_place(self, api) -> None:
         self.api = api
         self.loading_label.hide()
         self.loading_bar.hide()
-        for room in (self.dataset_room, self.train_room):
-            room.set_api(api)
-            room.setEnabled(True)
         demo = api.demo_available()
         self.start_page.set_demo_available(demo, "Open a small project of public-domain clip art with a trained "
                                            "model, to explore and train at once" if demo else
                                            "The demo is not installed (resources/demo is missing)")
         self.notify(f"Engine ready ({self.loader.seconds:.1f} s)")
-        self._install_explore_room()
         pending, self._when_ready = self._when_ready, []
         for action in pending:
             action()
+        self.engine_ready.emit()
 
     def _on_engine_failed(self, text: str) -> None:
         self.loading_bar.hide()

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from engine import checkpoints
 

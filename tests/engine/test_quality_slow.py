@@ -5,8 +5,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import api
-
 from ..digit_judge import normalised_entropy, predict
 from .helpers import cli
 

@@ -22,11 +22,11 @@ from gui.app import launch
 app, window = launch()
 facts = {"shown_s": time.perf_counter() - started, "visible": window.isVisible(),
          "torch_loaded_at_show": "torch" in sys.modules, "engine_loaded_at_show": "engine.api" in sys.modules}
-def ready(api):
+def ready():
     facts.update(ready_s=time.perf_counter() - started, visible_at_ready=window.isVisible(),
                  rooms_enabled=window.train_room.isEnabled() and window.dataset_room.isEnabled())
     window.close()
-window.loader.ready.connect(ready)
+window.engine_ready.connect(ready)
 window.loader.failed.connect(lambda text: (facts.update(failed=text), window.close()))
 app.exec()
 print(json.dumps(facts))
@@ -58,11 +58,11 @@ def window(qtbot):
 
 def test_ready_arrives_after_the_window_is_visible_and_ctrl_number_switches_rooms(qtbot, window):
     visible_when_ready = []
-    window.loader.ready.connect(lambda api: visible_when_ready.append(window.isVisible()))
+    window.engine_ready.connect(lambda: visible_when_ready.append(window.isVisible()))
     window.show()
     qtbot.waitExposed(window)
     assert not window.train_room.isEnabled()  # nothing to click before the engine is there
-    with qtbot.waitSignal(window.loader.ready, timeout=60_000):
+    with qtbot.waitSignal(window.engine_ready, timeout=60_000):
         window.start_engine()
     assert visible_when_ready == [True]
     assert window.train_room.isEnabled()
@@ -80,7 +80,7 @@ def test_the_last_project_and_the_recent_list_come_back(qtbot, api, tmp_path):
     project = api.Project.create(tmp_path / "Moths")
     first = MainWindow()
     qtbot.addWidget(first)
-    with qtbot.waitSignal(first.loader.ready, timeout=60_000):
+    with qtbot.waitSignal(first.engine_ready, timeout=60_000):
         first.start_engine()
     first.open_project(str(project.root))
     assert first.windowTitle().startswith("Moths")
@@ -89,7 +89,7 @@ def test_the_last_project_and_the_recent_list_come_back(qtbot, api, tmp_path):
     second = MainWindow()
     qtbot.addWidget(second)
     assert second.start_page.recent.item(0).data(Qt.ItemDataRole.UserRole) == str(project.root)
-    with qtbot.waitSignal(second.loader.ready, timeout=60_000):
+    with qtbot.waitSignal(second.engine_ready, timeout=60_000):
         second.start_engine()
     qtbot.waitUntil(lambda: second.project is not None, timeout=10_000)
     assert second.project.root == project.root
@@ -99,7 +99,7 @@ def test_the_last_project_and_the_recent_list_come_back(qtbot, api, tmp_path):
 def test_closing_during_training_asks_then_stops_with_a_checkpoint(qtbot, window, digits_project, tiny_config,
                                                                    monkeypatch):
     window.show()
-    with qtbot.waitSignal(window.loader.ready, timeout=60_000):
+    with qtbot.waitSignal(window.engine_ready, timeout=60_000):
         window.start_engine()
     window.open_project(str(digits_project.root))
     room = window.train_room
@@ -125,7 +125,7 @@ def test_closing_during_training_asks_then_stops_with_a_checkpoint(qtbot, window
 def test_the_demo_opens_with_its_model_and_the_theme_choice_sticks(qtbot, api, window, tmp_path, monkeypatch):
     monkeypatch.setattr("gui.app.demo_target", lambda: tmp_path / "Demo")
     assert not window.start_page.demo_button.isEnabled()  # nothing to open before the engine is there
-    with qtbot.waitSignal(window.loader.ready, timeout=60_000):
+    with qtbot.waitSignal(window.engine_ready, timeout=60_000):
         window.start_engine()
     assert window.start_page.demo_button.isEnabled()
     window.start_page.demo_button.click()

@@ -18,7 +18,7 @@ def window(qtbot, api, tmp_path):
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
-    with qtbot.waitSignal(window.loader.ready, timeout=30_000):
+    with qtbot.waitSignal(window.engine_ready, timeout=30_000):
         window.start_engine()
     project = api.Project.create(tmp_path / "Sketches")
     project.dataset.size = 16
