@@ -37,7 +37,8 @@ def main() -> None:
     from engine import api, devices
     from engine.augment import diff_augment
     from engine.models.dcgan import Discriminator, Generator
-    from engine.training import Trainer, complete_config
+    from engine.train_config import complete_config
+    from engine.training import Trainer
 
     data = args.data or digits_folder(px=args.size)
     device = devices.pick_device(args.device)

@@ -21,7 +21,8 @@ from .model import Model, open_model
 from .models import FamilyInfo, default_family, families, recommended_families
 from .project import DatasetSettings, Project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
-from .training import TrainConfig, Trainer, resumable_run, suggest_config, train
+from .train_config import TrainConfig, suggest_config
+from .training import Trainer, resumable_run, train
 
 __all__ = [
     "Cancelled", "CheckpointSaved", "Control", "DEMO_DIR", "DatasetSettings", "DeviceInfo", "Directions",
@@ -65,7 +66,7 @@ def measure_speed(project: Project, config: TrainConfig, seconds: float = 3.0) -
     """Images per second of the real training step on this machine (after two warm-up steps), nothing saved."""
     import time
 
-    from .training import complete_config
+    from .train_config import complete_config
 
     trainer = Trainer(project, complete_config(project, config))
     trainer.step(), trainer.step()

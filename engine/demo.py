@@ -27,7 +27,8 @@ from .events import Message
 from .models import get_family
 from .project import Project
 from .sampling import grid, latents_for_seed
-from .training import SAMPLE_SEED, TrainConfig
+from .train_config import TrainConfig
+from .training import SAMPLE_SEED
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo"
 DEMO_IMAGES = DEMO_DIR / "images"

@@ -16,7 +16,7 @@ from .files import FileRefused
 from .models import get_family
 from .project import Project
 from .sampling import to_uint8
-from .training import TrainConfig
+from .train_config import TrainConfig
 
 
 class Model:

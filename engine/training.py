@@ -9,7 +9,8 @@ A run also takes care of itself, between steps:
   complete checkpoint with half the learning rate and a new seed; after MAX_ROLLBACKS it gives up with a message;
 - KID on ImageNet features (engine/features.py) every `kid_every` steps, the GAN families' checkpoint measure;
 - early stopping once the held-out measure has not improved for `early_stop_patience` checkpoints;
-- fine-tuning (`from_model`, `train --from`): a new run starts from another model of the same family.
+- fine-tuning (`from_model`, `train --from`, engine/transfer.py): a new run starts from another model of the same
+  family.
 Each of these is reported as an event and written to the run's log.jsonl.
 """
 from __future__ import annotations
@@ -20,22 +21,22 @@ import os
 import statistics
 import time
 import uuid
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
-from . import checkpoints, devices, files
+from . import checkpoints, devices, files, transfer
 from .control import Control
-from .dataset import dataset_stats, load_dataset
+from .dataset import load_dataset
 from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
                      Snapshot, StepDone)
 from .models import default_family, get_family
-from .models.base import LABELS, unwrapped
+from .models.base import LABELS
 from .project import Project
 from .sampling import grid, to_uint8
+from .train_config import TrainConfig, complete_config, settle
 
-SCHEMA_VERSION = 1
 SAMPLE_SEED = 1234  # the fixed seeds of the progress grid
 KID_SEED = 4321  # the fixed latents of every KID measurement, so successive values differ by the model only
 KID_SAMPLES = 512  # generated images per KID (Binkowski et al. use 1,000s; 500 keeps a CPU measurement ~10 s)
@@ -43,95 +44,6 @@ KID_REAL = 2048  # real images whose features are cached per dataset and size
 MAX_ROLLBACKS = 3  # tries before a diverging run gives up
 DIVERGENCE = 50.0  # a logged loss beyond this many times its recent median (and beyond 50) counts as divergence
 LR_FLOOR = 0.1  # cosine decay ends at this fraction of the learning rate
-# fields whose 0 means "off", not "the preset's", when complete_config fills a config
-_ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_stop_patience", "num_classes"}
-
-
-@dataclass
-class TrainConfig:
-    family: str = ""  # a name from engine.models.FAMILIES; "" = the default for the size (models.default_family)
-    size: int = 0  # training resolution; 0 = the project's dataset size
-    steps: int = 0  # stop after this many steps in total; 0 = the preset's
-    minutes: float = 0.0  # also stop after this many minutes of this session; 0 = no limit
-    batch: int = 0  # images per step over all devices; 0 = the preset's
-    lr: float = 0.0  # Adam learning rate; 0 = the preset's
-    latent_dim: int = 0  # size of the latent vector; 0 = the preset's (sized to the data)
-    width: int = 0  # channel multiplier of the networks; 0 = the preset's (sized to data and device)
-    beta: float = 0.0  # VAEs: weight of the KL term; 0 = the family's (1, or 4 for the conditional VAE)
-    num_classes: int = 0  # conditional families: number of labels (sub-folders); set from the dataset
-    flip: bool = False  # horizontal flips as augmentation (off: many artworks are not mirror-symmetric)
-    checkpoint_every: int = 500  # steps between checkpoints
-    checkpoint_minutes: float = 5.0  # and at least this often in wall time
-    keep_checkpoints: int = 3  # newest checkpoints kept, besides the best one
-    sample_every: int = 100  # steps between progress grids (and explorer snapshots)
-    log_every: int = 10  # steps between loss reports
-    device: str = "auto"  # auto, cpu, cuda, mps
-    precision: str = "auto"  # auto (bf16/fp16 where it pays), fp32, bf16, fp16
-    seed: int = 0  # fixes initial weights, batches, noise and augmentation
-    loss: str = ""  # GANs that take it (fastgan): "bce", "hinge" or "wgan-gp"; "" = the family's preset
-    spectral_norm: bool | None = None  # spectral normalisation of the discriminator; None = the family's preset
-    r1: float = 0.0  # R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off
-    ada_target: float = 0.6  # fastgan: ADA's target for E[sign(D(real))] (Karras et al. 2020); 0 = fixed DiffAugment
-    lr_decay: str = "none"  # "none", or "cosine": down to LR_FLOOR of lr at the last step
-    early_stop_patience: int | None = None  # checkpoints without a better measure before stopping; 0 = never;
-    #                                         None = 5 for families judged on held-out images (VAEs), else 0
-    kid_every: int | None = None  # steps between ImageNet-feature KIDs; 0 = never; None = 2,000 on a CPU, else 5,000
-    from_model: str = ""  # train --from: the model this run was fine-tuned from; "" = trained from scratch
-    schema_version: int = SCHEMA_VERSION
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        """Read a saved config; fields added since it was written take their defaults."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-def suggest_config(project: Project, family: str | None = None, device: str = "auto", size: int | None = None,
-                   **overrides) -> TrainConfig:
-    """A complete config for this project: the family's preset sized to the dataset, resolution and device."""
-    size = size or project.dataset.size
-    family = family or default_family(size)
-    kind = devices.pick_device(device).type
-    n_images = dataset_stats(project)["count"]
-    preset = get_family(family).preset(n_images, size, kind)
-    steps = 20000 if kind == "cuda" else 3000
-    cfg = TrainConfig(family=family, size=size, steps=steps, device=device, **preset)
-    return settle(replace(cfg, **{k: v for k, v in overrides.items() if v is not None}))
-
-
-def complete_config(project: Project, cfg: TrainConfig) -> TrainConfig:
-    """Fill every 0, "" or None ("the preset's") in cfg from suggest_config."""
-    suggested = suggest_config(project, cfg.family or None, cfg.device, cfg.size or None)
-    return replace(cfg, **{f.name: getattr(suggested, f.name) for f in fields(cfg)
-                           if getattr(cfg, f.name) is None
-                           or (_unset(getattr(cfg, f.name)) and f.name not in _ZERO_IS_A_CHOICE)})
-
-
-def settle(cfg: TrainConfig) -> TrainConfig:
-    """Give the choices left to the family or the device (None, "") their values, so config.json records them."""
-    family = get_family(cfg.family)
-    learner = family.Learner
-    kind = devices.pick_device(cfg.device).type
-    choices = getattr(family, "preset_choices", {})
-    options = getattr(learner, "options", frozenset())
-    for name, flag, used in (("loss", "--loss", cfg.loss), ("spectral_norm", "--spectral-norm", cfg.spectral_norm),
-                             ("r1", "--r1", cfg.r1 or None)):
-        if used is not None and used != "" and name not in options and used != choices.get(name):
-            raise ValueError(f"{family.info.title} does not take {flag}; FastGAN does (--model fastgan)")
-    if cfg.lr_decay not in ("none", "cosine"):
-        raise ValueError(f"unknown learning-rate decay {cfg.lr_decay!r}; choose none or cosine")
-    return replace(
-        cfg,
-        loss=cfg.loss or choices.get("loss", ""),
-        beta=cfg.beta or choices.get("beta", 1.0),
-        spectral_norm=choices.get("spectral_norm") if cfg.spectral_norm is None else cfg.spectral_norm,
-        early_stop_patience=(5 if getattr(learner, "uses_holdout", False) else 0)
-        if cfg.early_stop_patience is None else cfg.early_stop_patience,
-        kid_every=(2000 if kind == "cpu" else 5000) if cfg.kid_every is None else cfg.kid_every)
-
-
-def _unset(value) -> bool:
-    return value is None or value == "" or (type(value) in (int, float) and value == 0)
 
 
 def resumable_run(project: Project, family: str | None = None, steps: int = 0) -> Path | None:
@@ -148,30 +60,6 @@ def resumable_run(project: Project, family: str | None = None, steps: int = 0) -
     if status.get("state") == "finished" and (steps <= status.get("step", 0) or status.get("reason") == "early_stop"):
         return None
     return run
-
-
-def adopt_source(cfg: TrainConfig) -> TrainConfig:
-    """cfg for fine-tuning from `cfg.from_model`: the source's family and architecture (size, latent_dim, width),
-    which must match whatever cfg already asks for. Raises FileRefused (unreadable source) or ValueError."""
-    from .model import open_model  # model.py imports this module
-
-    source = open_model(cfg.from_model)
-    name = Path(cfg.from_model).name
-    if cfg.family and cfg.family != source.family:
-        raise ValueError(f"{name} holds a {source.family} model: fine-tuning continues a model of the same family, "
-                         f"not {cfg.family} (leave --model out, or train from scratch)")
-    src = source.cfg
-    described = f"{name} is a {src.size} px {source.family} (latent_dim {src.latent_dim}, width {src.width})"
-    for field, flag in (("size", "--size"), ("latent_dim", "--latent-dim"), ("width", "--width")):
-        asked = getattr(cfg, field)
-        if asked and asked != getattr(src, field):
-            raise ValueError(f"{described}; this run asks for {field.replace('_', ' ')} {asked}. Fine-tuning keeps "
-                             f"the model's shape: leave {flag} out (or set it to {getattr(src, field)}), "
-                             f"or train from scratch without --from")
-    return replace(cfg, family=source.family, size=src.size, latent_dim=src.latent_dim, width=src.width,
-                   num_classes=src.num_classes,
-                   spectral_norm=src.spectral_norm if cfg.spectral_norm is None else cfg.spectral_norm,
-                   from_model=str(Path(cfg.from_model).resolve()))
 
 
 class Trainer:
@@ -289,31 +177,8 @@ class Trainer:
         self.best_measure = record.get("measure")
 
     def _start_from_source(self, path: str) -> None:
-        """Fine-tuning: the sampled network (and its EMA) from the source's EMA weights; the other networks (a
-        discriminator) from the source's checkpoint when it is one and they fit, else from scratch."""
-        from .model import open_model
-
-        source = open_model(path, device=str(self.device))
-        ema = {k: v.to(self.device) for k, v in source.net.state_dict().items()}
-        self.learner.ema.load_state_dict(ema)
-        others = {}
-        checkpoint = _checkpoint_of(Path(path))
-        if checkpoint is not None:
-            _, tensors = checkpoints.read(checkpoint, self.device)
-            others = tensors
-        fresh = []
-        for name, net in self.learner.nets.items():
-            module = unwrapped(net)
-            if module.state_dict().keys() == ema.keys():
-                module.load_state_dict(ema)
-                continue
-            saved = {k[len(f"net.{name}."):]: v for k, v in others.items() if k.startswith(f"net.{name}.")}
-            mine = module.state_dict()
-            if saved.keys() == mine.keys() and all(saved[k].shape == mine[k].shape for k in mine):
-                module.load_state_dict(saved)
-            else:
-                fresh.append(name)
-        self._say(f"fine-tuning {Path(path).name} (step {source.step})"
+        source_step, fresh = transfer.start_from(self.learner, path, self.device)
+        self._say(f"fine-tuning {Path(path).name} (step {source_step})"
                   + (f"; {', '.join(fresh)} from scratch" if fresh else ""))
 
     def step(self) -> dict[str, torch.Tensor]:
@@ -620,7 +485,7 @@ def train(project: Project, cfg: TrainConfig, on_event=None, control: Control | 
     """Train `project` with `cfg`, resuming its newest unfinished run of the same family unless `new`.
     With `cfg.from_model` a new run fine-tunes that model (same family and shape) on this project's images."""
     if cfg.from_model:
-        cfg, new = adopt_source(cfg), True
+        cfg, new = transfer.adopt_source(cfg), True
     elif not cfg.family:
         cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size))
     run_dir = None if new else resumable_run(project, cfg.family, cfg.steps)
@@ -643,19 +508,6 @@ def train(project: Project, cfg: TrainConfig, on_event=None, control: Control | 
 def _to_float(images_uint8: torch.Tensor) -> torch.Tensor:
     """N x S x S x 3 uint8 -> N x 3 x S x S float in [-1, 1], on the device."""
     return images_uint8.permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
-
-
-def _checkpoint_of(path: Path) -> Path | None:
-    """The checkpoint JSON that open_model reads for `path` (project, run or checkpoint), or None for a model file."""
-    if path.is_dir():
-        run = path
-        if Project.is_project(path):
-            runs = [r for r in Project.open(path).runs() if checkpoints.latest(r)]
-            run = runs[-1] if runs else None
-        return checkpoints.latest(run) if run else None
-    if path.suffix == ".json" or (path.suffix == ".safetensors" and path.with_suffix(".json").is_file()):
-        return path.with_suffix(".json")
-    return None
 
 
 def _fixed_latents(dim: int, count: int = 36):

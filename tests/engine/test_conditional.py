@@ -16,7 +16,8 @@ import torch
 from engine import api, checkpoints
 from engine.models import DEFAULT_FAMILY
 from engine.models.base import LABELS
-from engine.training import Trainer, settle
+from engine.train_config import settle
+from engine.training import Trainer
 
 from .helpers import cli, digits_project, tiny
 

@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from engine import api, checkpoints, files
-from engine.training import Trainer, adopt_source, settle
+from engine.train_config import settle
+from engine.training import Trainer
+from engine.transfer import adopt_source
 
 from .helpers import digits_project, tiny
 
@@ -101,7 +103,7 @@ def test_the_bundled_demo_model_can_be_fine_tuned(tmp_path, small_digits_dir):
     if not api.demo_available():
         pytest.skip("resources/demo/model.safetensors is not there yet")
     from engine.demo import DEMO_MODEL
-    from engine.training import complete_config
+    from engine.train_config import complete_config
 
     project = digits_project(tmp_path / "p", small_digits_dir, size=64)
     cfg = complete_config(project, adopt_source(api.TrainConfig(from_model=str(DEMO_MODEL), device="cpu")))

@@ -11,7 +11,8 @@ from engine import api, checkpoints, features, files, training
 from engine.metrics import kid
 from engine.models.dcgan import Generator, GANLearner
 from engine.models.vae import VAELearner
-from engine.training import Trainer, settle
+from engine.train_config import settle
+from engine.training import Trainer
 
 from .helpers import digits_project, tiny
 

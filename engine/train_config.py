@@ -1,0 +1,105 @@
+"""What a training run is asked to do: `TrainConfig`, and the family's preset filled in for the project, the
+resolution and the device (`suggest_config`, `complete_config`, `settle`). Plain data; nothing here trains.
+
+Every field has a trailing comment saying why (nanoGPT's GPTConfig). A config is written as JSON beside every
+checkpoint with its `schema_version`, and older files read with today's defaults (`TrainConfig.from_dict`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from . import devices
+from .dataset import dataset_stats
+from .models import default_family, get_family
+from .project import Project
+
+SCHEMA_VERSION = 1
+# fields whose 0 means "off", not "the preset's", when complete_config fills a config
+_ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_stop_patience", "num_classes"}
+
+
+@dataclass
+class TrainConfig:
+    family: str = ""  # a name from engine.models.FAMILIES; "" = the default for the size (models.default_family)
+    size: int = 0  # training resolution; 0 = the project's dataset size
+    steps: int = 0  # stop after this many steps in total; 0 = the preset's
+    minutes: float = 0.0  # also stop after this many minutes of this session; 0 = no limit
+    batch: int = 0  # images per step over all devices; 0 = the preset's
+    lr: float = 0.0  # Adam learning rate; 0 = the preset's
+    latent_dim: int = 0  # size of the latent vector; 0 = the preset's (sized to the data)
+    width: int = 0  # channel multiplier of the networks; 0 = the preset's (sized to data and device)
+    beta: float = 0.0  # VAEs: weight of the KL term; 0 = the family's (1, or 4 for the conditional VAE)
+    num_classes: int = 0  # conditional families: number of labels (sub-folders); set from the dataset
+    flip: bool = False  # horizontal flips as augmentation (off: many artworks are not mirror-symmetric)
+    checkpoint_every: int = 500  # steps between checkpoints
+    checkpoint_minutes: float = 5.0  # and at least this often in wall time
+    keep_checkpoints: int = 3  # newest checkpoints kept, besides the best one
+    sample_every: int = 100  # steps between progress grids (and explorer snapshots)
+    log_every: int = 10  # steps between loss reports
+    device: str = "auto"  # auto, cpu, cuda, mps
+    precision: str = "auto"  # auto (bf16/fp16 where it pays), fp32, bf16, fp16
+    seed: int = 0  # fixes initial weights, batches, noise and augmentation
+    loss: str = ""  # GANs that take it (fastgan): "bce", "hinge" or "wgan-gp"; "" = the family's preset
+    spectral_norm: bool | None = None  # spectral normalisation of the discriminator; None = the family's preset
+    r1: float = 0.0  # R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off
+    ada_target: float = 0.6  # fastgan: ADA's target for E[sign(D(real))] (Karras et al. 2020); 0 = fixed DiffAugment
+    lr_decay: str = "none"  # "none", or "cosine": down to LR_FLOOR of lr at the last step
+    early_stop_patience: int | None = None  # checkpoints without a better measure before stopping; 0 = never;
+    #                                         None = 5 for families judged on held-out images (VAEs), else 0
+    kid_every: int | None = None  # steps between ImageNet-feature KIDs; 0 = never; None = 2,000 on a CPU, else 5,000
+    from_model: str = ""  # train --from: the model this run was fine-tuned from; "" = trained from scratch
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Read a saved config; fields added since it was written take their defaults."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def suggest_config(project: Project, family: str | None = None, device: str = "auto", size: int | None = None,
+                   **overrides) -> TrainConfig:
+    """A complete config for this project: the family's preset sized to the dataset, resolution and device."""
+    size = size or project.dataset.size
+    family = family or default_family(size)
+    kind = devices.pick_device(device).type
+    n_images = dataset_stats(project)["count"]
+    preset = get_family(family).preset(n_images, size, kind)
+    steps = 20000 if kind == "cuda" else 3000
+    cfg = TrainConfig(family=family, size=size, steps=steps, device=device, **preset)
+    return settle(replace(cfg, **{k: v for k, v in overrides.items() if v is not None}))
+
+
+def complete_config(project: Project, cfg: TrainConfig) -> TrainConfig:
+    """Fill every 0, "" or None ("the preset's") in cfg from suggest_config."""
+    suggested = suggest_config(project, cfg.family or None, cfg.device, cfg.size or None)
+    return replace(cfg, **{f.name: getattr(suggested, f.name) for f in fields(cfg)
+                           if getattr(cfg, f.name) is None
+                           or (_unset(getattr(cfg, f.name)) and f.name not in _ZERO_IS_A_CHOICE)})
+
+
+def settle(cfg: TrainConfig) -> TrainConfig:
+    """Give the choices left to the family or the device (None, "") their values, so config.json records them."""
+    family = get_family(cfg.family)
+    learner = family.Learner
+    kind = devices.pick_device(cfg.device).type
+    choices = getattr(family, "preset_choices", {})
+    options = getattr(learner, "options", frozenset())
+    for name, flag, used in (("loss", "--loss", cfg.loss), ("spectral_norm", "--spectral-norm", cfg.spectral_norm),
+                             ("r1", "--r1", cfg.r1 or None)):
+        if used is not None and used != "" and name not in options and used != choices.get(name):
+            raise ValueError(f"{family.info.title} does not take {flag}; FastGAN does (--model fastgan)")
+    if cfg.lr_decay not in ("none", "cosine"):
+        raise ValueError(f"unknown learning-rate decay {cfg.lr_decay!r}; choose none or cosine")
+    return replace(
+        cfg,
+        loss=cfg.loss or choices.get("loss", ""),
+        beta=cfg.beta or choices.get("beta", 1.0),
+        spectral_norm=choices.get("spectral_norm") if cfg.spectral_norm is None else cfg.spectral_norm,
+        early_stop_patience=(5 if getattr(learner, "uses_holdout", False) else 0)
+        if cfg.early_stop_patience is None else cfg.early_stop_patience,
+        kid_every=(2000 if kind == "cpu" else 5000) if cfg.kid_every is None else cfg.kid_every)
+
+
+def _unset(value) -> bool:
+    return value is None or value == "" or (type(value) in (int, float) and value == 0)
