@@ -388,8 +388,9 @@ class TrainRoom(QWidget):
         if self._best_kid is None or event.kid < self._best_kid[1]:
             self._best_kid = (event.step, event.kid)
         best_step, best = self._best_kid
-        self.quality_label.setText(f"{event.kid:.4f} at step {event.step:,} · best {best:.4f} at step "
-                                   f"{best_step:,} (lower is better)")
+        best_text = ("the best so far" if best_step == event.step else
+                     f"the best was {best:.4f} at step {best_step:,}")
+        self.quality_label.setText(f"{event.kid:.4f} at step {event.step:,}, {best_text} (lower is better)")
 
     def _add_note(self, step: int, text: str, level: str) -> None:
         item = QListWidgetItem(f"step {step:,}: {text[:1].upper()}{text[1:]}")

@@ -9,6 +9,7 @@ wait, or a condition to wait for, so the event loop keeps running between steps.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,6 +39,18 @@ def tour(app, window):
         window.show_room(index)
         yield 6000
         shoot(name)
+    # A short run with a KID early on, to show the live room: samples, losses, sample quality, checkpoints.
+    room = window.train_room
+    window.show_room(2)
+    yield lambda: room.config() is not None
+    room.set_config(replace(room.config(), steps=10_000, kid_every=30, sample_every=10, log_every=2,
+                            checkpoint_every=30))
+    room.start()
+    yield lambda: not room.quality_box.isHidden()
+    yield 3000
+    shoot("5-training")
+    room.stop()
+    yield lambda: not room.is_training()
     window.close()
     app.quit()
 
