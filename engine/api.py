@@ -62,16 +62,21 @@ def reconstruct(model: Model, images):
     return model.reconstruct(images)
 
 
-def measure_speed(project: Project, config: TrainConfig, seconds: float = 3.0) -> float:
-    """Images per second of the real training step on this machine (after two warm-up steps), nothing saved."""
+def measure_speed(project: Project, config: TrainConfig, seconds: float = 3.0, control: Control | None = None) -> float:
+    """Images per second of the real training step on this machine (after two warm-up steps), nothing saved.
+    Raises Cancelled between steps once `control` asks to stop (the artist pressed Start meanwhile)."""
     import time
 
     from .train_config import complete_config
 
+    control = control or Control()
     trainer = Trainer(project, complete_config(project, config))
-    trainer.step(), trainer.step()
+    for _ in range(2):
+        control.check()
+        trainer.step()
     start, steps = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
+        control.check()
         losses = trainer.step()
         steps += 1
     [float(v) for v in losses.values()]  # wait for the device to finish

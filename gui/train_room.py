@@ -47,7 +47,7 @@ class TrainRoom(QWidget):
         self.step = 0
         self._config = None  # the suggested config; the form edits a copy of it
         self._speeds: dict[tuple, float] = {}  # images/s measured per network shape
-        self._measuring = False
+        self._measuring = None  # the Control of the speed measurement under way, if one is
         self._generation = 0  # drops preparation results for an older project or family
         self._best_kid: tuple[int, float] | None = None  # (step, KID) of the run's best measurement
         self._build()
@@ -224,6 +224,8 @@ class TrainRoom(QWidget):
         config = self.config()
         if config is None or self.is_training():
             return
+        if self._measuring is not None:
+            self._measuring.request_stop()  # the run needs the CPU; its own images/s replace the estimate
         self.run = TrainRun(self.api, self.project, config, new=new, parent=self)
         self.control = self.run.control
         self.run.event.connect(self._on_event)
@@ -266,25 +268,25 @@ class TrainRoom(QWidget):
 
     def measure_speed(self) -> None:
         config = self.config()
-        if config is None or self._measuring or self.is_training():
+        if config is None or self._measuring is not None or self.is_training():
             return
-        self._measuring = True
+        self._measuring = self.api.Control()
         self.speed_label.setText("Measuring the real training step…")
         self.measure_button.setEnabled(False)
         api, project, key = self.api, self.project, _speed_key(config)
 
         def measure(on_event, control):
-            return api.measure_speed(project, config, seconds=2)
+            return api.measure_speed(project, config, seconds=2, control=control)
 
         def done(images_per_s):
             self._speeds[key] = images_per_s
 
         def finished():
-            self._measuring = False
+            self._measuring = None
             self.measure_button.setEnabled(not self.is_training())
             self._show_estimate()
 
-        run_task(measure, on_done=done, on_finished=finished,
+        run_task(measure, control=self._measuring, on_done=done, on_finished=finished,
                  on_failed=lambda text: self.notify.emit(f"Could not measure the speed: {text}", "warning"))
 
     # --- preparation results --------------------------------------------------------------------------------------
@@ -331,7 +333,7 @@ class TrainRoom(QWidget):
     def _show_estimate(self) -> None:
         config = self.config()
         speed = self._speeds.get(_speed_key(config)) if config is not None else None
-        if config is None or self._measuring:
+        if config is None or self._measuring is not None:
             return
         if speed is None:
             self.speed_label.setText("Not measured yet for these settings")
@@ -430,7 +432,7 @@ class TrainRoom(QWidget):
         self.stop_button.setEnabled(training and state != "saving")
         self.family_box.setEnabled(not training)
         self.settings.setEnabled(not training)
-        self.measure_button.setEnabled(ready and not training and not self._measuring)
+        self.measure_button.setEnabled(ready and not training and self._measuring is None)
         texts = {"starting": "Starting… (building the networks)", "paused": f"Paused at step {self.step:,}",
                  "saving": "Saving a checkpoint…"}
         if state in texts:

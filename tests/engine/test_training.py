@@ -156,3 +156,11 @@ def test_pause_holds_the_run_between_steps(project):
     control.resume()
     thread.join(60)
     assert steps[-1] == 10
+
+
+def test_a_speed_measurement_stops_when_asked(project):
+    control = api.Control()
+    control.request_stop()
+    with pytest.raises(api.Cancelled):
+        api.measure_speed(project, tiny(), seconds=30, control=control)
+    assert api.measure_speed(project, tiny(), seconds=0.2) > 0

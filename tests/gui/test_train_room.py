@@ -92,3 +92,13 @@ def test_the_room_shows_sample_quality_and_why_a_run_stopped_early(qtbot, room, 
     assert not room.quality_box.isHidden()
     assert room.quality_plot.point_count() == 4  # a KID at steps 4, 8, 12 and 16
     assert re.match(r"-?\d+\.\d{4} at step 16, the best", room.quality_label.text()), room.quality_label.text()
+
+
+def test_start_cancels_a_speed_measurement_under_way(qtbot, room, tiny_config):
+    room.set_config(tiny_config(room.config(), steps=10))
+    room.measure_speed()
+    assert room.speed_label.text().startswith("Measuring") and not room.measure_button.isEnabled()
+    with qtbot.waitSignal(room.run_finished, timeout=60_000):
+        room.start()  # at once: the measurement is stopped at its next step, not left to compete for the CPU
+    qtbot.waitUntil(lambda: room.measure_button.isEnabled(), timeout=20_000)
+    assert room.speed_label.text() == "Not measured yet for these settings"
