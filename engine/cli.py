@@ -193,7 +193,8 @@ class _Printer:
             self._line(f"finished at step {event.step} ({event.reason})"
                        + (f": {event.error}" if event.error else ""))
         elif kind == "Message":
-            self._line(("" if event.level == "info" else f"{event.level}: ") + event.text)
+            self._line(("" if event.step is None else f"step {event.step}: ")
+                       + ("" if event.level == "info" else f"{event.level}: ") + event.text)
         elif kind == "Progress" and self.tty:
             print(f"\r{event.what} {event.done}/{event.total}", end="", flush=True)
 
