@@ -111,3 +111,46 @@ def test_changing_the_resolution_rebuilds_the_images_in_the_background(qtbot, wi
                     and not room.is_busy(), timeout=30_000)
     assert window.project.dataset.size == 32
     assert room.model.rowCount() == 4
+
+
+def test_ten_thousand_images_make_only_the_thumbnails_on_screen(qtbot, monkeypatch):
+    """The grid over 10,000 real digits (the 1,797 of scikit-learn, shifted so rows differ) makes a pixmap only for
+    what the view shows, and the newest few thousand are kept: scrolling to the end costs one screenful more."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from gui.widgets import thumbnails
+
+    digits = (load_digits().images / 16 * 255).astype(np.uint8)  # 1,797 x 8 x 8
+    grey = np.stack([np.roll(digits[i % len(digits)], i // len(digits), axis=1) for i in range(10_000)])
+    images = np.zeros((10_000, 16, 16, 4), np.uint8)
+    images[..., :3] = grey.repeat(2, axis=1).repeat(2, axis=2)[..., None]
+    images[..., 3] = 255
+    rows = [{"hash": f"{i:05d}", "source": f"digit-{i}.png", "width": 8, "height": 8, "label": ""}
+            for i in range(10_000)]
+    made = []
+    real_pixmap = thumbnails.crisp_pixmap
+    monkeypatch.setattr(thumbnails, "crisp_pixmap", lambda pixels, side: made.append(1) or real_pixmap(pixels, side))
+
+    model = thumbnails.ThumbnailModel()
+    grid = thumbnails.ThumbnailGrid(model)
+    qtbot.addWidget(grid)
+    grid.resize(900, 600)
+    grid.show()
+    qtbot.waitExposed(grid)
+    model.set_images(images, rows)
+    qtbot.waitUntil(lambda: len(made) > 0, timeout=10_000)
+    QApplication.processEvents()
+    first_screen = len(made)
+    assert model.rowCount() == 10_000
+    assert 20 <= first_screen < 300, first_screen  # one screenful (about 80 cells), never all 10,000
+
+    last = model.index(9_999)
+
+    def end_in_view() -> bool:  # the batched layout places rows over a few event-loop turns
+        grid.scrollTo(last)
+        return grid.visualRect(last).intersects(grid.viewport().rect())
+
+    qtbot.waitUntil(end_in_view, timeout=10_000)
+    QApplication.processEvents()
+    assert first_screen < len(made) < 2 * first_screen + 100  # the end costs about one more screenful
