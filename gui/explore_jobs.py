@@ -1,5 +1,5 @@
 """The explorer's one-off jobs: exports, reading a dropped PNG, saving bookmarks, the images that directions are
-fitted on. Plain functions of plain data.
+fitted on, the mixture whose components are the modes. Plain functions of plain data.
 
 They run on the QThreadPool through `gui.workers.run_task` (the direction inputs on the render thread), never on
 the GUI thread. Export jobs open their own
@@ -64,3 +64,11 @@ def direction_inputs(project, size: int, conditional: bool, count: int = 1024) -
         return {"images": dataset.rgb()[:count]}
     labelled = np.flatnonzero(np.asarray(dataset.labels) >= 0)[:count]
     return {"images": dataset.rgb(labelled), "labels": [dataset.label_names[i] for i in dataset.labels[labelled]]}
+
+
+def mixture(model_path: str, refit: bool, control):
+    """The mixture of the model at `model_path`: the fit stored beside its checkpoint, or a new fit on the project's
+    training images (it encodes them all: seconds), stored there; `control` stops a fit between component counts."""
+    from engine import api
+
+    return api.mixture_for(model_path, refit=refit, control=control)

@@ -1,5 +1,5 @@
-"""The widgets and layout of the Explore room (its setupUi): canvas and tools on the left, the point, directions
-and bookmarks on the right, variations and the interpolation path under the canvas.
+"""The widgets and layout of the Explore room (its setupUi): canvas and tools on the left, the point, modes,
+directions and bookmarks on the right, variations and the interpolation path under the canvas.
 
 Only creates and arranges widgets as attributes of the room; connecting them is the room's job (gui/explore_room.py).
 """
@@ -14,9 +14,11 @@ from .widgets.animation import InterpolationPanel
 from .widgets.bookmarks import BookmarkPanel
 from .widgets.canvas import Canvas
 from .widgets.latent_sliders import LatentSliders
+from .widgets.modes import ModesPanel
 from .widgets.strip import ImageStrip
 
 MAX_SEED = 2**31 - 1
+VARIATIONS = 8  # thumbnails in the variations strip
 
 
 def build(room) -> None:
@@ -100,6 +102,10 @@ def build(room) -> None:
     form.addRow("Temperature", room.temperature)
     form.addRow("Top-k", room.top_k)
     room._point_form = form
+    room.modes_panel = ModesPanel()
+    room.modes_box = QGroupBox("Modes")
+    room.modes_box.hide()  # shown for models whose latent space has modes to fit (the VAE families)
+    QVBoxLayout(room.modes_box).addWidget(room.modes_panel)
     room.sliders = LatentSliders()
     room.directions_box = QGroupBox("Directions")
     QVBoxLayout(room.directions_box).addWidget(room.sliders)
@@ -108,7 +114,7 @@ def build(room) -> None:
     QVBoxLayout(room.bookmarks_box).addWidget(room.bookmark_panel)
     side = QWidget()
     side_layout = QVBoxLayout(side)
-    for widget in (room.point_box, room.directions_box, room.bookmarks_box):
+    for widget in (room.point_box, room.modes_box, room.directions_box, room.bookmarks_box):
         side_layout.addWidget(widget)
     side_layout.addStretch(1)
     scroll = QScrollArea(widgetResizable=True, horizontalScrollBarPolicy=Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

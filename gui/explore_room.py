@@ -1,9 +1,11 @@
-"""The Explore room: a trained model's latent space as a canvas, a seed, sliders, variations, bookmarks and paths.
+"""The Explore room: a trained model's latent space as a canvas, a seed, sliders, variations, modes, bookmarks and
+paths.
 
 The room turns clicks into `engine.api` calls and rendered arrays into pixels. Every image is made on the
-`RenderThread` (gui/render.py) from the newest request only; exports, PNG reading and bookmark writes run on a
-QThreadPool (gui/explore_jobs.py). The GUI thread only computes latents (cheap NumPy inside engine.api), keeps
-the undo history and paints. It must not import torch at module level, render, or read and write files itself.
+`RenderThread` (gui/render.py) from the newest request only; exports, PNG reading, bookmark writes and the
+mixture behind the modes (gui/explore_modes.py) run on a QThreadPool (gui/explore_jobs.py). The GUI thread only
+computes latents (cheap NumPy inside engine.api), keeps the undo history and paints. It must not import torch at
+module level, render, or read and write files itself.
 """
 from __future__ import annotations
 
@@ -17,12 +19,12 @@ from PySide6.QtWidgets import QWidget
 
 from . import explore_jobs, explore_layout, imaging
 from .explore_keeping import KeepingMixin
-from .explore_layout import MAX_SEED
+from .explore_layout import MAX_SEED, VARIATIONS
+from .explore_modes import ModesMixin
 from .explore_point import Point, PointCommand
 from .render import ModelInfo, RenderThread
 
 DIRECTIONS = 8
-VARIATIONS = 8
 
 
 def _api():
@@ -31,7 +33,7 @@ def _api():
     return api
 
 
-class ExploreRoom(KeepingMixin, QWidget):
+class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
     status = Signal(str)
     frame_shown = Signal(int)  # stamp of the render request whose image the canvas now shows
     model_ready = Signal(object)  # ModelInfo
@@ -39,6 +41,8 @@ class ExploreRoom(KeepingMixin, QWidget):
     exported = Signal(str)
     bookmarks_saved = Signal(int)
     restored = Signal(object)  # the record of a dropped PNG whose latent is now the current point
+    modes_ready = Signal(int)  # the count of modes now shown (their thumbnails follow)
+    strip_shown = Signal(str, int)  # name and stamp of a strip of thumbnails now on screen
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -59,6 +63,7 @@ class ExploreRoom(KeepingMixin, QWidget):
         self._follow_checkpoints = False  # set when a snapshot did not fit the open model
         explore_layout.build(self)
         self._connect()
+        self._init_modes()
         app = QCoreApplication.instance()
         if app is not None:  # a running QThread destroyed with its room would abort the process
             app.aboutToQuit.connect(self.shutdown)
@@ -122,6 +127,7 @@ class ExploreRoom(KeepingMixin, QWidget):
         """Open `path` (a model, checkpoint or run) on the render thread; None: the project's newest model."""
         self.interpolation.pause()
         self._info, self._snapshot, self._directions = None, None, None
+        self._forget_modes()
         if path is None and self._project is None:
             self._show_empty("Open a project to explore its model.")
             return
@@ -149,6 +155,7 @@ class ExploreRoom(KeepingMixin, QWidget):
 
     def shutdown(self) -> None:
         self.interpolation.pause()
+        self._stop_modes_job()
         self.render.stop()
 
     # --- reading the state (tests, benches, the main window) -------------------------------------------------
@@ -229,6 +236,7 @@ class ExploreRoom(KeepingMixin, QWidget):
         self.interpolation.pause()
         self._request_canvas()
         self._request_variations()
+        self._follow_class_in_modes()
 
     def _on_seed_changed(self, seed: int) -> None:
         self._move(self._point.with_seed(seed))
@@ -238,6 +246,7 @@ class ExploreRoom(KeepingMixin, QWidget):
     def _on_label_changed(self, index: int) -> None:
         self._move(replace(self._point, label=index))
         self._commit("Class")
+        self._follow_class_in_modes()
 
     # --- sampling settings (models that draw codes) ---------------------------------------------------------
     def set_sampling(self, settings: dict) -> None:
@@ -279,10 +288,18 @@ class ExploreRoom(KeepingMixin, QWidget):
         self._strips[name] = (self.render.request_strip(name, latents, labels), latents, extra)
 
     def _request_variations(self) -> None:
-        if self._info is not None and "continuous_latent" in self._info.capabilities:
-            spread = float(self.spread.value())
-            self._request_strip("variations", _api().variations(self.current_latent(), VARIATIONS, spread,
-                                                                seed=self._point.seed))
+        """Neighbours of the point; right after a mode click, more draws from that mode instead."""
+        if self._info is None or "continuous_latent" not in self._info.capabilities:
+            return
+        visit = self._mode_samples()
+        if visit is not None:
+            self.variations_box.setTitle(f"Variations: more from Mode {visit[0] + 1}")
+            self._request_strip("variations", visit[1])
+            return
+        self.variations_box.setTitle("Variations")
+        spread = float(self.spread.value())
+        self._request_strip("variations", _api().variations(self.current_latent(), VARIATIONS, spread,
+                                                            seed=self._point.seed))
 
     def _request_bookmark_thumbnails(self) -> None:
         rows = [i for i, b in enumerate(self._bookmarks) if self._usable(b)]
@@ -321,6 +338,9 @@ class ExploreRoom(KeepingMixin, QWidget):
             self.bookmark_panel.set_thumbnails(images, request[2])
         elif name == "frames":
             self.interpolation.set_frames(images)
+        elif name == "modes":
+            self.modes_panel.set_images(images)
+        self.strip_shown.emit(name, stamp)
 
     def _on_model_opened(self, info: ModelInfo) -> None:
         self._info, self._directions = info, None
@@ -355,6 +375,7 @@ class ExploreRoom(KeepingMixin, QWidget):
             self.render.fit_directions(DIRECTIONS, load)
         self._refresh_bookmarks()
         self._request_frames()
+        self._open_modes(info)
         self.model_label.setText(f"{info.family} · step {info.step} · {info.size} px")
         self.status.emit(f"Exploring {info.family} model {info.id} (step {info.step}, {info.size} px)")
         self.model_ready.emit(info)
@@ -362,6 +383,7 @@ class ExploreRoom(KeepingMixin, QWidget):
     def _on_snapshot_loaded(self, step: int) -> None:
         self._request_variations()
         self._request_bookmark_thumbnails()
+        self._request_mode_thumbnails()  # the same modes, drawn with the newer weights
         self._request_frames()
         self.model_label.setText(f"{self._info.family} · step {step} · {self._info.size} px · training")
         self.status.emit(f"Explore shows the training run's newest weights (step {step})")
