@@ -59,6 +59,8 @@ class TrainRoom(QWidget):
         self.family_box.setToolTip("The kind of generative model to train")
         self.family_box.activated.connect(self._on_family_changed)
         self.family_text = _wrapped_label()
+        self.labels_hint = _wrapped_label()
+        self.labels_hint.hide()
         self.device_label = _wrapped_label()
         self.speed_label = _wrapped_label("Not measured yet")
         self.measure_button = QPushButton("Measure speed")
@@ -100,6 +102,7 @@ class TrainRoom(QWidget):
         form.addRow(self.banner)
         form.addRow("Model", self.family_box)
         form.addRow(self.family_text)
+        form.addRow(self.labels_hint)
         form.addRow("Device", self.device_label)
         form.addRow("Speed", self.speed_label)
         form.addRow("", self.measure_button)
@@ -297,6 +300,9 @@ class TrainRoom(QWidget):
         memory = "memory" if info.kind != "cpu" else "RAM"
         self.device_label.setText(f"{info.name} · {info.memory_gb:.0f} GB {memory}")
         stats = facts["stats"]
+        if self.project is not None and not self.is_training() and self._offer_families(stats):
+            self._on_family_changed()  # the family asked about cannot train on these images: ask for another
+            return
         if facts["config"] is not None and not self.is_training() and not (keep_settings and self._config):
             self.set_config(facts["config"])
         size = facts["config"].size if facts["config"] is not None else 0
@@ -316,6 +322,36 @@ class TrainRoom(QWidget):
         self._set_state("running" if self.is_training() else "idle")
         if self.isVisible():
             self._measure_if_unknown()
+
+    def _offer_families(self, stats: dict) -> bool:
+        """Families in the order the engine recommends for this dataset: with every image in one of two or more
+        labelled sub-folders the conditional models come first, else they are listed last and greyed out.
+        Returns True when the chosen family could not stay (it needs labels these images lack)."""
+        labels = stats["labels"]
+        labelled = len(labels) >= 2 and sum(labels.values()) == stats["count"]
+        infos = {info.name: info for info in self.api.families()}
+        usable = self.api.recommended_families(len(labels) if labelled else 0)
+        current = self.family_box.currentData()
+        self.family_box.clear()
+        for name in usable + [name for name in infos if name not in usable]:
+            info = infos[name]
+            self.family_box.addItem(info.title, name)
+            index = self.family_box.count() - 1
+            if name in usable:
+                self.family_box.setItemData(index, info.description, Qt.ItemDataRole.ToolTipRole)
+            else:
+                self.family_box.model().item(index).setEnabled(False)
+                self.family_box.setItemData(index, f"{info.description}\nNeeds every image in one of two or more "
+                                            "labelled sub-folders (one folder per label).",
+                                            Qt.ItemDataRole.ToolTipRole)
+        chosen = current if current in usable else self.api.default_family(self.project.dataset.size)
+        self.family_box.setCurrentIndex(max(self.family_box.findData(chosen), 0))
+        self.family_text.setText(self.family_box.currentData(Qt.ItemDataRole.ToolTipRole) or "")
+        names = ", ".join(list(labels)[:4]) + (", …" if len(labels) > 4 else "")
+        self.labels_hint.setText(f"Your images are sorted into {len(labels)} labels ({names}): the conditional "
+                                 "models can draw the label you choose." if labelled else "")
+        self.labels_hint.setVisible(labelled)
+        return current is not None and chosen != current
 
     def _on_family_changed(self) -> None:
         self._config = None

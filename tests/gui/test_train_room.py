@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from PySide6.QtCore import Qt
 
 from gui.train_room import TrainRoom
 
@@ -102,3 +103,36 @@ def test_start_cancels_a_speed_measurement_under_way(qtbot, room, tiny_config):
         room.start()  # at once: the measurement is stopped at its next step, not left to compete for the CPU
     qtbot.waitUntil(lambda: room.measure_button.isEnabled(), timeout=20_000)
     assert room.speed_label.text() == "Not measured yet for these settings"
+
+
+def test_labelled_sub_folders_put_the_conditional_models_first(room, api):
+    names = [room.family_box.itemData(i) for i in range(room.family_box.count())]
+    conditional = [f.name for f in api.families() if "labels" in f.capabilities]
+    assert names[:len(conditional)] == conditional  # the digits sit in ten folders, 0 to 9
+    assert all(room.family_box.model().item(i).isEnabled() for i in range(len(names)))
+    assert not room.labels_hint.isHidden() and "10 labels (0, 1, 2, 3, …)" in room.labels_hint.text()
+
+
+def test_images_without_labels_grey_out_the_conditional_models(qtbot, api, tmp_path):
+    from PIL import Image
+
+    from tests.conftest import write_digits
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i, path in enumerate(sorted(write_digits(tmp_path / "sorted", per_class=3).rglob("*.png"))):
+        Image.open(path).save(flat / f"{i:02d}.png")  # the same digits, no sub-folders
+    project = api.Project.create(tmp_path / "Unsorted")
+    api.ingest(project, [flat], size=16)
+    room = TrainRoom()
+    qtbot.addWidget(room)
+    room.set_api(api)
+    conditional = room.family_box.findData("cgan")
+    room.family_box.setCurrentIndex(conditional)  # chosen before the facts arrive
+    room.set_project(project)
+    qtbot.waitUntil(lambda: room.config() is not None, timeout=20_000)
+    names = [room.family_box.itemData(i) for i in range(room.family_box.count())]
+    assert names[-2:] == ["cgan", "cvae"] and room.labels_hint.isHidden()
+    assert not room.family_box.model().item(names.index("cgan")).isEnabled()
+    assert "labelled sub-folders" in room.family_box.itemData(names.index("cgan"), Qt.ItemDataRole.ToolTipRole)
+    assert room.config().family == room.family_box.currentData() == api.default_family(16)
