@@ -37,10 +37,11 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # drops anywhere on the window go to the Dataset room
         self.api = None
         self.project = None
+        self._explore_installed = False  # the Explore room is built the first time it is shown
         self._when_ready: list = []  # what the artist asked for before the engine had loaded
         self._closing_after_save = False
         # superqt and the Explore room cost about a second of imports: made off the GUI thread with the engine.
-        self.loader = EngineLoader(self, warm=("superqt", f"{__package__}.explore_room"))
+        self.loader = EngineLoader(self, warm=("superqt", "numpy.random", f"{__package__}.explore_room"))
         self.loader.ready.connect(self._on_engine_ready)
         self.loader.failed.connect(self._on_engine_failed)
 
@@ -62,7 +63,7 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(self.style().standardIcon(icon), name)
             item.setToolTip(f"{name} (Ctrl+{number})")
             self.sidebar.addItem(item)
-        self.sidebar.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.sidebar.currentRowChanged.connect(self._on_room_chosen)
         self.sidebar.setCurrentRow(0)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -140,12 +141,13 @@ class MainWindow(QMainWindow):
         self.loader.start()
 
     def _on_engine_ready(self, api) -> None:
-        """Hand the engine to the rooms one per event-loop turn: building the Explore room alone takes tens of
-        milliseconds, and all of it in one turn kept the window from painting for 75-215 ms (bench/ui_latency.py,
-        launch phase). Until the last turn `self.api` stays None, so actions asked for meanwhile wait for it."""
+        """Hand the engine to the rooms one per event-loop turn. All of it in one turn, the Explore room's
+        construction included, kept the window from painting for 75-215 ms (bench/ui_latency.py, launch phase), so
+        the Explore room is built when first shown (`_on_room_chosen`). Until the last turn `self.api` stays None,
+        so actions asked for meanwhile wait for it."""
         self.loading_label.setText("Preparing the rooms…")
         turns = [lambda: self._give_engine(self.dataset_room, api), lambda: self._give_engine(self.train_room, api),
-                 self._install_explore_room, lambda: self._engine_in_place(api)]
+                 lambda: self._engine_in_place(api)]
 
         def next_turn():
             turns.pop(0)()
@@ -170,6 +172,7 @@ class MainWindow(QMainWindow):
         pending, self._when_ready = self._when_ready, []
         for action in pending:
             action()
+        self._on_room_chosen(self.sidebar.currentRow())  # the artist may have picked Explore while it loaded
         self.engine_ready.emit()
 
     def _on_engine_failed(self, text: str) -> None:
@@ -185,8 +188,14 @@ class MainWindow(QMainWindow):
         else:
             action()
 
+    def _on_room_chosen(self, row: int) -> None:
+        if ROOMS[row] == "Explore" and self.api is not None and not self._explore_installed:
+            self._install_explore_room()
+        self.pages.setCurrentIndex(row)
+
     def _install_explore_room(self) -> None:
-        """Swap the placeholder for the real Explore room, imported only now (it may pull in heavy modules)."""
+        """Swap the placeholder for the real Explore room (its module was imported on the engine's thread)."""
+        self._explore_installed = True  # once, even when it fails: the message says why
         try:
             from .explore_room import ExploreRoom
 

@@ -67,6 +67,9 @@ def test_ready_arrives_after_the_window_is_visible_and_ctrl_number_switches_room
     assert visible_when_ready == [True]
     assert window.train_room.isEnabled()
 
+    from gui.explore_room import ExploreRoom
+
+    assert not isinstance(window.explore_room, ExploreRoom)  # built when first shown, not in the launch's turns
     window.activateWindow()
     qtbot.waitActive(window)
     for key, room in ((Qt.Key.Key_2, "Train"), (Qt.Key.Key_3, "Explore"), (Qt.Key.Key_1, "Dataset"),
@@ -74,6 +77,7 @@ def test_ready_arrives_after_the_window_is_visible_and_ctrl_number_switches_room
         qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
         assert window.current_room() == room
         assert window.pages.currentIndex() == window.sidebar.currentRow()
+    assert isinstance(window.explore_room, ExploreRoom) and window.explore_room.isEnabled()
 
 
 def test_the_last_project_and_the_recent_list_come_back(qtbot, api, tmp_path):
