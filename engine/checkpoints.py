@@ -76,6 +76,29 @@ def latest(run_dir: Path) -> Path | None:
     return done[-1] if done else None
 
 
+def meant_by(path: Path) -> Path | None:
+    """The checkpoint JSON a path means: a project folder's newest run with a complete checkpoint, a run folder's
+    newest, or a checkpoint's own JSON (given its .json or .safetensors); None for anything else (a model file).
+    A folder without a complete checkpoint is refused (files.FileRefused) with the reason."""
+    from .project import Project
+
+    path = Path(path)
+    if path.is_dir():
+        run = path
+        if Project.is_project(path):
+            runs = [r for r in Project.open(path).runs() if latest(r)]
+            if not runs:
+                raise files.FileRefused(f"{path.name} has no trained model yet")
+            run = runs[-1]
+        newest = latest(run)
+        if newest is None:
+            raise files.FileRefused(f"{path.name} holds no complete checkpoint")
+        return newest
+    if path.suffix == ".json" or (path.suffix == ".safetensors" and path.with_suffix(".json").is_file()):
+        return path.with_suffix(".json")
+    return None
+
+
 def best(run_dir: Path) -> Path | None:
     """The checkpoint with the lowest quality figure among those judged by the newest one's measure (a VQ-VAE's
     second stage is judged by its prior, whose figures do not compare with the first stage's)."""

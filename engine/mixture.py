@@ -166,7 +166,10 @@ def mixture_for(path, max_components: int = 12, seed: int = 0, device: str = "cp
     from .model import open_model
     from .project import Project
 
-    checkpoint = _checkpoint_of(Path(path))
+    checkpoint = checkpoints.meant_by(path)
+    if checkpoint is None or not checkpoint.name.startswith("step-"):
+        raise FileRefused(f"{Path(path).name} is not a project, run or checkpoint: mixtures are stored beside "
+                          "checkpoints")
     stem = checkpoint.parent / f"mixture-{checkpoint.stem}"
     model = open_model(checkpoint, device)
     if not refit and (stem.parent / f"{stem.name}.json").is_file():
@@ -182,24 +185,3 @@ def mixture_for(path, max_components: int = 12, seed: int = 0, device: str = "cp
     mixture = fit_mixture(model, data.rgb(train), labels, max_components, seed, control)
     mixture.save(stem)
     return mixture
-
-
-def _checkpoint_of(path: Path) -> Path:
-    """The checkpoint JSON meant by a project folder (its newest run with one), a run folder or a checkpoint."""
-    from .project import Project
-
-    if path.is_dir():
-        run = path
-        if Project.is_project(path):
-            runs = [r for r in Project.open(path).runs() if checkpoints.latest(r)]
-            if not runs:
-                raise FileRefused(f"{path.name} has no trained model yet")
-            run = runs[-1]
-        latest = checkpoints.latest(run)
-        if latest is None:
-            raise FileRefused(f"{path.name} holds no complete checkpoint")
-        return latest
-    json_path = path.with_suffix(".json")
-    if path.suffix in (".json", ".safetensors") and json_path.is_file() and path.name.startswith("step-"):
-        return json_path
-    raise FileRefused(f"{path.name} is not a project, run or checkpoint: mixtures are stored beside checkpoints")

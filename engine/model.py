@@ -14,7 +14,6 @@ import torch
 from . import checkpoints, files
 from .files import FileRefused
 from .models import get_family
-from .project import Project
 from .sampling import to_uint8
 from .train_config import TrainConfig
 
@@ -133,21 +132,11 @@ class Model:
 def open_model(path, device: str = "cpu") -> Model:
     """Open a project folder (its newest checkpoint), a run folder, a checkpoint or a model file."""
     path = Path(path)
-    if path.is_dir():
-        run = path
-        if Project.is_project(path):
-            runs = [r for r in Project.open(path).runs() if checkpoints.latest(r)]
-            if not runs:
-                raise FileRefused(f"{path.name} has no trained model yet")
-            run = runs[-1]
-        latest = checkpoints.latest(run)
-        if latest is None:
-            raise FileRefused(f"{path.name} holds no complete checkpoint")
-        return _from_checkpoint(latest, device)
     if not path.exists():
         raise FileRefused(f"{path} does not exist")
-    if path.suffix == ".json" or (path.suffix == ".safetensors" and path.with_suffix(".json").is_file()):
-        return _from_checkpoint(path.with_suffix(".json"), device)
+    checkpoint = checkpoints.meant_by(path)
+    if checkpoint is not None:
+        return _from_checkpoint(checkpoint, device)
     tensors, meta = files.load_tensors(path)
     if meta.get("kind") != "model":
         raise FileRefused(f"{path.name} is a Latent Studio file but not a model")

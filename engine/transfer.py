@@ -13,7 +13,6 @@ import torch
 
 from . import checkpoints
 from .models.base import unwrapped
-from .project import Project
 
 
 def adopt_source(cfg):
@@ -50,7 +49,7 @@ def start_from(learner, path: str, device: torch.device) -> tuple[int, list[str]
     source = open_model(path, device=str(device))
     ema = {k: v.to(device) for k, v in source.net.state_dict().items()}
     learner.ema.load_state_dict(ema)
-    checkpoint = _checkpoint_of(Path(path))
+    checkpoint = checkpoints.meant_by(path)  # a checkpoint also holds the networks a model file leaves out
     others = checkpoints.read(checkpoint, device)[1] if checkpoint is not None else {}
     fresh = []
     for name, net in learner.nets.items():
@@ -65,16 +64,3 @@ def start_from(learner, path: str, device: torch.device) -> tuple[int, list[str]
         else:
             fresh.append(name)
     return source.step, fresh
-
-
-def _checkpoint_of(path: Path) -> Path | None:
-    """The checkpoint JSON that open_model reads for `path` (project, run or checkpoint), or None for a model file."""
-    if path.is_dir():
-        run = path
-        if Project.is_project(path):
-            runs = [r for r in Project.open(path).runs() if checkpoints.latest(r)]
-            run = runs[-1] if runs else None
-        return checkpoints.latest(run) if run else None
-    if path.suffix == ".json" or (path.suffix == ".safetensors" and path.with_suffix(".json").is_file()):
-        return path.with_suffix(".json")
-    return None
