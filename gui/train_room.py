@@ -9,11 +9,10 @@ arithmetic (an ETA from a measured speed).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSplitter, QStyle,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
-from .widgets.loss_plot import LossPlot
+from .widgets.run_reports import RunReports
 from .widgets.sample_history import SampleHistory
 from .widgets.train_settings import TrainSettings
 from .workers import TrainRun, run_task
@@ -49,7 +48,6 @@ class TrainRoom(QWidget):
         self._speeds: dict[tuple, float] = {}  # images/s measured per network shape
         self._measuring = None  # the Control of the speed measurement under way, if one is
         self._generation = 0  # drops preparation results for an older project or family
-        self._best_kid: tuple[int, float] | None = None  # (step, KID) of the run's best measurement
         self._build()
         self._set_state("idle")
 
@@ -122,44 +120,16 @@ class TrainRoom(QWidget):
         self.state_label.setObjectName("roomSummary")
         self.progress = QProgressBar()
         self.progress.setFormat("step %v of %m")
-        self.loss_plot = LossPlot()
-        self.quality_plot = LossPlot(
-            empty_text="Sample quality is measured every few thousand steps",
-            tip="KID: how far the model's samples are from your images, measured on features of an image "
-                "classifier. Lower is better; near 0 the samples are hard to tell from your images.", points=True)
-        self.quality_label = _wrapped_label()
-        self.checkpoints = QListWidget()
-        self.checkpoints.setToolTip("Checkpoints saved so far; the newest complete one is used to continue")
-        self.notes = QListWidget()
-        self.notes.setToolTip("What the run reported: rollbacks after a divergence, early stopping, stages, "
-                              "warnings")
-        self.notes.setWordWrap(True)
+        self.reports = RunReports()
 
         samples = QWidget()
         samples_layout = QVBoxLayout(samples)
         samples_layout.addWidget(self.samples, 1)
         samples_layout.addWidget(self.state_label)
         samples_layout.addWidget(self.progress)
-        lower = QWidget()
-        lower_layout = QHBoxLayout(lower)
-        lower_layout.setContentsMargins(0, 0, 0, 0)
-        lower_layout.addWidget(_boxed("Losses", self.loss_plot), 3)
-        self.quality_box = _boxed("Sample quality (KID)", self.quality_plot, self.quality_label)
-        self.quality_box.hide()  # until the run measures it (families and settings with KID off never do)
-        lower_layout.addWidget(self.quality_box, 2)
-        self.notes_box = _boxed("Run notes", self.notes)
-        self.notes_box.hide()  # until the run has something to say
-        reports = QVBoxLayout()
-        reports.addWidget(_boxed("Checkpoints", self.checkpoints), 1)
-        reports.addWidget(self.notes_box, 1)
-        reports_holder = QWidget()
-        reports_holder.setLayout(reports)
-        reports_holder.setMaximumWidth(260)
-        reports.setContentsMargins(0, 0, 0, 0)
-        lower_layout.addWidget(reports_holder)
         live = QSplitter(Qt.Orientation.Vertical)
         live.addWidget(samples)
-        live.addWidget(lower)
+        live.addWidget(self.reports)
         live.setStretchFactor(0, 3)
         live.setStretchFactor(1, 1)
 
@@ -235,14 +205,7 @@ class TrainRoom(QWidget):
         self.run.failed.connect(lambda text: self.notify.emit(f"Training failed: {text}", "error"))
         self.run.finished.connect(self._on_run_finished)
         self.samples.clear()
-        self.loss_plot.clear()
-        self.quality_plot.clear()
-        self.quality_label.clear()
-        self.quality_box.hide()
-        self._best_kid = None
-        self.checkpoints.clear()
-        self.notes.clear()
-        self.notes_box.hide()
+        self.reports.clear()
         self.banner.hide()
         self._set_state("starting")
         self.run.start()
@@ -391,10 +354,10 @@ class TrainRoom(QWidget):
             self.progress.setValue(event.step)
             self.state_label.setText(f"Step {event.step:,} of {event.total_steps:,} · {event.images_per_s:,.0f} "
                                      f"images/s · {duration(event.eta_s)} left")
-            self.loss_plot.add(event.step, event.losses)
+            self.reports.add_losses(event.step, event.losses)
             self.step_done.emit(event)
         elif isinstance(event, api.QualityMeasured):
-            self._show_quality(event)
+            self.reports.add_quality(event.step, event.kid)
         elif isinstance(event, api.Paused):
             self.step = event.step
             self._set_state("paused")
@@ -404,9 +367,7 @@ class TrainRoom(QWidget):
         elif isinstance(event, api.Snapshot):
             self.snapshot.emit(event)
         elif isinstance(event, api.CheckpointSaved):
-            item = QListWidgetItem(f"step {event.step:,}" + ("  ★ best" if event.best else ""))
-            item.setToolTip(str(event.path))
-            self.checkpoints.insertItem(0, item)
+            self.reports.add_checkpoint(event.step, event.path, event.best)
             self.checkpoint_saved.emit(event)
         elif isinstance(event, api.RunStarted):
             self.run_dir = event.run_dir
@@ -418,27 +379,7 @@ class TrainRoom(QWidget):
         elif isinstance(event, api.Message):
             self.notify.emit(event.text, event.level)
             if event.step is not None:
-                self._add_note(event.step, event.text, event.level)
-
-    def _show_quality(self, event) -> None:
-        self.quality_box.show()
-        self.quality_plot.add(event.step, {"KID": event.kid})
-        if self._best_kid is None or event.kid < self._best_kid[1]:
-            self._best_kid = (event.step, event.kid)
-        best_step, best = self._best_kid
-        best_text = ("the best so far" if best_step == event.step else
-                     f"the best was {best:.4f} at step {best_step:,}")
-        self.quality_label.setText(f"{event.kid:.4f} at step {event.step:,}, {best_text} (lower is better)")
-
-    def _add_note(self, step: int, text: str, level: str) -> None:
-        item = QListWidgetItem(f"step {step:,}: {text[:1].upper()}{text[1:]}")
-        item.setToolTip(text)
-        icon = {"warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
-                "error": QStyle.StandardPixmap.SP_MessageBoxCritical}.get(level,
-                                                                          QStyle.StandardPixmap.SP_MessageBoxInformation)
-        item.setIcon(self.style().standardIcon(icon))
-        self.notes.insertItem(0, item)
-        self.notes_box.show()
+                self.reports.add_note(event.step, event.text, event.level)
 
     def _on_run_finished(self, result) -> None:
         self.run.deleteLater()  # its thread has ended; a new run gets a new thread
@@ -477,14 +418,6 @@ class TrainRoom(QWidget):
 
 def _speed_key(config) -> tuple:
     return (config.family, config.size, config.batch, config.width, config.latent_dim, config.precision)
-
-
-def _boxed(title: str, *widgets: QWidget) -> QGroupBox:
-    box = QGroupBox(title)
-    layout = QVBoxLayout(box)
-    for widget in widgets:
-        layout.addWidget(widget)
-    return box
 
 
 def _wrapped_label(text: str = "") -> QLabel:

@@ -46,7 +46,7 @@ def tour(app, window):
     room.set_config(replace(room.config(), steps=10_000, kid_every=30, sample_every=10, log_every=2,
                             checkpoint_every=30))
     room.start()
-    yield lambda: not room.quality_box.isHidden()
+    yield lambda: not room.reports.quality_box.isHidden()
     yield 3000
     shoot("5-training")
     room.stop()

@@ -41,8 +41,8 @@ def test_start_trains_a_few_steps_and_updates_the_sample_grid(qtbot, room, tiny_
     assert room.samples.count() == 3  # grids at steps 10, 20, 30 can be scrubbed
     room.samples.slider.setValue(0)
     assert room.samples.step_label.text() == "step 10"
-    assert room.checkpoints.count() >= 1
-    assert room.loss_plot.point_count() >= 2
+    assert room.reports.checkpoints.count() >= 1
+    assert room.reports.loss_plot.point_count() >= 2
 
 
 def test_pause_holds_the_step_and_stop_leaves_a_checkpoint_to_continue_from(qtbot, room, tiny_config):
@@ -87,12 +87,12 @@ def test_the_room_shows_sample_quality_and_why_a_run_stopped_early(qtbot, room, 
         room.start()
     assert finished.args[0].reason == "early_stop" and finished.args[0].step == 16
     assert "stopped early" in room.state_label.text()
-    assert not room.notes_box.isHidden()
-    note = room.notes.item(0).text()
+    assert not room.reports.notes_box.isHidden()
+    note = room.reports.notes.item(0).text()
     assert note.startswith("step 16: Stopping early") and "step 8" in note  # where the best checkpoint is
-    assert not room.quality_box.isHidden()
-    assert room.quality_plot.point_count() == 4  # a KID at steps 4, 8, 12 and 16
-    assert re.match(r"-?\d+\.\d{4} at step 16, the best", room.quality_label.text()), room.quality_label.text()
+    assert not room.reports.quality_box.isHidden()
+    assert room.reports.quality_plot.point_count() == 4  # a KID at steps 4, 8, 12 and 16
+    assert re.match(r"-?\d+\.\d{4} at step 16, the best", room.reports.quality_label.text()), room.reports.quality_label.text()
 
 
 def test_start_cancels_a_speed_measurement_under_way(qtbot, room, tiny_config):
