@@ -11,7 +11,7 @@ sys.path.insert(0, str(ROOT))
 
 def digits_folder(px: int = 32) -> Path:
     """scikit-learn's 1,797 handwritten digits as px x px PNGs in labelled folders, in a temporary directory."""
-    from tests.conftest import write_digits
+    from tests.digits import write_digits
 
     return write_digits(Path(tempfile.mkdtemp(prefix="bench-digits-")), px=px)
 

@@ -37,7 +37,7 @@ import torch  # noqa: E402
 
 from engine import api, features  # noqa: E402
 from engine.metrics import kid  # noqa: E402
-from tests.conftest import write_digits  # noqa: E402  (scikit-learn's real digits as PNG folders)
+from tests.digits import write_digits  # noqa: E402  (scikit-learn's real digits as PNG folders)
 
 SAMPLES = 512
 REAL = 2048

@@ -59,7 +59,7 @@ from PySide6.QtCore import (QEasingCurve, QElapsedTimer, QEventLoop, Qt, QThread
 from PySide6.QtTest import QSignalSpy  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from tests.conftest import write_digits  # noqa: E402  (scikit-learn's real digits as PNG folders)
+from tests.digits import write_digits  # noqa: E402  (scikit-learn's real digits as PNG folders)
 
 PHASES = {"launch C++": "launch + engine load, C++ ticks (fresh process)",
           "launch Py": "launch + engine load, Python 10 ms timer (another fresh process)",

@@ -14,7 +14,7 @@ from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
                      RunStarted, SamplesReady, Snapshot, StepDone)
 from .export import export_animation, export_png, generate, read_png_latent
-from .files import FileRefused
+from .files import FileRefused, WriteFailed
 from .latent import Directions, apply as apply_directions, fit_directions
 from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
@@ -34,7 +34,7 @@ __all__ = [
     "read_png_latent", "read_report", "reconstruct", "remove_images", "resumable_run", "save_bookmarks", "slerp",
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
-    "QualityMeasured", "default_family", "Paused",
+    "QualityMeasured", "default_family", "Paused", "WriteFailed",
 ]
 
 

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (api.FileRefused, ValueError, FileNotFoundError, api.Cancelled) as e:
+    except (api.FileRefused, api.WriteFailed, ValueError, FileNotFoundError, api.Cancelled) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
@@ -190,8 +190,7 @@ class _Printer:
         elif kind == "CheckpointSaved":
             self._line(f"checkpoint saved at step {event.step}" + (" (best so far)" if event.best else ""))
         elif kind == "RunFinished":
-            self._line(f"finished at step {event.step} ({event.reason})"
-                       + (f": {event.error}" if event.error else ""))
+            self._line(f"finished at step {event.step} ({event.reason})")  # its error was said as a Message
         elif kind == "Message":
             self._line(("" if event.step is None else f"step {event.step}: ")
                        + ("" if event.level == "info" else f"{event.level}: ") + event.text)

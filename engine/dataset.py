@@ -382,18 +382,16 @@ def _list_blocks(pixels: list[np.ndarray]):
 
 
 def _write_cache(path: Path, size: int, count: int, blocks) -> None:
-    """Stream blocks into a new .npy beside `path` and rename it into place; memory holds one block at a time."""
+    """Stream blocks into a new .npy beside `path` and rename it into place; memory holds one block at a time.
+    Plain writes, not a memory map: a full disk then fails the write (ENOSPC) instead of killing the process
+    with SIGBUS when a mapped page cannot be backed."""
     shape = (count, size, size, 4)
-    if count == 0:
-        files.save_npy(path, np.zeros(shape, np.uint8))
-        return
     with files.atomic_path(path) as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
-        at = 0
-        for block in blocks:
-            out[at:at + len(block)] = block
-            at += len(block)
+        with open(tmp, "wb") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": shape})
+            at = 0
+            for block in blocks:
+                f.write(np.ascontiguousarray(block, np.uint8).tobytes())
+                at += len(block)
         if at != count:
             raise RuntimeError(f"cache {path.name}: wrote {at} rows, expected {count}")
-        out.flush()
-        del out

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,3 +73,25 @@ def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
 def leave_a_core_for_the_ui() -> None:
     """Called once by the app: torch gets one thread fewer than there are cores, so painting never waits."""
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
+def in_parts(run: Callable[[int, int], T], count: int, part: int, on_message: Callable[[str], None] | None = None,
+             what: str = "this") -> list[T]:
+    """`run(start, stop)` over range(count) in slices of at most `part`. When the device runs out of memory the
+    slice is halved and tried again (said once per halving through `on_message`); at one item it gives up and
+    raises torch.OutOfMemoryError. Whatever is split this way must not depend on how it is split."""
+    results, start = [], 0
+    while start < count:
+        stop = min(count, start + part)
+        try:
+            results.append(run(start, stop))
+            start = stop
+        except torch.cuda.OutOfMemoryError:
+            if part == 1:
+                raise
+            part = max(1, part // 2)
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if on_message is not None:
+                on_message(f"out of memory: {what} now runs {part} at a time")
+    return results

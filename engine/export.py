@@ -1,6 +1,7 @@
 """What leaves the studio: PNGs that remember their latent, looping GIF/MP4 animations, batches of images."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -63,9 +64,8 @@ def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.
 
 
 def export_animation(model, latents: np.ndarray, path: Path, fps: int = 24, scale: int = 1) -> Path:
-    """Render every latent as a frame and write a looping GIF, or an MP4 through imageio-ffmpeg's bundled ffmpeg."""
-    import imageio.v3 as iio
-
+    """Render every latent as a frame and write a looping GIF (Pillow), or an MP4 through imageio-ffmpeg's bundled
+    ffmpeg."""
     path = Path(path)
     frames = np.concatenate([model.render(part) for part in np.array_split(latents, max(1, len(latents) // 32))])
     if scale > 1:
@@ -73,7 +73,7 @@ def export_animation(model, latents: np.ndarray, path: Path, fps: int = 24, scal
     suffix = path.suffix.lower()
     with files.atomic_path(path) as tmp:
         if suffix == ".gif":
-            iio.imwrite(tmp, frames, extension=".gif", duration=1000 / fps, loop=0)
+            _write_gif(tmp, frames, fps)
         elif suffix == ".mp4":
             if frames.shape[1] % 16:  # H.264 encoders want sides divisible by 16
                 side = (frames.shape[1] // 16 + 1) * 16
@@ -84,13 +84,30 @@ def export_animation(model, latents: np.ndarray, path: Path, fps: int = 24, scal
     return path
 
 
-def _write_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
-    import imageio.v2 as iio2
+def _write_gif(path: Path, frames: np.ndarray, fps: int) -> None:
+    from PIL import Image
 
-    with iio2.get_writer(str(path), format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                         quality=8, macro_block_size=16, output_params=["-f", "mp4"]) as writer:
-        for frame in frames:
-            writer.append_data(frame)
+    first, *rest = [Image.fromarray(frame) for frame in frames]
+    first.save(path, format="GIF", save_all=True, append_images=rest, duration=1000 / fps, loop=0)
+
+
+def _write_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
+    """H.264 through the ffmpeg binary inside imageio-ffmpeg's wheel, run here rather than through imageio's
+    writer, which ignores ffmpeg's exit status: on a full disk it left a broken file and said nothing."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    n, h, w, _ = frames.shape
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+               "-crf", "18", "-f", "mp4", str(path)]
+    done = subprocess.run(command, input=np.ascontiguousarray(frames, np.uint8).tobytes(), capture_output=True)
+    if done.returncode:
+        said = done.stderr.decode(errors="replace")
+        code = re.search(r"error code: -(\d+) \(([^)]+)\)", said)  # the system's error, e.g. a full disk
+        last = (said.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise OSError(int(code[1]), code[2]) if code else RuntimeError(f"ffmpeg: {last}")
 
 
 def _resize_nearest(frames: np.ndarray, side: int) -> np.ndarray:

@@ -14,6 +14,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .control import Cancelled
+
 MODEL_FORMAT = "latent-studio-model"  # tag in every safetensors header we write
 PNG_KEY = "latent-studio"  # key of the PNG text chunk that records model id, seed and latent
 
@@ -22,22 +24,53 @@ class FileRefused(ValueError):
     """A file the user handed us that we will not load; the message says why in one line."""
 
 
+class WriteFailed(OSError):
+    """A file could not be written (a full disk, no permission, ...). The message names the file and the cause in
+    one line; the previous version of the file is whole and no temporary file is left behind. Writers raise
+    their own exception types (safetensors a SafetensorError, imageio a RuntimeError), so every write path turns
+    whatever it met into this one."""
+
+    def __init__(self, path: Path, cause: BaseException):
+        self.path, self.cause = Path(path), cause
+        super().__init__(getattr(cause, "errno", None), f"could not write {self.path.name}: {describe(cause)}")
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def describe(error: BaseException) -> str:
+    """The cause of a failed write in a few words: "No space left on device", whoever raised it."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    # safetensors: "Error while serializing: I/O error: No space left on device (os error 28)"
+    text = text.rsplit("I/O error: ", 1)[-1]
+    return text.split(" (os error")[0] or type(error).__name__
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds. Any failure, of
+    any type, inside the block or while finishing, leaves `path` as it was and raises WriteFailed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # hidden, and keeping the real suffix, since some writers (imageio's ffmpeg) choose the format by it
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # hidden, and keeping the real suffix, since some writers (imageio's ffmpeg) choose the format by it
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except (WriteFailed, Cancelled):
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever the writer raised, the caller gets one kind
+        raise WriteFailed(path, error) from error
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -57,9 +90,23 @@ def read_json(path: Path, default: Any = None) -> Any:
 
 
 def append_jsonl(path: Path, obj: Any) -> None:
-    """Append one line; a log line lost to a crash costs nothing, so this one is not atomic."""
-    with open(path, "a") as f:
-        f.write(json.dumps(obj) + "\n")
+    """Append one line. Not a rename (a log line lost to a crash costs nothing), but a failed append is cut off
+    again, so the file never ends in half a line; raises WriteFailed."""
+    line = (json.dumps(obj) + "\n").encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except Exception as error:  # noqa: BLE001 - see WriteFailed
+        raise WriteFailed(path, error) from error
+    end = os.lseek(fd, 0, os.SEEK_END)
+    try:
+        written = 0
+        while written < len(line):  # a full disk may take part of the line before it refuses the rest
+            written += os.write(fd, line[written:])
+    except Exception as error:  # noqa: BLE001 - see WriteFailed
+        os.ftruncate(fd, end)
+        raise WriteFailed(path, error) from error
+    finally:
+        os.close(fd)
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:

@@ -6,16 +6,23 @@ Opening never unpickles: files are refused with a one-line reason unless they ar
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import checkpoints, files
+from . import checkpoints, devices, files
 from .files import FileRefused
 from .models import get_family
 from .sampling import to_uint8
 from .train_config import TrainConfig
+
+RENDER_BATCH = 64  # images drawn at once; fewer when the device runs out of memory
+
+
+def _to_stderr(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
 
 
 class Model:
@@ -27,6 +34,7 @@ class Model:
         self.step = step
         self.label_names = label_names or []
         self.device = torch.device(device)
+        self.on_message = _to_stderr  # what the model has to say (it ran out of memory); the app shows it instead
         info = get_family(family).info
         self.capabilities = info.capabilities
         self.net = get_family(family).build_sampler(cfg).to(self.device).eval()
@@ -64,12 +72,32 @@ class Model:
 
     @torch.inference_mode()
     def render(self, latents: np.ndarray, labels=None) -> np.ndarray:
-        """N x D float latents (and, for conditional models, N labels by name or index) -> N x H x W x 3 uint8."""
-        z = torch.as_tensor(np.asarray(latents, np.float32).reshape(-1, self.latent_dim), device=self.device)
-        y = None
+        """N x D float latents (and, for conditional models, N labels by name or index) -> N x H x W x 3 uint8.
+        Out of device memory, it renders fewer at a time, and at one image it moves the model to the CPU."""
+        latents = np.asarray(latents, np.float32).reshape(-1, self.latent_dim)
         if self.cfg.num_classes:
-            y = self.label_tensor([0] * len(z) if labels is None else labels, len(z))
-        return to_uint8(self.net(z, y))
+            labels = [0] * len(latents) if labels is None else labels
+            labels = [labels] * len(latents) if isinstance(labels, (str, int, np.integer)) else list(labels)
+
+        def draw(start, stop):
+            z = torch.as_tensor(latents[start:stop], device=self.device)
+            y = self.label_tensor(labels[start:stop], stop - start) if self.cfg.num_classes else None
+            return to_uint8(self.net(z, y))
+
+        try:
+            parts = devices.in_parts(draw, len(latents), RENDER_BATCH, self.on_message, "rendering")
+        except torch.cuda.OutOfMemoryError:
+            if self.device.type == "cpu":
+                raise
+            self.on_message(f"out of memory on the {self.device.type.upper()} even for one image: "
+                            "this model now renders on the CPU (slower)")
+            self.to_device("cpu")
+            parts = devices.in_parts(draw, len(latents), RENDER_BATCH, self.on_message, "rendering")
+        return np.concatenate(parts) if parts else np.zeros((0, self.size, self.size, 3), np.uint8)
+
+    def to_device(self, device: str) -> None:
+        self.device = torch.device(device)
+        self.net.to(self.device)
 
     def label_tensor(self, labels, count: int) -> torch.Tensor:
         """`count` label indices on the model's device from names or indices; a single label is repeated."""

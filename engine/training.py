@@ -24,6 +24,7 @@ import uuid
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import checkpoints, devices, files, transfer
@@ -122,6 +123,9 @@ class Trainer:
         self._real_features = None
         self._nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
         self._history: dict[str, list[float]] = {}  # recent logged losses, for the divergence test
+        # copy the state before each step, so a step that runs out of memory can be undone and split finer; off
+        # on the CPU, where running out of memory is not an exception one can recover from
+        self.memory_guard = self.device.type != "cpu"
 
     def _new_learner(self, seed: int):
         torch.manual_seed(seed)  # initial weights
@@ -192,21 +196,24 @@ class Trainer:
         if self.device.type == "cuda":
             real = real.contiguous(memory_format=torch.channels_last)
         while True:
-            state = self.gen.get_state() if self.device.type == "cuda" else None
+            memory = (self.learner.remember(), self.gen.get_state()) if self.memory_guard else None
             try:
                 self.learner.updates = self.step_count  # drives the EMA warm-up; restored with the step
                 losses = self.learner.step(real, labels, self.gen, self.amp_dtype, (self.rank, self.world))
                 break
             except torch.cuda.OutOfMemoryError:
-                if self.learner.micro_batches >= real.shape[0]:
+                if memory is None or self.learner.micro_batches >= real.shape[0]:
                     raise
-                for opt in self.learner.opts.values():
-                    opt.zero_grad(set_to_none=True)
-                torch.cuda.empty_cache()
-                self.gen.set_state(state)
+                # the step may have failed anywhere, even after an optimizer stepped: undo all of it, then retry
+                self.learner.forget_since(memory[0])
+                self.gen.set_state(memory[1])
+                del memory
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
                 self.learner.micro_batches *= 2
-                self._say(f"the GPU ran out of memory: the batch is now split in {self.learner.micro_batches} "
-                          "parts (same effective batch, slower)", "warning")
+                self._say(f"the {self.device.type.upper()} ran out of memory: step {self.step_count + 1} starts "
+                          f"again with each batch split in {self.learner.micro_batches} parts (same effective "
+                          "batch, slower)", "warning")
         self.step_count += 1
         return losses
 
@@ -223,7 +230,10 @@ class Trainer:
                 group["lr"] = base * factor
 
     def run(self, resume_from: Path | None = None) -> RunFinished:
-        self.start(resume_from)
+        try:
+            self.start(resume_from)
+        except files.WriteFailed as e:
+            return self._finish(self._write_failed(e))
         cfg = self.cfg
         started = last_log = last_ckpt = time.monotonic()
         steps_at_start = last_log_step = self.step_count
@@ -280,18 +290,24 @@ class Trainer:
                     self._samples()
                 if self.saved_step != self.step_count:
                     checkpoint = self._checkpoint()
-        except OSError as e:  # a checkpoint could not be written: the previous one is whole; end cleanly
-            self._say(f"could not save a checkpoint ({e.strerror or e}); the previous checkpoint is kept", "error")
-            reason, checkpoint = "failed", checkpoints.latest(self.run_dir)
-            return self._finish(RunFinished(self.step_count, reason, checkpoint, error=str(e)))
-        if reason == "failed":
-            state, checkpoint = "failed", checkpoints.latest(self.run_dir)
-        else:
-            state = "finished" if self.step_count >= cfg.steps or reason == "early_stop" else "stopped"
-        if self.is_main:
-            files.write_json(self.run_dir / "status.json", {"state": state, "step": self.step_count,
-                                                            "reason": reason})
+            if reason == "failed":
+                state, checkpoint = "failed", checkpoints.latest(self.run_dir)
+            else:
+                state = "finished" if self.step_count >= cfg.steps or reason == "early_stop" else "stopped"
+            if self.is_main:
+                files.write_json(self.run_dir / "status.json", {"state": state, "step": self.step_count,
+                                                                "reason": reason})
+        except files.WriteFailed as e:  # a full disk, say: every file written before is whole; end cleanly
+            return self._finish(self._write_failed(e))
         return self._finish(RunFinished(self.step_count, reason, checkpoint, error=error))
+
+    def _write_failed(self, error: files.WriteFailed) -> RunFinished:
+        """The run ends at once, with one line that names the cause; the same command resumes it later."""
+        last = checkpoints.latest(self.run_dir)
+        kept = f"the checkpoint of step {checkpoints.step_of(last)} is kept" if last else "no checkpoint was saved yet"
+        text = f"training stopped: {error}; {kept}. Make room, then train again to resume."
+        self._emit(Message(text, "error", self.step_count))
+        return RunFinished(self.step_count, "failed", last, error=text)
 
     # --- taking care of itself --------------------------------------------------------------------------------
     def _trouble(self, values: dict[str, float]) -> str | None:
@@ -369,13 +385,15 @@ class Trainer:
                                                            self.device)
         sampler = self.learner.sampler()
         gen = torch.Generator(self.device).manual_seed(KID_SEED)
-        feats = []
+        z = torch.randn(KID_SAMPLES, self.cfg.latent_dim, generator=gen, device=self.device)
+        y = torch.arange(KID_SAMPLES, device=self.device) % self.cfg.num_classes if self.cfg.num_classes else None
+
+        def features_of(start, stop):
+            images = sampler(z[start:stop], None if y is None else y[start:stop]).float().clamp(-1, 1)
+            return features.image_features(images, batch=stop - start)
+
         with torch.no_grad():
-            for start in range(0, KID_SAMPLES, 64):
-                z = torch.randn(64, self.cfg.latent_dim, generator=gen, device=self.device)
-                y = (torch.arange(start, start + 64, device=self.device) % self.cfg.num_classes
-                     if self.cfg.num_classes else None)
-                feats.append(features.image_features(sampler(z, y).float().clamp(-1, 1)))
+            feats = devices.in_parts(features_of, KID_SAMPLES, 64, lambda text: self._say(text, "warning"), "KID")
         value = kid(torch.cat(feats), self._real_features, subset_size=500)
         self.kid = (self.step_count, value)
         self._note({"step": self.step_count, "kid": value})
@@ -416,7 +434,13 @@ class Trainer:
         if not self.is_main:
             return
         ema = self.learner.sampler()
-        images = to_uint8(ema(self.fixed_latents, self.fixed_labels))
+        labels = self.fixed_labels
+
+        def draw(start, stop):
+            return to_uint8(ema(self.fixed_latents[start:stop], None if labels is None else labels[start:stop]))
+
+        images = np.concatenate(devices.in_parts(draw, len(self.fixed_latents), len(self.fixed_latents),
+                                                 lambda text: self._say(text, "warning"), "the progress grid"))
         picture = grid(images, columns=6)
         path = self.run_dir / "samples" / f"step-{self.step_count:06d}.png"
         files.save_png(path, picture)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 
 from .dataset_room import DatasetRoom
 from .engine_loader import EngineLoader
-from .settings import (APPLICATION, ORGANISATION, demo_target, apply_theme, projects_home, settings, string_list,
-                       unique_folder)
+from .settings import (APPLICATION, ORGANISATION, apply_theme, demo_target, projects_home, remember, settings,
+                       string_list, unique_folder)
 from .start_page import StartPage
 from .train_room import TrainRoom
 from .workers import cancel_all_tasks, error_text, run_task
@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
 
     def set_theme(self, name: str) -> None:
         apply_theme(name)
-        settings().setValue("theme", name)
+        self._remember({"theme": name})
         for action in self.theme_group.actions():
             action.setChecked(action.data() == name)
 
@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
         self.explore_room.deleteLater()
         self.pages.insertWidget(index, holder)
         self.explore_room = room
+        room.status.connect(self.notify)  # its messages and errors (a failed export) reach the one path
         self.train_room.snapshot.connect(room.on_snapshot)
         self.train_room.checkpoint_saved.connect(room.on_checkpoint)
         self.train_room.training_state_changed.connect(
@@ -283,10 +284,8 @@ class MainWindow(QMainWindow):
         self.notify(f"Opened {project.root}")
 
     def _remember_recent(self, folder: str) -> None:
-        store = settings()
-        recent = [folder] + [path for path in string_list(store.value("recent")) if path != folder]
-        store.setValue("recent", recent[:MAX_RECENT])
-        store.setValue("last_project", folder)
+        recent = [folder] + [path for path in string_list(settings().value("recent")) if path != folder]
+        self._remember({"recent": recent[:MAX_RECENT], "last_project": folder})
         self._show_recent()
 
     def _show_recent(self) -> None:
@@ -316,13 +315,38 @@ class MainWindow(QMainWindow):
         def action():
             if len(paths) == 1 and self.api.Project.is_project(paths[0]):
                 self.open_project(paths[0])
-                return
-            if self.project is None:  # images dropped before any project: start one named after them
-                self._set_project(self.api.Project.create(unique_folder(projects_home() / Path(paths[0]).stem)))
-            self.show_room(ROOMS.index("Dataset"))
-            self.dataset_room.add_sources(paths)
+            elif self.project is None:  # images dropped before any project: start one named after them
+                self._start_project_from(paths)
+            else:
+                self.show_room(ROOMS.index("Dataset"))
+                self.dataset_room.add_sources(paths)
 
         self._later(action)
+
+    def open_path(self, folder: str) -> None:
+        """A folder named on the command line: a project opens; any other folder starts a new project from its
+        images. It comes before reopening the last project."""
+        def action():
+            if self.api.Project.is_project(folder):
+                self._open_or_create(folder)
+            else:
+                self._start_project_from([folder])
+
+        if self.api is None:
+            self._when_ready.insert(0, action)
+        else:
+            action()
+
+    def _start_project_from(self, paths: list[str]) -> None:
+        """A new project in the projects folder, named after the first source, with these images."""
+        try:
+            project = self.api.Project.create(unique_folder(projects_home() / Path(paths[0]).stem))
+        except OSError as error:
+            self.notify(f"Could not make a project for {Path(paths[0]).name}: {error}", "error")
+            return
+        self._set_project(project)
+        self.show_room(ROOMS.index("Dataset"))
+        self.dataset_room.add_sources(paths)
 
     def _add_images(self) -> None:
         self.show_room(ROOMS.index("Dataset"))
@@ -334,6 +358,11 @@ class MainWindow(QMainWindow):
         """The one place messages from rooms and workers reach the artist."""
         prefix = {"warning": "⚠ ", "error": "✖ "}.get(level, "")
         self.statusBar().showMessage(prefix + text, 0 if level == "error" else 10_000)
+
+    def _remember(self, values: dict) -> None:
+        problem = remember(values)
+        if problem:
+            self.notify(problem, "warning")
 
     @classmethod
     def ask(cls, parent, title: str, text: str) -> bool:
@@ -374,9 +403,7 @@ class MainWindow(QMainWindow):
             self.notify("Saving a checkpoint before closing…")
             event.ignore()
             return
-        store = settings()
-        store.setValue("geometry", self.saveGeometry())
-        store.setValue("window_state", self.saveState())
+        self._remember({"geometry": self.saveGeometry(), "window_state": self.saveState()})
         self.dataset_room.cancel()
         cancel_all_tasks()
         if hasattr(self.explore_room, "shutdown"):
@@ -410,9 +437,12 @@ def launch() -> tuple[QApplication, MainWindow]:
     return app, window
 
 
-def run() -> int:
-    """The app: window first, engine in the background, threads shut down cleanly on exit."""
+def run(folder: str | None = None) -> int:
+    """The app: window first, engine in the background, threads shut down cleanly on exit. With `folder`, that
+    project opens (or a new one is made from its images) once the engine is ready."""
     app, window = launch()
+    if folder:
+        window.open_path(folder)
     code = app.exec()
     window.train_room.shutdown()
     QThreadPool.globalInstance().waitForDone()

@@ -76,6 +76,7 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
         self.render.snapshot_loaded.connect(self._on_snapshot_loaded)
         self.render.directions_ready.connect(self._on_directions_ready)
         self.render.failed.connect(self._on_render_failed)
+        self.render.message.connect(self.status)
         self.canvas.zoom_changed.connect(self.zoom_label.setText)
         self.canvas.file_dropped.connect(self.restore_png)
         self.smooth_button.toggled.connect(self.canvas.set_smooth)

@@ -56,6 +56,7 @@ class RenderThread(QThread):
     snapshot_loaded = Signal(int)  # training step of the weights now in use
     directions_ready = Signal(object)  # api.Directions (NumPy arrays and names only)
     failed = Signal(str, str)  # what was being done ("open", "render", ...), a one-line reason
+    message = Signal(str)  # what the model has to say while it works (it ran out of memory and adapted)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -204,6 +205,7 @@ class RenderThread(QThread):
         self._model, self._last_canvas = None, None
         try:
             model = api.open_model(path)
+            model.on_message = self.message.emit
         finally:
             with self._lock:
                 self._opening = self._open is not None

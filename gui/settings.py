@@ -18,6 +18,19 @@ def settings() -> QSettings:
     return QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
 
 
+def remember(values: dict) -> str | None:
+    """Store `values` and write them to disk now. Returns why they could not be written (a full disk, a
+    read-only folder), else None; QSettings keeps the previous file whole and the values for this session."""
+    store = settings()
+    for key, value in values.items():
+        store.setValue(key, value)
+    store.sync()
+    if store.status() != QSettings.Status.NoError:
+        return (f"Settings not saved: could not write {Path(store.fileName()).name} (the disk may be full or "
+                "read-only); they apply until the app closes")
+    return None
+
+
 def string_list(value) -> list[str]:
     """QSettings gives a list, a single string or None depending on how many items were stored."""
     if not value:

@@ -393,8 +393,10 @@ class TrainRoom(QWidget):
             self.progress.setValue(result.step)
             saved = "; checkpoint saved" if result.checkpoint else ""
             self.state_label.setText(f"Run {words} at step {result.step:,}{saved}")
-            self.notify.emit(f"Training {words} at step {result.step:,}{saved}",
-                             "error" if result.reason == "failed" else "info")
+            if result.reason == "failed" and result.error:  # the cause, not only that it failed
+                self.notify.emit(result.error, "error")
+            else:
+                self.notify.emit(f"Training {words} at step {result.step:,}{saved}", "info")
         self.training_state_changed.emit(False)
         self.run_finished.emit(result)
         self.prepare(keep_settings=True)  # an interrupted run may now be continued: show the banner

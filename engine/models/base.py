@@ -103,6 +103,29 @@ class Learner:
         notes, self.notes = getattr(self, "notes", []), []
         return notes
 
+    def remember(self) -> dict:
+        """Everything a step changes, copied in memory (weights, buffers, EMA, optimizers, which weights take
+        gradients, extra state), so that a step that failed half-way can be undone exactly with `forget_since`."""
+        return {"nets": {name: _copy(unwrapped(net).state_dict()) for name, net in self.nets.items()},
+                "trainable": {name: [p.requires_grad for p in net.parameters()] for name, net in self.nets.items()},
+                "ema": _copy(self.ema.state_dict()),
+                "opts": {name: copy.deepcopy(opt.state_dict()) for name, opt in self.opts.items()},
+                "scaler": copy.deepcopy(self.scaler),
+                "extra": copy.deepcopy(self.extra_state())}
+
+    def forget_since(self, memory: dict) -> None:
+        """Back to the state `remember` returned, gradients cleared."""
+        for name, net in self.nets.items():
+            unwrapped(net).load_state_dict(memory["nets"][name])
+            for p, trainable in zip(net.parameters(), memory["trainable"][name]):
+                p.requires_grad_(trainable)
+        self.ema.load_state_dict(memory["ema"])
+        for name, opt in self.opts.items():
+            opt.zero_grad(set_to_none=True)
+            opt.load_state_dict(memory["opts"][name])
+        self.scaler = copy.deepcopy(memory["scaler"])
+        self.load_extra_state(memory["extra"])
+
     # helpers for subclasses ---------------------------------------------------------------------------------
     def wrap(self, net: nn.Module) -> nn.Module:
         net = net.to(self.device)
@@ -153,6 +176,10 @@ class Learner:
     def opt_step(self, name: str) -> None:
         self.scaler.step(self.opts[name])
         self.scaler.update()
+
+
+def _copy(state: dict) -> dict:
+    return {key: value.clone() for key, value in state.items()}
 
 
 def unwrapped(net: nn.Module) -> nn.Module:

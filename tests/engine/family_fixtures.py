@@ -47,7 +47,7 @@ def checkpoint_step(family: str) -> int:
 def digits_project(root: Path):
     from engine import api
 
-    from ..conftest import write_digits
+    from ..digits import write_digits
 
     source = write_digits(root / "digits", per_class=PER_CLASS, px=32)
     project = api.Project.create(root / "project")

@@ -193,7 +193,7 @@ def test_two_ranks_agree_on_every_weight_with_gradient_penalties(tmp_path, small
 def test_fastgan_trains_and_draws_at_128_and_256_px(tmp_path, size):
     """The resolutions a GPU is for: the networks grow a block per doubling, train, checkpoint and draw (a CPU
     smoke run with narrow networks; the quality at these sizes needs a GPU's hours)."""
-    from ..conftest import write_digits
+    from ..digits import write_digits
 
     project = digits_project(tmp_path / "project", write_digits(tmp_path / "digits", per_class=2), size=size)
     result = api.train(project, tiny("fastgan", size=size, steps=2, batch=4, checkpoint_every=2), new=True)

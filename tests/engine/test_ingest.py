@@ -22,7 +22,7 @@ from engine.control import Cancelled, Control
 from engine.dataset import Dataset, dataset_stats, ingest, load_dataset, remove_images
 from engine.events import Message, Progress
 from engine.project import Project
-from tests.conftest import write_digits
+from tests.digits import write_digits
 
 SIZE = 32  # the digits fixtures are 32 px, so at this size the cache holds their exact pixels
 

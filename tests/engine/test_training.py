@@ -1,7 +1,6 @@
-"""Training stories: a model learns, stops and resumes exactly, survives SIGKILL and a full disk."""
+"""Training stories: a model learns, stops and resumes exactly, survives SIGKILL (a full disk: test_full_disk.py)."""
 from __future__ import annotations
 
-import errno
 import json
 import signal
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from engine import api, checkpoints, files
+from engine import api, checkpoints
 from engine.training import Trainer
 
 from .helpers import ROOT, cli, digits_project, tiny
@@ -69,28 +68,6 @@ def test_stopping_at_40_and_resuming_to_80_matches_an_uninterrupted_run(project)
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
-
-
-def test_a_failed_checkpoint_write_keeps_the_previous_one_and_ends_cleanly(project, monkeypatch):
-    real_save = files.save_tensors
-    calls = []
-
-    def disk_full_after_first(path, tensors, meta=None):
-        calls.append(path)
-        if len(calls) > 1:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_save(path, tensors, meta)
-
-    monkeypatch.setattr(files, "save_tensors", disk_full_after_first)
-    events = []
-    result = api.train(project, tiny(steps=30), on_event=events.append, new=True)
-    assert result.reason == "failed" and checkpoints.step_of(result.checkpoint) == 10
-    errors = [e.text for e in events if isinstance(e, api.Message) and e.level == "error"]
-    assert len(errors) == 1 and "No space left on device" in errors[0]
-    run = result.checkpoint.parent.parent
-    assert [checkpoints.step_of(p) for p in checkpoints.complete(run)] == [10]
-    assert not list((run / "checkpoints").glob(".*"))  # no temporary file left behind
-    assert api.open_model(run).step == 10
 
 
 def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, small_digits_dir):

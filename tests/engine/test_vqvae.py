@@ -13,7 +13,7 @@ from engine import api, checkpoints, cli, features, training
 from engine.models.vqvae import settings
 from engine.training import Trainer
 
-from ..conftest import write_digits
+from ..digits import write_digits
 from .helpers import cli as run_cli
 from .helpers import digits_project, tiny
 

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from gui.app import MainWindow
-from tests.conftest import write_digits
+from tests.digits import write_digits
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ def test_labelled_sub_folders_put_the_conditional_models_first(room, api):
 def test_images_without_labels_grey_out_the_conditional_models(qtbot, api, tmp_path):
     from PIL import Image
 
-    from tests.conftest import write_digits
+    from tests.digits import write_digits
 
     flat = tmp_path / "flat"
     flat.mkdir()

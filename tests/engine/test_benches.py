@@ -1,0 +1,25 @@
+"""The benches run where only the app is installed: no pytest, no test extras."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .helpers import ROOT
+
+WITHOUT_PYTEST = ("import sys, runpy; sys.modules['pytest'] = None; sys.modules['pytestqt'] = None; "
+                  "sys.path.insert(0, 'bench'); sys.argv = {argv!r}; runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+def test_the_speed_bench_runs_without_pytest():
+    argv = ["bench/train_speed.py", "--seconds", "0.2", "--size", "16"]
+    done = subprocess.run([sys.executable, "-c", WITHOUT_PYTEST.format(argv=argv)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "train step (fp32)" in done.stdout and "x" in done.stdout.splitlines()[-1]
+
+
+def test_every_bench_starts_without_pytest():
+    for bench in ("bench/quality.py", "bench/ui_latency.py", "bench/train_speed.py"):
+        done = subprocess.run([sys.executable, "-c", WITHOUT_PYTEST.format(argv=[bench, "--help"])], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "usage" in done.stdout, (bench, done.stderr)
