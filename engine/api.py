@@ -18,7 +18,7 @@ from .files import FileRefused, WriteFailed
 from .latent import Directions, apply as apply_directions, fit_directions
 from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
-from .models import FamilyInfo, default_family, families, recommended_families
+from .models import Capability, FamilyInfo, InputKind, Output, default_family, families, recommended_families
 from .project import DatasetSettings, Project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
 from .train_config import TrainConfig, suggest_config
@@ -34,7 +34,7 @@ __all__ = [
     "read_png_latent", "read_report", "reconstruct", "remove_images", "resumable_run", "save_bookmarks", "slerp",
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
-    "QualityMeasured", "default_family", "Paused", "WriteFailed",
+    "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
 ]
 
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .distributed import share
+from .pixels import to_uint8, to_unit
+
 
 def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float | torch.Tensor = 1.0, flip: bool = False,
                  ops: tuple[str, ...] = ("color", "translation", "cutout"),
@@ -23,12 +26,11 @@ def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float | torch.
     """
     if not torch.is_tensor(strength) and strength <= 0 and not flip:
         return x
-    n = x.shape[0]
-    rank, world = shard
+    n, world = x.shape[0], shard[1]
 
     def rand(*shape):
-        full = torch.rand(shape[0] * world, *shape[1:], generator=gen, device=x.device, dtype=torch.float32)
-        return full[rank * n:(rank + 1) * n]
+        return share(torch.rand(shape[0] * world, *shape[1:], generator=gen, device=x.device, dtype=torch.float32),
+                     shard)
 
     def chosen():  # which images get this transform
         return (rand(n, 1, 1, 1) < strength).to(x.dtype)
@@ -68,7 +70,7 @@ def preview(images_uint8, count: int = 8, seed: int = 0, flip: bool = False):
 
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randint(len(images_uint8), (count,), generator=gen).numpy()
-    x = torch.from_numpy(np.ascontiguousarray(images_uint8[idx])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    x = to_unit(np.ascontiguousarray(images_uint8[idx]))
     with torch.no_grad():
         y = diff_augment(x, gen, flip=flip)
-    return ((y.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    return to_uint8(y)

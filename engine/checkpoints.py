@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from . import files
+from .models.base import unwrapped
 
 CHECKPOINT_FORMAT = "latent-studio-checkpoint"
 SCHEMA_VERSION = 1
@@ -28,7 +29,7 @@ def save(run_dir: Path, step: int, learner, rng: dict[str, torch.Tensor], info: 
     stem = f"step-{step:06d}"
     tensors, opt_meta = {}, {}
     for name, net in learner.nets.items():
-        for key, value in _unwrap(net).state_dict().items():
+        for key, value in unwrapped(net).state_dict().items():
             tensors[f"net.{name}.{key}"] = value
     for key, value in learner.ema.state_dict().items():
         tensors[f"ema.{key}"] = value
@@ -140,7 +141,7 @@ def restore(learner, record: dict, tensors: dict) -> dict[str, torch.Tensor]:
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
     for name, net in learner.nets.items():
-        _unwrap(net).load_state_dict(section(f"net.{name}."))
+        unwrapped(net).load_state_dict(section(f"net.{name}."))
     learner.ema.load_state_dict(section("ema."))
     for name, opt in learner.opts.items():
         meta = record["opt_meta"][name]
@@ -160,6 +161,3 @@ def step_of(path: Path) -> int:
     match = re.search(r"step-(\d+)", Path(path).name)
     return int(match.group(1)) if match else 0
 
-
-def _unwrap(net):
-    return net.module if hasattr(net, "module") else net

@@ -57,10 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--new", action="store_true", help="start a new run instead of resuming the last one")
     q.add_argument("--from", dest="from_model", type=Path,
                    help="fine-tune this model (project, run, checkpoint or model file) of the same family and shape")
+    # the families' own options (Family.options); a family refuses one it does not read
     q.add_argument("--loss", choices=["bce", "hinge", "wgan-gp"], help="fastgan: the adversarial loss")
     q.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
                    help="fastgan: spectral normalisation in the discriminator (default: on)")
     q.add_argument("--r1", type=float, metavar="GAMMA", help="fastgan: R1 penalty weight on real images")
+    q.add_argument("--ada-target", type=float, help="fastgan: ADA's target for E[sign(D(real))] (default 0.6; "
+                   "0: fixed augmentation)")
+    q.add_argument("--beta", type=float, help="vae, cvae: weight of the KL term (default 1, cvae 4)")
+    q.add_argument("--codebook-size", type=int, help="vqvae: codes in the codebook (default sized to the width)")
+    q.add_argument("--temperature", type=float, help="vqvae: the prior's sampling temperature samples start with")
+    q.add_argument("--top-k", type=int, help="vqvae: samples draw each code among the k likeliest only")
     q.add_argument("--lr-decay", choices=["none", "cosine"], help="cosine: decay to 10%% of --lr by the last step")
     q.add_argument("--kid-every", type=int, help="steps between KID measurements (0: never)")
     q.add_argument("--early-stop", type=int, metavar="CHECKPOINTS",
@@ -114,7 +121,10 @@ def _train(args) -> int:
                           device=args.device, precision=args.precision, seed=args.seed or 0,
                           loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
                           lr_decay=args.lr_decay or "none", kid_every=args.kid_every,
-                          early_stop_patience=args.early_stop, from_model=str(args.from_model or ""))
+                          early_stop_patience=args.early_stop, from_model=str(args.from_model or ""),
+                          beta=args.beta or 0.0, codebook_size=args.codebook_size or 0, top_k=args.top_k or 0,
+                          temperature=args.temperature or 1.0,
+                          ada_target=api.TrainConfig.ada_target if args.ada_target is None else args.ada_target)
     if args.checkpoint_every:
         cfg.checkpoint_every = args.checkpoint_every
     if args.sample_every:

@@ -10,7 +10,6 @@ Must not import Qt: the GUI calls `create_demo_project` on a worker thread, like
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -20,15 +19,15 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints, files
+from . import checkpoints, files, training_data
 from .control import Control
 from .dataset import ingest
 from .events import Message
 from .models import get_family
 from .project import Project
-from .sampling import grid, latents_for_seed
+from .sampling import grid
 from .train_config import TrainConfig
-from .training import SAMPLE_SEED
+from .training import GRID_COLUMNS, GRID_ROWS, SAMPLE_SEED
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo"
 DEMO_IMAGES = DEMO_DIR / "images"
@@ -81,7 +80,7 @@ def _install_model(project: Project) -> Path:
     run_uid = model.id.rsplit("-", 1)[0] if "-" in model.id else uuid.uuid4().hex[:8]
     hashes = [row["hash"] for row in files.read_json(project.manifest_path)["images"]]
     # the same fingerprint as the Trainer's, so resuming this run does not warn that the dataset changed
-    dataset_hash = hashlib.sha1(("|".join(hashes) + f"@{cfg.size}").encode()).hexdigest()[:16]
+    dataset_hash = training_data.dataset_hash(hashes, cfg.size)
 
     run_dir = project.new_run_dir(RUN_LABEL)
     files.write_json(run_dir / "config.json", dict(asdict(cfg), run_uid=run_uid, dataset_hash=dataset_hash))
@@ -99,7 +98,7 @@ def _install_model(project: Project) -> Path:
     rng = {"train": torch.Generator().manual_seed(cfg.seed + 1).get_state()}
     checkpoint = checkpoints.save(run_dir, model.step, learner, rng, info, keep=cfg.keep_checkpoints)
 
-    images = model.render(latents_for_seed(SAMPLE_SEED, model.latent_dim, 36))
-    files.save_png(run_dir / "samples" / f"step-{model.step:06d}.png", grid(images, columns=6))
+    images = model.draw(model.inputs.grid(SAMPLE_SEED, GRID_ROWS, GRID_COLUMNS, model.device))
+    files.save_png(run_dir / "samples" / f"step-{model.step:06d}.png", grid(images, columns=GRID_COLUMNS))
     files.write_json(run_dir / "status.json", {"state": "finished", "step": model.step})
     return checkpoint

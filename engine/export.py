@@ -7,16 +7,17 @@ from pathlib import Path
 import numpy as np
 
 from . import files
-from .sampling import latents_for_seed
+
+GENERATE_BATCH = 64  # images drawn and written at a time
 
 
-def latent_record(model, latent: np.ndarray, seed: int | None = None, label: str | None = None,
+def latent_record(model, batch: dict, index: int = 0, seed: int | None = None,
                   truncation: float | None = None) -> dict:
-    """What a PNG carries so the exact image can be made again: model id, seed and the latent itself."""
-    record = {"model_id": model.id, "family": model.family, "seed": seed,
-              "latent": [float(v) for v in np.asarray(latent, np.float32).reshape(-1)]}
-    if label is not None:
-        record["label"] = label
+    """What a PNG carries so the exact image can be made again: model id, seed, and the input as the family
+    records it (the latent itself; a label by name)."""
+    record = {"model_id": model.id, "family": model.family, "seed": seed, **model.inputs.record(batch, index)}
+    if "label_index" in record:
+        record["label"] = model.label_names[record.pop("label_index")]
     if truncation is not None:
         record["truncation"] = truncation
     record.update(model.sampling())  # a VQ-VAE's temperature and top-k
@@ -27,9 +28,9 @@ def export_png(model, latent: np.ndarray, path: Path, seed: int | None = None, l
                truncation: float | None = None) -> Path:
     """Render `latent` (already truncated: `truncation` is only recorded) and save it with its record."""
     if label is not None:
-        label = model.label_names[model.label_index(label)]  # an index or a name in, always the name recorded
-    image = model.render(np.asarray(latent, np.float32).reshape(1, -1), label)[0]
-    files.save_png(Path(path), image, latent_record(model, latent, seed, label, truncation))
+        model.label_index(label)  # an unknown label, or one given to a model without labels, is an error
+    batch = model.batch(latent, None if label is None else [label])
+    files.save_png(Path(path), model.draw(batch)[0], latent_record(model, batch, 0, seed, truncation))
     return Path(path)
 
 
@@ -43,22 +44,18 @@ def read_png_latent(path: Path) -> dict | None:
 
 
 def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.0, label=None) -> list[Path]:
-    """`count` PNGs; image i uses seed `seed + i`, so each can be reproduced alone. A conditional model draws
-    `label` (a name or index), or with none every label in turn (seed modulo the number of labels)."""
-    names = model.label_names if model.cfg.num_classes else []
-    if label is not None:
-        label = model.label_names[model.label_index(label)]  # an unknown label fails before anything is written
+    """`count` PNGs; image i uses seed `seed + i`, so each can be reproduced alone (the family says what a seed
+    draws: a conditional model draws `label`, a name or index, or with none every label in turn)."""
+    labels = None if label is None else [model.label_index(label)]  # an unknown label fails before any write
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for start in range(0, count, 64):
-        seeds = list(range(seed + start, seed + min(count, start + 64)))
-        latents = np.concatenate([latents_for_seed(s, model.latent_dim, 1, truncation) for s in seeds])
-        labels = [label if label is not None else names[s % len(names)] for s in seeds] if names else None
-        for i, (s, latent, image) in enumerate(zip(seeds, latents, model.render(latents, labels))):
+    for start in range(0, count, GENERATE_BATCH):
+        seeds = list(range(seed + start, seed + min(count, start + GENERATE_BATCH)))
+        batch = model.inputs.for_seeds(seeds, model.device, truncation, None if labels is None else labels * len(seeds))
+        for i, (s, image) in enumerate(zip(seeds, model.draw(batch))):
             path = out / f"seed-{s:06d}.png"
-            record = latent_record(model, latent, s, labels[i] if labels else None, truncation=truncation)
-            files.save_png(path, image, record)
+            files.save_png(path, image, latent_record(model, batch, i, s, truncation))
             paths.append(path)
     return paths
 

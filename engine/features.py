@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import files
+from .pixels import to_unit
 
 # The feature network's input side. EfficientNet-Lite0 was trained at 224 px, but our images are 16-256 px and are
 # upsampled to this anyway. Measured on the shared 2-core CPU (load ~8, one thread): 224 px 6 img/s, 160 px 22,
@@ -135,7 +136,7 @@ def uint8_features(images: np.ndarray, device: torch.device | str = "cpu", batch
     out = []
     for start in range(0, len(images), batch):
         part = torch.from_numpy(np.ascontiguousarray(images[start:start + batch])).to(device)
-        out.append(image_features(part.permute(0, 3, 1, 2).float().div(127.5).sub(1), batch, input_size))
+        out.append(image_features(to_unit(part), batch, input_size))
     return torch.cat(out) if out else torch.zeros(0, FEATURE_DIM, device=device)
 
 

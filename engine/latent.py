@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .models import Capability
+
 
 @dataclass(frozen=True)
 class Directions:
@@ -26,11 +28,11 @@ def fit_directions(model, count: int = 8, samples: int = 1024, images: np.ndarra
     """Directions for `model`: GANSpace for generators with `early_features`, KL ranking for encoders.
     A conditional encoder needs the images' labels too; without them it gets the latent axes."""
     net = model.net
-    if hasattr(net, "encode") and images is not None and (labels is not None or not model.cfg.num_classes):
-        return _kl_ranked(model, images, count, labels)
-    if hasattr(net, "encode"):
+    if model.can(Capability.ENCODER):
+        if images is not None and (labels is not None or not model.inputs.num_classes):
+            return _kl_ranked(model, images, count, labels)
         return _axes(model.latent_dim, count)
-    if not hasattr(net, "early_features"):
+    if not model.can(Capability.LAYER_FEATURES):
         return _axes(model.latent_dim, count)
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(samples, model.latent_dim, generator=gen).to(model.device)
@@ -48,11 +50,7 @@ def fit_directions(model, count: int = 8, samples: int = 1024, images: np.ndarra
 
 
 def _kl_ranked(model, images: np.ndarray, count: int, labels=None) -> Directions:
-    x = torch.as_tensor(np.asarray(images[:2048]), device=model.device).permute(0, 3, 1, 2).float() / 127.5 - 1
-    if labels is not None:
-        mu, logvar = model.net.encode(x, model.label_tensor(list(labels)[:2048], len(x)))
-    else:
-        mu, logvar = model.net.encode(x)
+    mu, logvar = model.net.encode(*model.encoder_inputs(images[:2048], None if labels is None else list(labels)[:2048]))
     per_dim = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(0).cpu()
     order = per_dim.argsort(descending=True)[:count].numpy()
     vectors = np.eye(model.latent_dim, dtype=np.float32)[order]

@@ -136,9 +136,9 @@ def fit_mixture(model, images_uint8: np.ndarray, labels=None, max_components: in
     the mixture whose count of components has the lowest BIC. Deterministic for a seed."""
     from sklearn.mixture import GaussianMixture
 
-    from .models.base import ENCODER
+    from .models import Capability
 
-    if ENCODER not in model.capabilities:
+    if not model.can(Capability.ENCODER):
         raise ValueError(f"a {model.family} model has no encoder: mixtures are fitted in the latent space of the "
                          "VAE families")
     images = np.asarray(images_uint8)

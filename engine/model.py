@@ -5,7 +5,6 @@ Opening never unpickles: files are refused with a one-line reason unless they ar
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import torch
 
 from . import checkpoints, devices, files
 from .files import FileRefused
-from .models import get_family
-from .sampling import to_uint8
+from .models import Capability, get_family
+from .pixels import to_uint8, to_unit
 from .train_config import TrainConfig
 
 RENDER_BATCH = 64  # images drawn at once; fewer when the device runs out of memory
@@ -26,6 +25,9 @@ def _to_stderr(text: str) -> None:
 
 
 class Model:
+    """A trained model's sampler, asked through its family's contract: `inputs` says what it takes, `output` what it
+    makes, `capabilities` what else it can do. Every image is drawn through `draw`."""
+
     def __init__(self, family: str, cfg: TrainConfig, weights: dict, model_id: str, step: int,
                  label_names: list[str] | None = None, device: str = "cpu"):
         self.family = family
@@ -35,18 +37,24 @@ class Model:
         self.label_names = label_names or []
         self.device = torch.device(device)
         self.on_message = _to_stderr  # what the model has to say (it ran out of memory); the app shows it instead
-        info = get_family(family).info
-        self.capabilities = info.capabilities
-        self.net = get_family(family).build_sampler(cfg).to(self.device).eval()
+        self.contract = get_family(family)
+        self.capabilities = self.contract.info.capabilities
+        self.inputs = self.contract.inputs(cfg)
+        self.output = self.contract.output(cfg)
+        self.net = self.contract.build_sampler(cfg).to(self.device).eval()
         self.load_snapshot(weights)
 
     @property
     def latent_dim(self) -> int:
-        return self.cfg.latent_dim
+        return self.inputs.latent_dim
 
     @property
     def size(self) -> int:
-        return self.cfg.size
+        """The side of a square output (what the explorer and the exports lay out)."""
+        return self.output.height
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
 
     def load_snapshot(self, weights: dict, step: int | None = None, model_id: str = "") -> None:
         """Swap in newer EMA weights (from a Snapshot event or a checkpoint); raises on a mismatched model.
@@ -70,63 +78,71 @@ class Model:
         known = ", ".join(names) or "none: this model is not conditional"
         raise ValueError(f"unknown label {label!r}; known labels: {known}")
 
-    @torch.inference_mode()
-    def render(self, latents: np.ndarray, labels=None) -> np.ndarray:
-        """N x D float latents (and, for conditional models, N labels by name or index) -> N x H x W x 3 uint8.
-        Out of device memory, it renders fewer at a time, and at one image it moves the model to the CPU."""
+    def label_indices(self, labels, count: int) -> list[int] | None:
+        """`count` label indices from names or indices (a single label is repeated; none: label 0), or None for a
+        model that takes no labels."""
+        if not self.inputs.num_classes:
+            return None
+        if labels is None or isinstance(labels, (str, int, np.integer)):
+            labels = [0 if labels is None else labels] * count
+        return [self.label_index(label) for label in labels]
+
+    def batch(self, latents: np.ndarray, labels=None) -> dict:
+        """The inputs for N latents (and, for conditional models, N labels by name or index)."""
         latents = np.asarray(latents, np.float32).reshape(-1, self.latent_dim)
-        if self.cfg.num_classes:
-            labels = [0] * len(latents) if labels is None else labels
-            labels = [labels] * len(latents) if isinstance(labels, (str, int, np.integer)) else list(labels)
+        return self.inputs.batch(latents, self.label_indices(labels, len(latents)), self.device)
+
+    def render(self, latents: np.ndarray, labels=None) -> np.ndarray:
+        """N x D float latents (and, for conditional models, N labels by name or index) -> N x H x W x C uint8."""
+        return self.draw(self.batch(latents, labels))
+
+    @torch.inference_mode()
+    def draw(self, batch: dict) -> np.ndarray:
+        """Images from a batch of the family's inputs, N x H x W x C uint8: the one path every image takes. Out of
+        device memory, it draws fewer at a time, and at one image it moves the model to the CPU."""
+        count = len(next(iter(batch.values())))
 
         def draw(start, stop):
-            z = torch.as_tensor(latents[start:stop], device=self.device)
-            y = self.label_tensor(labels[start:stop], stop - start) if self.cfg.num_classes else None
-            return to_uint8(self.net(z, y))
+            inputs = {key: value[start:stop].to(self.device) for key, value in batch.items()}
+            return to_uint8(self.contract.sample(self.net, inputs))
 
         try:
-            parts = devices.in_parts(draw, len(latents), RENDER_BATCH, self.on_message, "rendering")
+            parts = devices.in_parts(draw, count, RENDER_BATCH, self.on_message, "rendering")
         except torch.cuda.OutOfMemoryError:
             if self.device.type == "cpu":
                 raise
             self.on_message(f"out of memory on the {self.device.type.upper()} even for one image: "
                             "this model now renders on the CPU (slower)")
             self.to_device("cpu")
-            parts = devices.in_parts(draw, len(latents), RENDER_BATCH, self.on_message, "rendering")
-        return np.concatenate(parts) if parts else np.zeros((0, self.size, self.size, 3), np.uint8)
+            parts = devices.in_parts(draw, count, RENDER_BATCH, self.on_message, "rendering")
+        shape = (0, self.output.height, self.output.width, self.output.channels)
+        return np.concatenate(parts) if parts else np.zeros(shape, np.uint8)
 
     def to_device(self, device: str) -> None:
         self.device = torch.device(device)
         self.net.to(self.device)
 
-    def label_tensor(self, labels, count: int) -> torch.Tensor:
-        """`count` label indices on the model's device from names or indices; a single label is repeated."""
-        if isinstance(labels, (str, int, np.integer)):
-            labels = [labels] * count
-        return torch.tensor([self.label_index(label) for label in labels], dtype=torch.long, device=self.device)
+    def encoder_inputs(self, images, labels=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What the encoder takes for uint8 images (and their labels, for a conditional model)."""
+        if not self.can(Capability.ENCODER):
+            raise ValueError(f"a {self.family} model has no encoder")
+        x = to_unit(images, self.device)
+        if self.inputs.num_classes and labels is None:
+            raise ValueError(f"a {self.family} model encodes each image together with its label")
+        indices = self.label_indices(labels, len(x))
+        return x, None if indices is None else torch.tensor(indices, dtype=torch.long, device=self.device)
 
     @torch.inference_mode()
     def encode(self, images: np.ndarray, labels=None) -> np.ndarray:
-        """N x H x W x 3 uint8 images at the model's size (and, for conditional models, their N labels by name or
+        """N x H x W x C uint8 images at the model's size (and, for conditional models, their N labels by name or
         index) -> N x D latents (the posterior means)."""
-        if not hasattr(self.net, "encode"):
-            raise ValueError(f"a {self.family} model has no encoder")
-        x = torch.as_tensor(np.asarray(images), device=self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
-        if self.cfg.num_classes:
-            if labels is None:
-                raise ValueError(f"a {self.family} model encodes each image together with its label")
-            mu, _ = self.net.encode(x, self.label_tensor(labels, len(x)))
-        else:
-            mu, _ = self.net.encode(x)
+        mu, _ = self.net.encode(*self.encoder_inputs(images, labels))
         return mu.cpu().numpy()
 
     @torch.inference_mode()
-    def reconstruct(self, images: np.ndarray) -> np.ndarray:
-        """N x H x W x 3 uint8 images at the model's size -> what the model makes of them, N x H x W x 3 uint8."""
-        if not hasattr(self.net, "reconstruct"):
-            raise ValueError(f"a {self.family} model cannot reconstruct images")
-        x = torch.as_tensor(np.asarray(images), device=self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
-        return to_uint8(self.net.reconstruct(x))
+    def reconstruct(self, images: np.ndarray, labels=None) -> np.ndarray:
+        """N x H x W x C uint8 images at the model's size -> what the model makes of them, the same shape."""
+        return to_uint8(self.net.reconstruct(*self.encoder_inputs(images, labels)))
 
     def set_sampling(self, temperature: float | None = None, top_k: int | None = None) -> None:
         """Temperature and top-k for models that draw codes (VQ-VAE + Transformer); other models ignore them."""
@@ -134,20 +150,22 @@ class Model:
             raise ValueError(f"the temperature must be above 0, not {temperature}")
         if top_k is not None and top_k < 0:
             raise ValueError(f"top-k must be 0 (no limit) or more, not {top_k}")
-        if temperature is not None and hasattr(self.net, "temperature"):
+        if not self.can(Capability.CODE_SAMPLING):
+            return
+        if temperature is not None:
             self.net.temperature = float(temperature)
-        if top_k is not None and hasattr(self.net, "top_k"):
+        if top_k is not None:
             self.net.top_k = int(top_k)
 
     def sampling(self) -> dict:
         """The sampling settings an image needs to be made again: {} for models without any."""
-        return {key: getattr(self.net, key) for key in ("temperature", "top_k") if hasattr(self.net, key)}
+        return {"temperature": self.net.temperature, "top_k": self.net.top_k} if self.can(Capability.CODE_SAMPLING) \
+            else {}
 
     @property
     def codebook_size(self) -> int | None:
         """How many codes a model that draws codes chooses among (top-k's useful limit); None for other models."""
-        prior = getattr(self.net, "prior", None)
-        return getattr(getattr(prior, "config", None), "vocab_size", None)
+        return self.net.codebook_size if self.can(Capability.CODE_SAMPLING) else None
 
     def export(self, path: Path) -> Path:
         """One self-contained model file: EMA weights in safetensors, config and id in its header."""
@@ -172,15 +190,8 @@ def open_model(path, device: str = "cpu") -> Model:
 
 
 def _from_checkpoint(json_path: Path, device: str) -> Model:
-    try:
-        record = json.loads(Path(json_path).read_text())
-    except (OSError, ValueError):
-        raise FileRefused(f"{Path(json_path).name} is not a readable checkpoint") from None
-    if record.get("format") != checkpoints.CHECKPOINT_FORMAT:
-        raise FileRefused(f"{Path(json_path).name} is not a Latent Studio checkpoint")
-    tensors, _ = files.load_tensors(Path(json_path).parent / record["weights"])
-    ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
-    return _build(record, ema, device)
+    record, tensors = checkpoints.read(json_path)
+    return _build(record, {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}, device)
 
 
 def _build(record: dict, weights: dict, device: str) -> Model:

@@ -63,8 +63,3 @@ def grid(images: np.ndarray, columns: int | None = None, pad: int = 2) -> np.nda
         r, col = divmod(i, columns)
         out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + col * (w + pad):pad + col * (w + pad) + w] = img
     return out
-
-
-def to_uint8(images) -> np.ndarray:
-    """A torch batch N x C x H x W in [-1, 1] to N x H x W x C uint8 NumPy."""
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()

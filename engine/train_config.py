@@ -10,12 +10,22 @@ from dataclasses import dataclass, fields, replace
 
 from . import devices
 from .dataset import dataset_stats
-from .models import default_family, get_family
+from .models import FAMILIES, default_family, get_family
 from .project import Project
 
 SCHEMA_VERSION = 1
 # fields whose 0 means "off", not "the preset's", when complete_config fills a config
-_ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_stop_patience", "num_classes"}
+_ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_stop_patience", "num_classes",
+                     "codebook_size", "top_k"}
+COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip",
+          "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "device",
+          "precision", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "schema_version"}
+# every other field is a family's option (Family.options), read only by the families that declare it
+
+
+def flag(field: str) -> str:
+    """The CLI flag that sets a TrainConfig field."""
+    return "--" + field.replace("_", "-")
 
 
 @dataclass
@@ -48,13 +58,19 @@ class TrainConfig:
     #                                         None = 5 for families judged on held-out images (VAEs), else 0
     kid_every: int | None = None  # steps between ImageNet-feature KIDs; 0 = never; None = 2,000 on a CPU, else 5,000
     from_model: str = ""  # train --from: the model this run was fine-tuned from; "" = trained from scratch
+    codebook_size: int = 0  # vqvae: codes in the codebook (K); 0 = sized to the width
+    temperature: float = 1.0  # vqvae: the prior's sampling temperature its samples start with (lower is safer)
+    top_k: int = 0  # vqvae: samples draw each code among the k likeliest only; 0 = among all
     schema_version: int = SCHEMA_VERSION
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        """Read a saved config; fields added since it was written take their defaults."""
+        """Read a saved config; fields added since it was written take their defaults, and options its family does
+        not read are dropped (configs written before the family contract gave every family a VAE's beta)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        family = FAMILIES.get(data.get("family", ""))
+        return cls(**{k: v for k, v in data.items()
+                      if k in known and (family is None or k in COMMON or k in family.options)})
 
 
 def suggest_config(project: Project, family: str | None = None, device: str = "auto", size: int | None = None,
@@ -79,24 +95,26 @@ def complete_config(project: Project, cfg: TrainConfig) -> TrainConfig:
 
 
 def settle(cfg: TrainConfig) -> TrainConfig:
-    """Give the choices left to the family or the device (None, "") their values, so config.json records them."""
+    """Give the choices left to the family or the device (None, "") their values, so config.json records them;
+    refuse an option the family does not read."""
     family = get_family(cfg.family)
-    learner = family.Learner
     kind = devices.pick_device(cfg.device).type
-    choices = getattr(family, "preset_choices", {})
-    options = getattr(learner, "options", frozenset())
-    for name, flag, used in (("loss", "--loss", cfg.loss), ("spectral_norm", "--spectral-norm", cfg.spectral_norm),
-                             ("r1", "--r1", cfg.r1 or None)):
-        if used is not None and used != "" and name not in options and used != choices.get(name):
-            raise ValueError(f"{family.info.title} does not take {flag}; FastGAN does (--model fastgan)")
+    default = TrainConfig()
+    for field in fields(TrainConfig):
+        name = field.name
+        if name in COMMON or name in family.options:
+            continue
+        value = getattr(cfg, name)
+        if value != getattr(default, name) and not _unset(value):
+            takers = [f.info.title for f in FAMILIES.values() if name in f.options]
+            raise ValueError(f"{family.info.title} does not take {flag(name)}; {', '.join(takers)} "
+                             f"{'does' if len(takers) == 1 else 'do'}")
     if cfg.lr_decay not in ("none", "cosine"):
         raise ValueError(f"unknown learning-rate decay {cfg.lr_decay!r}; choose none or cosine")
+    left = {name: value for name, value in family.choices.items() if _unset(getattr(cfg, name))}
     return replace(
-        cfg,
-        loss=cfg.loss or choices.get("loss", ""),
-        beta=cfg.beta or choices.get("beta", 1.0),
-        spectral_norm=choices.get("spectral_norm") if cfg.spectral_norm is None else cfg.spectral_norm,
-        early_stop_patience=(5 if getattr(learner, "uses_holdout", False) else 0)
+        cfg, **left,
+        early_stop_patience=(5 if family.judged_on_holdout else 0)
         if cfg.early_stop_patience is None else cfg.early_stop_patience,
         kid_every=(2000 if kind == "cpu" else 5000) if cfg.kid_every is None else cfg.kid_every)
 

@@ -137,7 +137,9 @@ class KeepingMixin:
         snapshot = self._snapshot
         seed = point.seed if point.latent is None else None
         label = self.label_name()
-        truncation = point.truncation if "truncation" in self._info.capabilities else None
+        from engine.api import Capability  # loaded with the room, on the engine's thread
+
+        truncation = point.truncation if self._info.can(Capability.TRUNCATION) else None
         self.status.emit(f"Exporting {Path(path).name}…")
         model_path, latent, sampling = self._info.path, self.current_latent(), self.sampling()
         run_task(lambda _on_event, _control: explore_jobs.export_png(model_path, snapshot, latent, str(path),

@@ -19,7 +19,12 @@ from .explore_layout import MAX_SEED, VARIATIONS
 from .explore_point import Point
 from .workers import run_task
 
-NEEDS = frozenset({"continuous_latent", "encoder"})  # a latent space with a density to fit: the VAE families
+
+def _needs() -> frozenset:
+    """A latent space with a density to fit: the VAE families."""
+    from engine.api import Capability  # loaded with the room, on the engine's thread
+
+    return frozenset({Capability.CONTINUOUS_LATENT, Capability.ENCODER})
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,9 @@ class ModesMixin:
             self._modes_control = None
 
     def _open_modes(self, info) -> None:
-        self.modes_box.setVisible(NEEDS <= info.capabilities)
-        if NEEDS <= info.capabilities:
+        fits = _needs() <= info.capabilities
+        self.modes_box.setVisible(fits)
+        if fits:
             self._fetch_modes(refit=False)
 
     def _fetch_modes(self, refit: bool) -> None:

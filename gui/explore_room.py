@@ -185,7 +185,7 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
 
     def label_index(self, name) -> int | None:
         """Index of a recorded label name in this model's labels; None when it has none or not that one."""
-        if self._info is None or "labels" not in self._info.capabilities or name is None:
+        if self._info is None or not self._info.can(_api().Capability.LABELS) or name is None:
             return None
         return self._info.label_names.index(name) if name in self._info.label_names else None
 
@@ -290,7 +290,7 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
 
     def _request_variations(self) -> None:
         """Neighbours of the point; right after a mode click, more draws from that mode instead."""
-        if self._info is None or "continuous_latent" not in self._info.capabilities:
+        if self._info is None or not self._info.can(_api().Capability.CONTINUOUS_LATENT):
             return
         visit = self._mode_samples()
         if visit is not None:
@@ -345,9 +345,10 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
 
     def _on_model_opened(self, info: ModelInfo) -> None:
         self._info, self._directions = info, None
-        continuous = "continuous_latent" in info.capabilities
-        self._point_form.setRowVisible(self.truncation, "truncation" in info.capabilities)
-        self._point_form.setRowVisible(self.label_choice, "labels" in info.capabilities)
+        Capability = _api().Capability
+        continuous = info.can(Capability.CONTINUOUS_LATENT)
+        self._point_form.setRowVisible(self.truncation, info.can(Capability.TRUNCATION))
+        self._point_form.setRowVisible(self.label_choice, info.can(Capability.LABELS))
         self._sampling = dict(info.sampling)
         for widget, key in ((self.temperature, "temperature"), (self.top_k, "top_k")):
             self._point_form.setRowVisible(widget, key in info.sampling)
@@ -366,13 +367,13 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
         self.sliders.set_directions([])
         self.sliders.set_waiting_text("Finding the main directions…")
         self.undo_stack.clear()
-        label = 0 if "labels" in info.capabilities and info.label_names else None
+        label = 0 if info.can(Capability.LABELS) and info.label_names else None
         self._show_point(Point(seed=self.seed.value(), truncation=1.0, label=label))
         self.pages.setCurrentIndex(1)
         if continuous:
             load = None
-            if "encoder" in info.capabilities and self._project is not None:
-                load = partial(explore_jobs.direction_inputs, self._project, info.size, "labels" in info.capabilities)
+            if info.can(Capability.ENCODER) and self._project is not None:
+                load = partial(explore_jobs.direction_inputs, self._project, info.size, info.can(Capability.LABELS))
             self.render.fit_directions(DIRECTIONS, load)
         self._refresh_bookmarks()
         self._request_frames()

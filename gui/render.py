@@ -35,10 +35,13 @@ class ModelInfo:
     latent_dim: int
     size: int
     step: int
-    capabilities: frozenset
+    capabilities: frozenset  # of engine.api.Capability
     label_names: tuple
     sampling: dict = field(default_factory=dict)  # temperature and top-k of a model that draws codes; {} otherwise
     codebook_size: int | None = None  # the codes such a model chooses among (top-k's useful limit)
+
+    def can(self, capability) -> bool:
+        return capability in self.capabilities
 
 
 @dataclass

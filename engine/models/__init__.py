@@ -1,7 +1,8 @@
-"""The registry of model families. The CLI, the Trainer and the app list whatever this holds."""
+"""The registry of model families. The CLI, the Trainer and the app list whatever this holds; a family's contract
+is in family.py."""
 from __future__ import annotations
 
-from .base import LABELS, FamilyInfo
+from .family import Capability, Family, FamilyInfo, InputKind, Inputs, Output, part
 from .cgan import ConditionalGAN
 from .cvae import ConditionalVAE
 from .dcgan import DCGAN
@@ -19,7 +20,11 @@ def default_family(size: int) -> str:
     return "fastgan" if size >= 64 else DEFAULT_FAMILY
 
 
-def get_family(name: str):
+__all__ = ["Capability", "Family", "FamilyInfo", "InputKind", "Inputs", "Output", "part", "FAMILIES", "default_family",
+           "get_family", "families", "recommended_families"]
+
+
+def get_family(name: str) -> type[Family]:
     try:
         return FAMILIES[name]
     except KeyError:
@@ -33,6 +38,6 @@ def families() -> list[FamilyInfo]:
 def recommended_families(label_count: int) -> list[str]:
     """Family names in the order a preset offers them: with two or more labels the conditional families come first
     (the labels are worth using); with fewer they are left out, since they cannot train without labels."""
-    conditional = [name for name, family in FAMILIES.items() if LABELS in family.info.capabilities]
+    conditional = [name for name, family in FAMILIES.items() if Capability.LABELS in family.info.capabilities]
     others = [name for name in FAMILIES if name not in conditional]
     return conditional + others if label_count >= 2 else others

@@ -1,5 +1,6 @@
-"""What GAN learners share beyond `Learner`: the adversarial losses a run can choose, the gradient penalties
-(R1, WGAN-GP) and the adaptive augmentation strength (ADA). No networks live here.
+"""What GAN learners share beyond `Learner`: their set-up and in-training measure (`GANLearner`), the adversarial
+losses a run can choose, the gradient penalties (R1, WGAN-GP) and the adaptive augmentation strength (ADA). No
+networks live here.
 
 Losses, on the discriminator's logits (any shape; patch discriminators give several per image):
   bce      the non-saturating loss (Goodfellow et al. 2014 §3): D minimises softplus(-D(x)) + softplus(D(G(z))),
@@ -23,11 +24,42 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from ..metrics import kid, pixel_features
+from ..distributed import share
+from .base import Learner
 
 LOSSES = ("bce", "hinge", "wgan-gp")
 GP_WEIGHT = 10.0  # Gulrajani et al. 2017, §4
 DRIFT_WEIGHT = 1e-3  # Karras et al. 2018, §A.1
 R1_INTERVAL = 4  # lazy regularisation (Karras et al. 2020b, StyleGAN2 §3.1): R1 every 4th step, weighted x4
+
+
+class GANLearner(Learner):
+    """A generator and a discriminator, each with Adam (betas from DCGAN §4 unless told), and the EMA generator."""
+
+    def __init__(self, cfg, device, generator: nn.Module, discriminator: nn.Module, distributed: bool = False,
+                 betas: tuple[float, float] = (0.5, 0.999)):
+        super().__init__(cfg, device, distributed)
+        self.nets = {"generator": self.wrap(generator), "discriminator": self.wrap(discriminator)}
+        fused = device.type == "cuda"
+        self.opts = {name: torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=betas, fused=fused)
+                     for name, net in (("generator", generator), ("discriminator", discriminator))}
+        self.ema = self.make_ema(generator)
+
+    def latents(self, n: int, gen: torch.Generator, shard: tuple[int, int]) -> torch.Tensor:
+        """This rank's n latents of a batch drawn for every rank."""
+        return share(torch.randn(n * shard[1], self.cfg.latent_dim, generator=gen, device=self.device), shard)
+
+    @torch.no_grad()
+    def quality(self, real_holdout, labels=None):
+        """KID on pooled pixels between 256 EMA samples (every label in turn, for a conditional model) and real
+        images: cheap enough for every checkpoint (the Trainer prefers its ImageNet KID when it measures one)."""
+        gen = torch.Generator(self.device).manual_seed(0)
+        z = torch.randn(256, self.cfg.latent_dim, generator=gen, device=self.device)
+        y = torch.arange(256, device=self.device) % self.cfg.num_classes if self.cfg.num_classes else None
+        return kid(pixel_features(self.ema(z, y)), pixel_features(real_holdout))
 
 
 def check_loss(kind: str) -> str:
@@ -70,9 +102,7 @@ def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, gen: torch.Gener
                      labels: torch.Tensor | None = None) -> torch.Tensor:
     """E[(||grad D(x_hat)||_2 - 1)^2] at random points between real and fake images (Gulrajani et al. 2017,
     Algorithm 1). The mixing weights come from `gen` for the whole batch, so every rank stays in step."""
-    rank, world = shard
-    n = real.shape[0]
-    alpha = torch.rand(n * world, 1, 1, 1, generator=gen, device=real.device)[rank * n:(rank + 1) * n]
+    alpha = share(torch.rand(real.shape[0] * shard[1], 1, 1, 1, generator=gen, device=real.device), shard)
     x = (alpha * real.detach().float() + (1 - alpha) * fake.detach().float()).requires_grad_(True)
     with torch.autocast(x.device.type, enabled=False):
         (grad,) = torch.autograd.grad(_critic(D, x, labels).sum(), x, create_graph=True)

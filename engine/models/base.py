@@ -1,31 +1,15 @@
-"""What every model family provides, so the Trainer, the CLI and the explorer treat them alike.
+"""What learners share: networks, optimizers, EMA and one training step, and the sizing rules of the presets.
 
-A family is a class with a name, the capabilities the explorer looks at, a preset that sizes its networks to the
-data and the device, and two builders: `Learner` (networks + optimizers + one training step) for training and
-`build_sampler` (the network that turns latents into images) for everything after.
+The contract a family signs (its inputs, output, capabilities, preset and options) is in family.py; this module
+holds the machinery behind a family's `Learner`.
 """
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
-
-# capabilities a family may declare; the explorer shows only the controls that apply
-CONTINUOUS_LATENT = "continuous_latent"  # sliders, slerp, truncation
-ENCODER = "encoder"  # images can be encoded back to latents (reconstructions, projection)
-LABELS = "labels"  # conditional on a label chosen at sampling time
-TRUNCATION = "truncation"  # a truncation slider makes sense (GAN noise)
-
-
-@dataclass(frozen=True)
-class FamilyInfo:
-    name: str
-    title: str
-    description: str
-    capabilities: frozenset
 
 
 def levels(size: int) -> int:
@@ -69,9 +53,13 @@ class Learner:
         self.ema: nn.Module | None = None
         self.micro_batches = 1  # raised when CUDA runs out of memory: the batch is split, gradients accumulate
         self.scaler = torch.amp.GradScaler(device.type, enabled=False)
+        self.updates = 0  # steps the run has taken (the Trainer keeps it, a checkpoint restores it): EMA warm-up
+        self.notes: list[tuple[str, str]] = []  # (text, level) for the user, emptied by drain_messages
 
-    def step(self, real: torch.Tensor, labels: torch.Tensor | None, gen: torch.Generator,
-             amp_dtype: torch.dtype | None, shard: tuple[int, int]) -> dict[str, torch.Tensor]:
+    def step(self, batch: dict[str, torch.Tensor], gen: torch.Generator, amp_dtype: torch.dtype | None,
+             shard: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """One optimisation step on this rank's share of a batch: {"image": N x C x H x W in [-1, 1]} and, when
+        the project has labels, {"label": N}. Returns the losses as tensors (no host sync)."""
         raise NotImplementedError
 
     def sampler(self) -> nn.Module:
@@ -100,7 +88,7 @@ class Learner:
 
     def drain_messages(self) -> list[tuple[str, str]]:
         """(text, level) notes the learner wants the user to read, e.g. a collapsed codebook; emptied when read."""
-        notes, self.notes = getattr(self, "notes", []), []
+        notes, self.notes = self.notes, []
         return notes
 
     def remember(self) -> dict:
@@ -150,8 +138,7 @@ class Learner:
         if self.distributed:
             self._average_buffers(source)
         # warm-up: a short average while the networks change fast, so early samples are not the initial weights
-        updates = getattr(self, "updates", 10**9)
-        decay = min(self.ema_decay, (1 + updates) / (10 + updates))
+        decay = min(self.ema_decay, (1 + self.updates) / (10 + self.updates))
         for e, p in zip(self.ema.parameters(), source.parameters()):
             e.lerp_(p.detach(), 1 - decay)
         for e, b in zip(self.ema.buffers(), source.buffers()):
@@ -188,3 +175,4 @@ def unwrapped(net: nn.Module) -> nn.Module:
 
 def chunks(t: torch.Tensor | None, n: int):
     return [None] * n if t is None else list(t.chunk(n))
+

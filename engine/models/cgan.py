@@ -17,9 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from ..metrics import kid, pixel_features
-from .base import CONTINUOUS_LATENT, LABELS, TRUNCATION, FamilyInfo, Learner, channels, chunks, levels
+from .adversarial import GANLearner
+from .base import channels, chunks, levels
 from .dcgan import DCGAN
+from .family import Capability, Family, FamilyInfo
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -102,29 +103,17 @@ def _init(m: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-class CGANLearner(Learner):
+class CGANLearner(GANLearner):
     augment_ops = ("color", "translation")  # no cutout: see the module's docstring
-    ema_warmup = 10  # the average's decay grows as (1 + n) / (10 + n) to 0.999, so short runs have a useful EMA
 
     def __init__(self, cfg, device, distributed=False):
-        super().__init__(cfg, device, distributed)
-        g = Generator(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes)
-        d = ProjectionDiscriminator(cfg.width, cfg.size, cfg.num_classes)
-        self.nets = {"generator": self.wrap(g), "discriminator": self.wrap(d)}
-        betas = (0.5, 0.999)  # DCGAN §4
-        fused = device.type == "cuda"
-        self.opts = {
-            "generator": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas, fused=fused),
-            "discriminator": torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=betas, fused=fused),
-        }
-        self.ema = self.make_ema(g)
-        self.ema_updates = 0
+        super().__init__(cfg, device, Generator(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes),
+                         ProjectionDiscriminator(cfg.width, cfg.size, cfg.num_classes), distributed)
 
-    def step(self, real, labels, gen, amp_dtype, shard):
+    def step(self, batch, gen, amp_dtype, shard):
         G, D = self.nets["generator"], self.nets["discriminator"]
-        rank, world = shard
-        n = real.shape[0]
-        z = torch.randn(n * world, self.cfg.latent_dim, generator=gen, device=self.device)[rank * n:(rank + 1) * n]
+        real, labels = batch["image"], batch["label"]
+        z = self.latents(real.shape[0], gen, shard)
         aug = dict(gen=gen, flip=self.cfg.flip, shard=shard, ops=self.augment_ops)
         parts = list(zip(chunks(real, self.micro_batches), chunks(labels, self.micro_batches),
                          chunks(z, self.micro_batches)))
@@ -154,32 +143,17 @@ class CGANLearner(Learner):
             g_total += loss.detach() / self.micro_batches
         D.requires_grad_(True)
         self.opt_step("generator")
-        self.ema_updates += 1
-        self.ema_decay = min(type(self).ema_decay, (1 + self.ema_updates) / (self.ema_warmup + self.ema_updates))
         self.update_ema(G)
         return {"d": d_total, "g": g_total}
 
-    def extra_state(self) -> dict:
-        return {"ema_updates": self.ema_updates}
 
-    def load_extra_state(self, state: dict) -> None:
-        self.ema_updates = state.get("ema_updates", 0)
-
-    @torch.no_grad()
-    def quality(self, real_holdout, labels=None):
-        """KID on pooled pixels between 256 EMA samples, every label in turn, and real images."""
-        gen = torch.Generator(self.device).manual_seed(0)
-        z = torch.randn(256, self.cfg.latent_dim, generator=gen, device=self.device)
-        y = torch.arange(256, device=self.device) % self.cfg.num_classes
-        return kid(pixel_features(self.ema(z, y)), pixel_features(real_holdout))
-
-
-class ConditionalGAN:
+class ConditionalGAN(Family):
     info = FamilyInfo(
         name="cgan",
         title="Conditional GAN",
         description="A DCGAN that learns your labelled sub-folders: pick the label, the latent picks the rest.",
-        capabilities=frozenset({CONTINUOUS_LATENT, TRUNCATION, LABELS}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LABELS,
+                                Capability.LAYER_FEATURES}),
     )
     Learner = CGANLearner
     preset = staticmethod(DCGAN.preset)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import CONTINUOUS_LATENT, ENCODER, LABELS, FamilyInfo
+from .family import Capability, FamilyInfo
 from .vae import VAE, ConvVAE, VAELearner
 
 
@@ -44,23 +44,23 @@ class CVAELearner(VAELearner):
         return CVAE(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes)
 
 
-class ConditionalVAE:
+class ConditionalVAE(ConvVAE):
     info = FamilyInfo(
         name="cvae",
         title="Conditional VAE",
         description="A VAE that learns your labelled sub-folders: pick the label, the latent picks the style. "
                     "It can encode your pictures too.",
-        capabilities=frozenset({CONTINUOUS_LATENT, ENCODER, LABELS}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.ENCODER, Capability.LABELS}),
     )
     Learner = CVAELearner
     # A heavier KL term: at beta 1 the latent keeps the class and the decoder learns to ignore the label (digits,
     # 300 steps: 24% of samples were the asked-for digit; at beta 4, 69%). A choice, so a bare config gets it too.
-    preset_choices = {"beta": 4.0}
+    choices = {"beta": 4.0}
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
         """The VAE's sizes with the family's heavier KL term."""
-        return dict(ConvVAE.preset(n_images, size, device_kind), **ConditionalVAE.preset_choices)
+        return dict(ConvVAE.preset(n_images, size, device_kind), **ConditionalVAE.choices)
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:

@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from ..metrics import kid, pixel_features
-from .base import CONTINUOUS_LATENT, TRUNCATION, FamilyInfo, Learner, channels, chunks, levels, preset_width
+from .adversarial import GANLearner
+from .base import channels, chunks, levels, preset_width
+from .family import Capability, Family, FamilyInfo
 
 
 class Generator(nn.Module):
@@ -69,25 +70,15 @@ def _dcgan_init(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-class GANLearner(Learner):
+class DCGANLearner(GANLearner):
     def __init__(self, cfg, device, distributed=False):
-        super().__init__(cfg, device, distributed)
-        g = Generator(cfg.latent_dim, cfg.width, cfg.size)
-        d = Discriminator(cfg.width, cfg.size)
-        self.nets = {"generator": self.wrap(g), "discriminator": self.wrap(d)}
-        betas = (0.5, 0.999)  # DCGAN §4
-        fused = device.type == "cuda"
-        self.opts = {
-            "generator": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas, fused=fused),
-            "discriminator": torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=betas, fused=fused),
-        }
-        self.ema = self.make_ema(g)
+        super().__init__(cfg, device, Generator(cfg.latent_dim, cfg.width, cfg.size),
+                         Discriminator(cfg.width, cfg.size), distributed)
 
-    def step(self, real, labels, gen, amp_dtype, shard):
+    def step(self, batch, gen, amp_dtype, shard):
         G, D = self.nets["generator"], self.nets["discriminator"]
-        rank, world = shard
-        n = real.shape[0]
-        z = torch.randn(n * world, self.cfg.latent_dim, generator=gen, device=self.device)[rank * n:(rank + 1) * n]
+        real = batch["image"]
+        z = self.latents(real.shape[0], gen, shard)
         aug = dict(gen=gen, flip=self.cfg.flip, shard=shard)
 
         # discriminator: real up, fake down (non-saturating loss, Goodfellow et al. 2014 §3)
@@ -118,22 +109,15 @@ class GANLearner(Learner):
         self.update_ema(G)
         return {"d": d_total, "g": g_total}
 
-    @torch.no_grad()
-    def quality(self, real_holdout, labels=None):
-        """KID on pooled pixels between 256 EMA samples and real images: cheap enough for every checkpoint."""
-        gen = torch.Generator(self.device).manual_seed(0)
-        z = torch.randn(256, self.cfg.latent_dim, generator=gen, device=self.device)
-        return kid(pixel_features(self.ema(z)), pixel_features(real_holdout))
 
-
-class DCGAN:
+class DCGAN(Family):
     info = FamilyInfo(
         name="dcgan",
         title="DCGAN",
         description="A fast, classic GAN. Sharp images from a few thousand pictures; the quickest to try.",
-        capabilities=frozenset({CONTINUOUS_LATENT, TRUNCATION}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES}),
     )
-    Learner = GANLearner
+    Learner = DCGANLearner
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:

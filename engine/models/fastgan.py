@@ -25,10 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from ..metrics import kid, pixel_features
-from .adversarial import (GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, check_loss, d_loss, g_loss,
+from .adversarial import (GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, GANLearner, check_loss, d_loss, g_loss,
                           gradient_penalty, r1_penalty)
-from .base import CONTINUOUS_LATENT, TRUNCATION, FamilyInfo, Learner, channels, chunks, levels, unwrapped
+from ..distributed import share
+from .base import channels, chunks, levels, unwrapped
+from .family import Capability, Family, FamilyInfo
 
 
 class SkipLayerExcitation(nn.Module):
@@ -190,33 +191,24 @@ def _init(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-class FastGANLearner(Learner):
-    options = frozenset({"loss", "spectral_norm", "r1", "ada_target"})  # TrainConfig fields this learner reads
-
+class FastGANLearner(GANLearner):
     def __init__(self, cfg, device, distributed=False):
-        super().__init__(cfg, device, distributed)
-        self.loss = check_loss(cfg.loss or FastGAN.preset_choices["loss"])
-        spectral = FastGAN.preset_choices["spectral_norm"] if cfg.spectral_norm is None else cfg.spectral_norm
-        g = Generator(cfg.latent_dim, cfg.width, cfg.size)
-        d = Discriminator(cfg.width, cfg.size, spectral_norm=spectral)
-        self.nets = {"generator": self.wrap(g), "discriminator": self.wrap(d)}
-        betas = (0.5, 0.999)  # the paper's code
-        fused = device.type == "cuda"
-        self.opts = {
-            "generator": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas, fused=fused),
-            "discriminator": torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=betas, fused=fused),
-        }
-        self.ema = self.make_ema(g)
+        loss = check_loss(cfg.loss or FastGAN.choices["loss"])
+        spectral = FastGAN.choices["spectral_norm"] if cfg.spectral_norm is None else cfg.spectral_norm
+        # Adam's betas (0.5, 0.999), GANLearner's default, are the paper's code's too
+        super().__init__(cfg, device, Generator(cfg.latent_dim, cfg.width, cfg.size),
+                         Discriminator(cfg.width, cfg.size, spectral_norm=spectral), distributed)
+        self.loss = loss
         self.ada = AdaptiveAugment(device, cfg.ada_target)
         self.steps = 0  # for lazy R1; restored with the checkpoint
 
-    def step(self, real, labels, gen, amp_dtype, shard):
+    def step(self, batch, gen, amp_dtype, shard):
         G, D = self.nets["generator"], self.nets["discriminator"]
         plain_d = unwrapped(D)  # penalties bypass DDP's hooks; see adversarial.py
-        rank, world = shard
-        n = real.shape[0]
-        z = torch.randn(n * world, self.cfg.latent_dim, generator=gen, device=self.device)[rank * n:(rank + 1) * n]
-        which = torch.randint(4, (n * world,), generator=gen, device=self.device)[rank * n:(rank + 1) * n]
+        real = batch["image"]
+        n, world = real.shape[0], shard[1]
+        z = self.latents(n, gen, shard)
+        which = share(torch.randint(4, (n * world,), generator=gen, device=self.device), shard)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard)
         self.steps += 1
         r1_now = self.cfg.r1 > 0 and self.steps % R1_INTERVAL == 0
@@ -241,7 +233,7 @@ class FastGANLearner(Learner):
                        + F.mse_loss(part.float(), F.interpolate(quarter(x_aug.float(), q), size=size, mode="area")))
             loss = adversarial + rec
             if self.loss == "wgan-gp":
-                loss = loss + GP_WEIGHT * gradient_penalty(plain_d, x_aug, fake_aug, gen, (rank, world))
+                loss = loss + GP_WEIGHT * gradient_penalty(plain_d, x_aug, fake_aug, gen, shard)
             if r1_now:
                 loss = loss + self.cfg.r1 / 2 * R1_INTERVAL * r1_penalty(plain_d, x_aug)
             self.backward(loss)
@@ -265,13 +257,6 @@ class FastGANLearner(Learner):
         self.ada.update(n * world, self.distributed)
         return {"d": d_total, "g": g_total, "rec": rec_total, "p": self.ada.p.clone(), "rt": self.ada.rt.clone()}
 
-    @torch.no_grad()
-    def quality(self, real_holdout, labels=None):
-        """KID on pooled pixels between 256 EMA samples and real images (the Trainer prefers its ImageNet KID)."""
-        gen = torch.Generator(self.device).manual_seed(0)
-        z = torch.randn(256, self.cfg.latent_dim, generator=gen, device=self.device)
-        return kid(pixel_features(self.ema(z)), pixel_features(real_holdout))
-
     def extra_state(self) -> dict:
         return {"ada": self.ada.state(), "steps": self.steps}
 
@@ -280,17 +265,18 @@ class FastGANLearner(Learner):
         self.steps = int(state.get("steps", 0))
 
 
-class FastGAN:
+class FastGAN(Family):
     info = FamilyInfo(
         name="fastgan",
         title="FastGAN",
         description="A GAN made for small sets (a hundred to a few thousand pictures): stable, and quick even on "
                     "a CPU. The default from 64 px up.",
-        capabilities=frozenset({CONTINUOUS_LATENT, TRUNCATION}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES}),
     )
     Learner = FastGANLearner
+    options = frozenset({"loss", "spectral_norm", "r1", "ada_target"})
     # the paper's pair: hinge loss with spectral normalisation in the discriminator
-    preset_choices = {"loss": "hinge", "spectral_norm": True}
+    choices = {"loss": "hinge", "spectral_norm": True}
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
@@ -299,7 +285,7 @@ class FastGAN:
         if size >= 128:
             base //= 2
         return {"latent_dim": 64 if n_images < 5000 else 128, "width": max(8, base),
-                "batch": 32 if device_kind != "cpu" else 16, "lr": 2e-4, **FastGAN.preset_choices}
+                "batch": 32 if device_kind != "cpu" else 16, "lr": 2e-4, **FastGAN.choices}
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:

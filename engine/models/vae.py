@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import (CONTINUOUS_LATENT, ENCODER, FamilyInfo, Learner, channels, chunks, levels, preset_width,
-                   unwrapped)
+from .base import Learner, channels, chunks, levels, preset_width, unwrapped
+from .family import Capability, Family, FamilyInfo
 
 
 def _block_down(c_in, c_out):
@@ -60,6 +60,10 @@ class VAE(nn.Module):
         """from_latent's output (c0 * 16) -> image; conditional subclasses build h from the latent and a label."""
         return self.decoder(F.leaky_relu(h, 0.2).view(h.shape[0], self.c0, 4, 4))
 
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images through the posterior mean and back."""
+        return self.decode(self.encode(x, labels)[0], labels)
+
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Sampling face shared with the GANs: latent (and a label, if conditional) in, image in [-1, 1] out."""
         return self.decode(z, labels)
@@ -80,7 +84,6 @@ def negative_elbo(vae, x, gen, beta: float, labels: torch.Tensor | None = None):
 
 class VAELearner(Learner):
     ema_decay = 0.99  # the VAE needs no long average; a short one smooths the samples a little
-    uses_holdout = True  # the held-out split stays unseen, so its reconstruction error is honest
 
     def __init__(self, cfg, device, distributed=False):
         super().__init__(cfg, device, distributed)
@@ -93,10 +96,11 @@ class VAELearner(Learner):
     def network(cfg) -> VAE:
         return VAE(cfg.latent_dim, cfg.width, cfg.size)
 
-    def step(self, real, labels, gen, amp_dtype, shard):
+    def step(self, batch, gen, amp_dtype, shard):
         # encode and decode are not forward, so DistributedDataParallel's wrapper never sees them: call the network
         # itself and average the gradients over the ranks by hand
         vae = unwrapped(self.nets["vae"])
+        real, labels = batch["image"], batch.get("label")
         self.opts["vae"].zero_grad(set_to_none=True)
         rec_total = torch.zeros((), device=self.device)
         kl_total = torch.zeros((), device=self.device)
@@ -139,15 +143,18 @@ def reconstruction_error(vae: VAE, x: torch.Tensor, labels: torch.Tensor | None 
     return total / x.numel()
 
 
-class ConvVAE:
+class ConvVAE(Family):
     info = FamilyInfo(
         name="vae",
         title="VAE",
         description="A variational autoencoder: smooth, blurrier images, and it can encode your pictures back "
                     "into its latent space.",
-        capabilities=frozenset({CONTINUOUS_LATENT, ENCODER}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.ENCODER}),
     )
     Learner = VAELearner
+    options = frozenset({"beta"})
+    choices = {"beta": 1.0}
+    judged_on_holdout = True  # the held-out split stays unseen, so its reconstruction error is honest
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ENCODER, FamilyInfo, Learner, chunks, preset_width, unwrapped
+from .base import Learner, chunks, preset_width, unwrapped
+from .family import Capability, Family, FamilyInfo, Inputs, InputKind
 from .prior import Prior, PriorConfig
 
 
@@ -59,7 +60,7 @@ def settings(cfg) -> VQSettings:
     hidden = min(256, max(32, 4 * cfg.width))
     return VQSettings(
         grid=grid_side(cfg.latent_dim, cfg.size), hidden=hidden, code_dim=min(64, hidden),
-        codebook_size=getattr(cfg, "codebook_size", 0) or min(512, max(64, 8 * cfg.width)),
+        codebook_size=cfg.codebook_size or min(512, max(64, 8 * cfg.width)),
         prior_width=64 * min(8, max(1, round(cfg.width / 8))),
         prior_layers=2 if cfg.width <= 8 else 4 if cfg.width <= 32 else 8)
 
@@ -234,7 +235,11 @@ class VQSampler(nn.Module):
         codes = self.prior.sample(u, self.temperature, self.top_k)  # N x (G G), raster order
         return self.vqvae.decode_codes(codes.view(-1, self.vqvae.grid, self.vqvae.grid)).clamp(-1, 1)
 
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def codebook_size(self) -> int:
+        return self.prior.config.vocab_size
+
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """N x 3 x S x S images in [-1, 1] -> their reconstructions through the codebook."""
         return self.vqvae.decode_codes(self.vqvae.encode_codes(x)).clamp(-1, 1)
 
@@ -263,7 +268,6 @@ class VQLearner(Learner):
     """
 
     ema_decay = 0.99
-    uses_holdout = True  # the held-out images stay unseen, so their reconstruction error is honest
 
     def __init__(self, cfg, device, distributed=False):
         super().__init__(cfg, device, distributed)
@@ -287,7 +291,8 @@ class VQLearner(Learner):
     def vq_steps(self) -> int:
         return max(1, round(self.settings.vq_fraction * self.cfg.steps))
 
-    def step(self, real, labels, gen, amp_dtype, shard):
+    def step(self, batch, gen, amp_dtype, shard):
+        real = batch["image"]
         if self.stage == 1 and self.steps >= self.vq_steps():
             self._start_prior()
         if self.cfg.flip:
@@ -390,15 +395,22 @@ class VQLearner(Learner):
         self.collapsed = state.get("collapsed", False)
 
 
-class VQVAEPrior:
+class VQVAEPrior(Family):
     info = FamilyInfo(
         name="vqvae",
         title="VQ-VAE + Transformer",
         description="Images become small grids of learned codes, and a Transformer learns to write new grids. "
                     "Crisp reconstructions; samples from a temperature and top-k you choose.",
-        capabilities=frozenset({ENCODER}),
+        capabilities=frozenset({Capability.ENCODER, Capability.CODE_SAMPLING}),
     )
     Learner = VQLearner
+    options = frozenset({"codebook_size", "temperature", "top_k"})
+    judged_on_holdout = True  # the held-out images stay unseen, so their reconstruction error is honest
+
+    @classmethod
+    def inputs(cls, cfg) -> Inputs:
+        """One standard-normal number per grid position, each picking its code (see the module docstring)."""
+        return Inputs(InputKind.CODES, cfg.latent_dim)
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
@@ -412,5 +424,4 @@ class VQVAEPrior:
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
         s = settings(cfg)
-        return VQSampler(VQVAE(s, cfg.size), Prior(prior_config(s)), getattr(cfg, "temperature", 1.0),
-                         getattr(cfg, "top_k", 0))
+        return VQSampler(VQVAE(s, cfg.size), Prior(prior_config(s)), cfg.temperature, cfg.top_k)

@@ -15,7 +15,7 @@ import torch
 
 from engine import api, checkpoints
 from engine.models import DEFAULT_FAMILY
-from engine.models.base import LABELS
+from engine.models import Capability
 from engine.train_config import settle
 from engine.training import Trainer
 
@@ -94,7 +94,7 @@ def test_the_judge_reads_real_held_out_digits_through_the_same_path(project, cla
 @pytest.mark.parametrize("family", FAMILIES)
 def test_a_conditional_model_draws_the_digit_it_is_asked_for(trained, classifier, family):
     model = api.open_model(trained[family])
-    assert model.label_names == [str(d) for d in range(10)] and LABELS in model.capabilities
+    assert model.label_names == [str(d) for d in range(10)] and Capability.LABELS in model.capabilities
     accuracy = label_accuracy(model, classifier)
     assert accuracy >= 0.6, f"{family}: {accuracy:.0%} of the samples are the asked-for digit"
 

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from engine import api, checkpoints, features, files, training
+from engine import api, checkpoints, features, files, sample_quality, training_data
 from engine.metrics import kid
-from engine.models.dcgan import Generator, GANLearner
+from engine.models.dcgan import DCGANLearner, Generator
 from engine.models.vae import VAELearner
 from engine.train_config import settle
 from engine.training import Trainer
@@ -54,8 +54,8 @@ def test_cosine_decay_brings_the_learning_rate_down_to_a_tenth(project):
 
 
 def _poisoned(monkeypatch, bad_from: int, bad_until: int, value: float):
-    """GANLearner.step returns `value` as its d loss on calls bad_from..bad_until (1-based); the weights are real."""
-    real_step = GANLearner.step
+    """DCGANLearner.step returns `value` as its d loss on calls bad_from..bad_until (1-based); the weights are real."""
+    real_step = DCGANLearner.step
     calls = []
 
     def step(self, *args, **kwargs):
@@ -65,7 +65,7 @@ def _poisoned(monkeypatch, bad_from: int, bad_until: int, value: float):
             losses["d"] = torch.tensor(value)
         return losses
 
-    monkeypatch.setattr(GANLearner, "step", step)
+    monkeypatch.setattr(DCGANLearner, "step", step)
 
 
 @pytest.mark.parametrize("value", [float("nan"), 1e6], ids=["nan", "exploded"])
@@ -115,8 +115,8 @@ def test_kid_tells_real_digits_from_an_untrained_generator(project, monkeypatch)
 
 def test_kid_during_training_is_logged_and_the_real_features_are_cached(project, monkeypatch):
     monkeypatch.setattr(features, "INPUT_SIZE", 64)
-    monkeypatch.setattr(training, "KID_SAMPLES", 64)
-    monkeypatch.setattr(training, "KID_REAL", 64)
+    monkeypatch.setattr(sample_quality, "KID_SAMPLES", 64)
+    monkeypatch.setattr(training_data, "KID_REAL", 64)
     computed = []
     real_compute = features.uint8_features
     monkeypatch.setattr(features, "uint8_features", lambda *a, **k: computed.append(1) or real_compute(*a, **k))

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from engine import api, checkpoints, cli, features, training
+from engine import api, checkpoints, cli, features, sample_quality, training_data
 from engine.models.vqvae import settings
 from engine.training import Trainer
 
@@ -45,8 +45,8 @@ def trained(project):
     events = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(features, "INPUT_SIZE", 64)
-        patch.setattr(training, "KID_SAMPLES", 64)
-        patch.setattr(training, "KID_REAL", 64)
+        patch.setattr(sample_quality, "KID_SAMPLES", 64)
+        patch.setattr(training_data, "KID_REAL", 64)
         result = api.train(project, vq(steps=STEPS, checkpoint_every=100, sample_every=100, log_every=10,
                                        kid_every=50), on_event=events.append, new=True)
     assert result.reason == "done" and result.step == STEPS

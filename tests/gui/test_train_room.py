@@ -73,12 +73,12 @@ def test_pause_holds_the_step_and_stop_leaves_a_checkpoint_to_continue_from(qtbo
 
 
 def test_the_room_shows_sample_quality_and_why_a_run_stopped_early(qtbot, room, tiny_config, monkeypatch):
-    from engine import features, training
+    from engine import features, sample_quality, training_data
     from engine.models.vae import VAELearner
 
     monkeypatch.setattr(features, "INPUT_SIZE", 64)  # a smaller KID, so the test takes seconds
-    monkeypatch.setattr(training, "KID_SAMPLES", 64)
-    monkeypatch.setattr(training, "KID_REAL", 64)
+    monkeypatch.setattr(sample_quality, "KID_SAMPLES", 64)
+    monkeypatch.setattr(training_data, "KID_REAL", 64)
     errors = iter([1.0, 0.8, 0.9, 0.95] + [1.0] * 20)  # held-out error: best at the 2nd checkpoint, then worse
     monkeypatch.setattr(VAELearner, "quality", lambda self, holdout, labels=None: next(errors))
     room.set_config(tiny_config(room.config(), family="vae", steps=1000, kid_every=4, checkpoint_every=4,

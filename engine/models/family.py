@@ -1,0 +1,147 @@
+"""The contract every model family signs: what it takes, what it makes, what it can do.
+
+The Trainer, the CLI, `generate`, the render thread and the explorer read a family through this contract alone;
+none of them branches on a family's name. A new family is one module that subclasses `Family`, plus one line in
+engine/models/__init__.py's registry.
+
+A family declares
+- `info`: its name, title, description and `Capability` set (what the explorer and the CLI may offer);
+- `preset(n_images, size, device_kind, minutes)`: networks and batch sized to the data, the device and the budget;
+- `options`: the TrainConfig fields it reads beyond the common ones, each settable from the CLI, and `choices`:
+  the values those take when the artist leaves them to the family;
+- `judged_on_holdout`: whether its checkpoints are judged on held-out images (VAEs) or by KID on samples (GANs);
+- `output(cfg)`: channels, height and width of what it makes; never a single size, so RGBA and non-square models
+  are one setting away;
+- `inputs(cfg)`: what a sampler takes (an `Inputs`): how a batch of inputs is drawn for progress grids, KID and
+  the explorer, how the sampler is called on it, and how a PNG records one;
+- `Learner` (networks, optimizers, one step on a batch dict) and `build_sampler(cfg)` (the network that makes
+  images from inputs, for everything after training).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..sampling import latents_for_seed
+
+
+class Capability(str, enum.Enum):
+    """What a model can do; the explorer shows only the controls that apply, the CLI only the flags that do.
+    A capability is a promise about the sampler too: ENCODER's has `encode(x, labels)` -> (mean, log variance)
+    and `reconstruct(x, labels)`; LAYER_FEATURES's `early_features(z)`; CODE_SAMPLING's `temperature`, `top_k`
+    and `codebook_size`."""
+    CONTINUOUS_LATENT = "continuous_latent"  # sliders, slerp, variations
+    ENCODER = "encoder"  # images encode back to latents (reconstructions, KL-ranked directions, mixtures)
+    LABELS = "labels"  # conditional on a label chosen at sampling time
+    TRUNCATION = "truncation"  # a truncation slider makes sense (GAN noise)
+    LAYER_FEATURES = "layer_features"  # an early layer's activations, where GANSpace finds directions
+    CODE_SAMPLING = "code_sampling"  # draws codes with a temperature and a top-k (a Transformer prior)
+
+
+class InputKind(str, enum.Enum):
+    LATENT = "latent"  # z ~ N(0, I)
+    LATENT_AND_LABEL = "latent_and_label"  # z and a class index
+    STYLES = "styles"  # per-layer latents with truncation toward a learned mean (style-based generators)
+    IMAGE = "image"  # an image to translate (image-to-image)
+    CODES = "codes"  # a grid of discrete codes
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    name: str
+    title: str
+    description: str
+    capabilities: frozenset  # of Capability
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a model makes: channels x height x width images in [-1, 1]."""
+    channels: int
+    height: int
+    width: int
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a sampler takes, and how batches of it are drawn, fed and recorded. Batches are dicts of tensors:
+    {"z": N x latent_dim} and, for conditional models, {"label": N}. A seed always draws the same latent
+    (engine.sampling.latents_for_seed), so a PNG that records its seed can be made again anywhere."""
+    kind: InputKind
+    latent_dim: int
+    num_classes: int = 0
+
+    def for_seeds(self, seeds, device, truncation: float = 1.0, labels=None) -> dict:
+        """One input per seed; labels given, or every label in turn (seed modulo the number of labels)."""
+        z = np.concatenate([latents_for_seed(s, self.latent_dim, 1, truncation) for s in seeds])
+        if labels is None and self.num_classes:
+            labels = [s % self.num_classes for s in seeds]
+        return self.batch(z, labels, device)
+
+    def grid(self, seed: int, rows: int, columns: int, device) -> dict:
+        """A progress grid: `rows * columns` latents of one seed; a conditional model shows one label per row."""
+        count = rows * columns
+        labels = [row % self.num_classes for row in range(rows) for _ in range(columns)] if self.num_classes else None
+        return self.batch(latents_for_seed(seed, self.latent_dim, count), labels, device)
+
+    def random(self, count: int, gen: torch.Generator, device) -> dict:
+        """`count` inputs from a torch generator (KID): latents, and every label in turn."""
+        z = torch.randn(count, self.latent_dim, generator=gen, device=device)
+        labels = torch.arange(count, device=device) % self.num_classes if self.num_classes else None
+        return self.batch(z, labels, device)
+
+    def batch(self, latents, labels, device) -> dict:
+        batch = {"z": torch.as_tensor(np.asarray(latents, np.float32) if not torch.is_tensor(latents) else latents,
+                                      device=device).reshape(-1, self.latent_dim)}
+        if self.num_classes:
+            labels = [0] * len(batch["z"]) if labels is None else labels
+            batch["label"] = torch.as_tensor(labels, dtype=torch.long, device=device).reshape(-1)
+        return batch
+
+    def record(self, batch: dict, index: int) -> dict:
+        """What a PNG carries so the exact input can be given again: the latent (and the label's index)."""
+        record = {"latent": [float(v) for v in batch["z"][index].detach().float().cpu().reshape(-1)]}
+        if "label" in batch:
+            record["label_index"] = int(batch["label"][index])
+        return record
+
+
+def part(batch: dict, start: int, stop: int) -> dict:
+    """Rows start:stop of every tensor in a batch."""
+    return {key: value[start:stop] for key, value in batch.items()}
+
+
+class Family:
+    """The defaults every family starts from; a family overrides what differs (see the module docstring)."""
+    info: FamilyInfo
+    Learner: type
+    options: frozenset = frozenset()  # TrainConfig fields read beyond the common ones (each has a CLI flag)
+    choices: dict = {}  # values of those fields when left to the family ("" or None in TrainConfig)
+    judged_on_holdout: bool = False  # checkpoints judged on held-out images (else by KID on samples)
+
+    @staticmethod
+    def preset(n_images: int, size: int, device_kind: str) -> dict:
+        raise NotImplementedError
+
+    @staticmethod
+    def build_sampler(cfg) -> nn.Module:
+        raise NotImplementedError
+
+    @classmethod
+    def output(cls, cfg) -> Output:
+        return Output(3, cfg.size, cfg.size)
+
+    @classmethod
+    def inputs(cls, cfg) -> Inputs:
+        conditional = Capability.LABELS in cls.info.capabilities
+        return Inputs(InputKind.LATENT_AND_LABEL if conditional else InputKind.LATENT, cfg.latent_dim,
+                      cfg.num_classes if conditional else 0)
+
+    @staticmethod
+    def sample(sampler: nn.Module, batch: dict) -> torch.Tensor:
+        """Images in [-1, 1] from a batch of inputs."""
+        return sampler(batch["z"], batch.get("label"))

@@ -1,0 +1,61 @@
+"""The images a run trains on: the cached dataset on the device, the held-out split, batches as dicts, the real
+images KID compares with, and the dataset's fingerprint. Nothing here trains."""
+from __future__ import annotations
+
+import hashlib
+
+import torch
+
+from .dataset import load_dataset
+from .distributed import share
+from .pixels import to_unit
+from .project import Project
+
+HOLDOUT_JUDGED = 512  # held-out images a checkpoint is judged on: enough for a stable figure, quick on a CPU
+KID_REAL = 2048  # real images whose features KID compares with (cached per dataset and size)
+
+
+def dataset_hash(hashes: list[str], size: int) -> str:
+    """The fingerprint of a dataset at a size: a checkpoint records it, so a resumed run sees what changed."""
+    return hashlib.sha1(("|".join(hashes) + f"@{size}").encode()).hexdigest()[:16]
+
+
+class TrainingData:
+    """`next_batch` gives this rank's share of a batch: {"image": N x 3 x S x S in [-1, 1]} and, for a family that
+    takes labels, {"label": N}. The held-out images stay out of training when the family is judged on them (others
+    train on every image, and their in-training measure still reads the held-out ones)."""
+
+    def __init__(self, project: Project, size: int, device: torch.device, labelled: bool, hold_out: bool):
+        data = load_dataset(project, size)
+        if len(data.hashes) == 0:
+            raise ValueError("the dataset is empty: add images first")
+        self.label_names = list(data.label_names)
+        self.fully_labelled = len(self.label_names) >= 2 and not (data.labels < 0).any()
+        self.labelled = labelled
+        self.device = device
+        holdout = torch.from_numpy(data.split.copy())
+        if hold_out and holdout.all():  # too few images to hold any out
+            holdout[:] = False
+        images = torch.from_numpy(data.rgb())  # N x S x S x 3 uint8, composited onto the project's background
+        labels = torch.from_numpy(data.labels.astype("int64"))
+        keep = ~holdout if hold_out else torch.ones_like(holdout)
+        self.images, self.labels = images[keep].to(device), labels[keep].to(device)
+        judged = holdout.nonzero().flatten()[:HOLDOUT_JUDGED]
+        self.holdout = to_unit(images[judged].to(device)) if len(judged) else None
+        self.holdout_labels = labels[judged].to(device) if len(judged) else None
+        self.hash = dataset_hash(data.hashes, size)
+        pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:KID_REAL].sort().values
+        self.real_for_kid = lambda: data.rgb(pick.numpy())  # read only when the features are not cached yet
+
+    def next_batch(self, batch: int, gen: torch.Generator, shard: tuple[int, int]) -> dict:
+        """Indices for the whole batch (`batch` split evenly over the ranks) drawn on every rank, so generators
+        stay in step; this rank keeps its share."""
+        total = batch // shard[1] * shard[1]
+        idx = share(torch.randint(len(self.images), (total,), generator=gen, device=self.device), shard)
+        out = {"image": to_unit(self.images[idx])}
+        if self.device.type == "cuda":
+            out["image"] = out["image"].contiguous(memory_format=torch.channels_last)
+        if self.labelled:
+            out["label"] = self.labels[idx]
+        return out
+
