@@ -2,6 +2,7 @@
 a `train` call resumes. Rank 0 alone writes; nothing here trains."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,26 @@ def resumable_run(project: Project, family: str | None = None, steps: int = 0) -
     if status.get("state") == "finished" and (steps <= status.get("step", 0) or status.get("reason") == "early_stop"):
         return None
     return run
+
+
+def run_to_resume(project: Project, cfg, new: bool = False):
+    """(config, run folder, checkpoint) of the run a `train` call continues, or (completed config, None, None) for
+    a new run. A resumed run keeps its saved networks; the call may move its finish line and its clock. A run
+    that fine-tunes another model (`from_model`) is always new."""
+    from . import checkpoints, transfer
+    from .models import default_family
+    from .train_config import TrainConfig, complete_config
+
+    if cfg.from_model:
+        cfg, new = transfer.adopt_source(cfg), True
+    elif not cfg.family:
+        cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size))
+    run_dir = None if new else resumable_run(project, cfg.family, cfg.steps)
+    resume_from = checkpoints.latest(run_dir) if run_dir else None
+    if resume_from is None:
+        return complete_config(project, cfg), run_dir, None
+    saved = TrainConfig.from_dict(files.read_json(run_dir / "config.json"))
+    return replace(saved, steps=cfg.steps or saved.steps, minutes=cfg.minutes, device=cfg.device), run_dir, resume_from
 
 
 class RunFolder:

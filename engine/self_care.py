@@ -38,6 +38,14 @@ class DivergenceWatch:
         self._history.clear()
 
 
+def gave_up(trouble: str, step: int, last_good: int | None) -> str:
+    """What the artist reads when MAX_ROLLBACKS were not enough."""
+    return (f"training failed: {trouble} at step {step}, even after {MAX_ROLLBACKS} rollbacks with a lower learning "
+            "rate each time; gave up. The last good checkpoint "
+            + (f"is step {last_good}" if last_good is not None else "does not exist")
+            + ". Try a smaller --lr, another --loss, or more images.")
+
+
 @dataclass
 class BestSoFar:
     """The best checkpoint's figure (lower is better) under the measure in force, and how many checkpoints since."""

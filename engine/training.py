@@ -1,26 +1,19 @@
 """The Trainer: one step at a time over the cached dataset, with EMA, mixed precision, events, pause/stop,
-checkpoints and exact resume. It knows nothing of the window or the terminal: callers pass `on_event` and a
-`Control` (StyleGAN3's progress_fn/abort_fn). The same code runs alone or under `torchrun` (one process per
-device, DistributedDataParallel, engine/distributed.py): every rank trains on its share of each batch, rank 0
-alone writes. It asks the family (engine/models/family.py) for everything family-specific and branches on none.
-
-Its jobs, each with a place of its own:
-- the data and the held-out split: engine/training_data.py;
-- the run folder (config, status, log, samples): engine/run_folder.py;
-- the loop: here (`run`, `step`), with learning-rate decay applied from the step count, so a resumed run follows
-  the same curve, and an out-of-memory step undone and split finer;
-- rollback: engine/self_care.py notices NaN/inf losses or a loss beyond DIVERGENCE x its recent median, and the
-  run goes back to its last complete checkpoint with half the learning rate and a new seed; after MAX_ROLLBACKS
-  it gives up with a message;
-- KID on ImageNet features every `kid_every` steps, the GAN families' checkpoint measure: engine/sample_quality.py;
-- the best checkpoint and early stopping once the measure has not improved for `early_stop_patience`
-  checkpoints: engine/self_care.py.
-Fine-tuning (`from_model`, `train --from`) starts a new run from another model of the same family
-(engine/transfer.py). Each of these is reported as an event and written to the run's log.jsonl.
+checkpoints and exact resume. Callers pass `on_event` and a `Control` (StyleGAN3's progress_fn/abort_fn); it knows
+nothing of the window or the terminal. Alone or under `torchrun` (engine/distributed.py), every rank trains on its
+share of each batch and rank 0 alone writes. It asks the family (engine/models/family.py) for everything
+family-specific and branches on none. Its jobs, each in a place of its own:
+- the data and the held-out split: training_data.py; the run folder (config, status, log, samples): run_folder.py;
+- the loop, here: learning-rate schedule (schedule.py), an out-of-memory step undone and split finer, reports;
+- rollback: self_care.py notices NaN/inf losses or an exploded loss, and the run goes back to its last complete
+  checkpoint with half the learning rate and a new seed, giving up after MAX_ROLLBACKS;
+- KID on ImageNet features every `kid_every` steps, the GAN families' checkpoint measure: sample_quality.py;
+- the best checkpoint, and early stopping after `early_stop_patience` checkpoints without one: self_care.py.
+Fine-tuning (`from_model`) starts a new run from another model of the same family (transfer.py). Each of these is
+reported as an event and written to the run's log.jsonl.
 """
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from dataclasses import asdict, replace
@@ -29,25 +22,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoints, devices, distributed, files, transfer
+from . import checkpoints, devices, distributed, files, schedule, transfer
 from .control import Control
 from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
                      Snapshot, StepDone)
 from .models import Capability, default_family, get_family, part
 from .project import Project
-from .run_folder import RunFolder, resumable_run
+from .run_folder import RunFolder, resumable_run, run_to_resume
 from .sample_quality import KidMeter
 from .sampling import grid
 from .pixels import to_uint8
-from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch
-from .train_config import TrainConfig, complete_config, settle
+from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
+from .train_config import TrainConfig, settle
 from .training_data import TrainingData
 
 __all__ = ["Trainer", "train", "resumable_run", "SAMPLE_SEED"]
 
 SAMPLE_SEED = 1234  # the fixed seed of the progress grid's inputs
 GRID_ROWS = GRID_COLUMNS = 6  # the progress grid; a conditional model shows one label per row
-LR_FLOOR = 0.1  # cosine decay ends at this fraction of the learning rate
 
 
 class Trainer:
@@ -94,12 +86,8 @@ class Trainer:
         self.memory_guard = self.device.type != "cpu"
 
     @property
-    def holdout(self) -> torch.Tensor | None:
+    def holdout(self) -> torch.Tensor | None:  # the held-out images a checkpoint is judged on
         return self.data.holdout
-
-    @property
-    def run_dir(self) -> Path | None:
-        return self.folder.path if self.folder else None
 
     def _new_learner(self, seed: int):
         torch.manual_seed(seed)  # initial weights
@@ -130,7 +118,7 @@ class Trainer:
                           "warning")
         elif self.cfg.from_model:
             self._start_from_source(self.cfg.from_model)
-        self._emit(RunStarted(self.run_dir, self.step_count, self.cfg.steps, resumed, str(self.device),
+        self._emit(RunStarted(self.folder.path, self.step_count, self.cfg.steps, resumed, str(self.device),
                               asdict(self.cfg)))
 
     def _restore(self, checkpoint: Path) -> dict:
@@ -177,11 +165,9 @@ class Trainer:
         return losses
 
     def _set_learning_rate(self) -> None:
-        """lr = the optimizer's initial lr x decay(step) x rollback scale; left alone when both are 1."""
-        factor = self.lr_scale
-        if self.cfg.lr_decay == "cosine":
-            progress = min(1.0, self.step_count / max(1, self.cfg.steps - 1))  # the last step gets LR_FLOOR
-            factor *= LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
+        """lr = the optimizer's initial lr x decay(progress) x rollback scale; left alone when both are 1."""
+        progress = self.step_count / max(1, self.cfg.steps - 1)  # the last step gets the schedule's end
+        factor = self.lr_scale * schedule.learning_rate_factor(progress, self.cfg.lr_decay)
         if factor == 1.0 and self.cfg.lr_decay == "none":
             return
         for name, opt in self.learner.opts.items():
@@ -193,13 +179,15 @@ class Trainer:
             self.start(resume_from)
             reason, error, checkpoint = self._loop()
             if reason == "failed":
-                state, checkpoint = "failed", checkpoints.latest(self.run_dir)
+                state, checkpoint = "failed", checkpoints.latest(self.folder.path)
             else:
                 state = "finished" if self.step_count >= self.cfg.steps or reason == "early_stop" else "stopped"
             self.folder.set_status(state, step=self.step_count, reason=reason)
+            result = RunFinished(self.step_count, reason, checkpoint, error=error)
         except files.WriteFailed as e:  # a full disk, say: every file written before is whole; end cleanly
-            return self._finish(self._write_failed(e))
-        return self._finish(RunFinished(self.step_count, reason, checkpoint, error=error))
+            result = self._write_failed(e)
+        self._emit(result)
+        return result
 
     def _loop(self) -> tuple[str, str | None, Path | None]:
         """Steps until the end, a stop, the time limit, early stopping or failure: (reason, error, checkpoint)."""
@@ -257,7 +245,7 @@ class Trainer:
 
     def _write_failed(self, error: files.WriteFailed) -> RunFinished:
         """The run ends at once, with one line that names the cause; the same command resumes it later."""
-        last = checkpoints.latest(self.run_dir) if self.run_dir else None
+        last = checkpoints.latest(self.folder.path) if self.folder else None
         kept = f"the checkpoint of step {checkpoints.step_of(last)} is kept" if last else "no checkpoint was saved yet"
         text = f"training stopped: {error}; {kept}. Make room, then train again to resume."
         self._emit(Message(text, "error", self.step_count))
@@ -278,17 +266,14 @@ class Trainer:
         at = self.step_count
         self.rollbacks += 1
         if self.rollbacks > MAX_ROLLBACKS:
-            last = checkpoints.latest(self.run_dir)
-            text = (f"training failed: {trouble} at step {at}, even after {MAX_ROLLBACKS} rollbacks with a lower "
-                    f"learning rate each time; gave up. The last good checkpoint "
-                    + (f"is step {checkpoints.step_of(last)}" if last else "does not exist")
-                    + ". Try a smaller --lr, another --loss, or more images.")
+            last = checkpoints.latest(self.folder.path)
+            text = gave_up(trouble, at, checkpoints.step_of(last) if last else None)
             self.folder.note({"step": at, "event": "gave_up", "reason": trouble})
             self._say(text, "error")
             return text
         self.lr_scale *= 0.5
         seed = self.cfg.seed + 1 + RESEED * self.rollbacks
-        last = checkpoints.latest(self.run_dir)
+        last = checkpoints.latest(self.folder.path)
         if last is not None:
             self.best = BestSoFar.from_record(self._restore(last))
         else:
@@ -384,16 +369,12 @@ class Trainer:
                 **self.best.record(), "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
                 "label_names": self.data.label_names, "time": time.time(), "extra": self.learner.extra_state()}
         try:
-            path = checkpoints.save(self.run_dir, self.step_count, self.learner, {"train": self.gen.get_state()},
+            path = checkpoints.save(self.folder.path, self.step_count, self.learner, {"train": self.gen.get_state()},
                                     info, keep=self.cfg.keep_checkpoints)
         finally:
             distributed.barrier(self.world)
         self._emit(CheckpointSaved(self.step_count, path, best))
         return path
-
-    def _finish(self, result: RunFinished) -> RunFinished:
-        self._emit(result)
-        return result
 
     def _say(self, text, level="info"):
         if level != "info" and self.folder is not None:
@@ -407,20 +388,9 @@ class Trainer:
 
 def train(project: Project, cfg: TrainConfig, on_event=None, control: Control | None = None,
           new: bool = False) -> RunFinished:
-    """Train `project` with `cfg`, resuming its newest unfinished run of the same family unless `new`.
-    With `cfg.from_model` a new run fine-tunes that model (same family and shape) on this project's images."""
-    if cfg.from_model:
-        cfg, new = transfer.adopt_source(cfg), True
-    elif not cfg.family:
-        cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size))
-    run_dir = None if new else resumable_run(project, cfg.family, cfg.steps)
-    resume_from = checkpoints.latest(run_dir) if run_dir else None
-    if resume_from is not None:
-        saved = TrainConfig.from_dict(files.read_json(run_dir / "config.json"))
-        # the saved run decides the networks; this call may move the finish line and the clock
-        cfg = replace(saved, steps=cfg.steps or saved.steps, minutes=cfg.minutes, device=cfg.device)
-    else:
-        cfg = complete_config(project, cfg)
+    """Train `project` with `cfg`, resuming its newest unfinished run of the same family unless `new` (see
+    run_folder.run_to_resume). With `cfg.from_model` a new run fine-tunes that model on this project's images."""
+    cfg, run_dir, resume_from = run_to_resume(project, cfg, new)
     trainer = Trainer(project, cfg, on_event, control, run_dir=run_dir)
     try:
         return trainer.run(resume_from)

@@ -36,7 +36,7 @@ class Capability(str, enum.Enum):
     and `codebook_size`."""
     CONTINUOUS_LATENT = "continuous_latent"  # sliders, slerp, variations
     ENCODER = "encoder"  # images encode back to latents (reconstructions, KL-ranked directions, mixtures)
-    LABELS = "labels"  # conditional on a label chosen at sampling time
+    LABELS = "takes_labels"  # conditional on a label chosen at sampling time
     TRUNCATION = "truncation"  # a truncation slider makes sense (GAN noise)
     LAYER_FEATURES = "layer_features"  # an early layer's activations, where GANSpace finds directions
     CODE_SAMPLING = "code_sampling"  # draws codes with a temperature and a top-k (a Transformer prior)

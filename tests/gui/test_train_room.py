@@ -136,3 +136,26 @@ def test_images_without_labels_grey_out_the_conditional_models(qtbot, api, tmp_p
     assert not room.family_box.model().item(names.index("cgan")).isEnabled()
     assert "labelled sub-folders" in room.family_box.itemData(names.index("cgan"), Qt.ItemDataRole.ToolTipRole)
     assert room.config().family == room.family_box.currentData() == api.default_family(16)
+
+
+def test_a_family_defined_in_the_tests_appears_and_trains_in_the_room(qtbot, api, digits_project, tiny_config,
+                                                                       monkeypatch):
+    from engine.models import FAMILIES
+
+    from ..tiny_family import Moments
+
+    monkeypatch.setitem(FAMILIES, "moments", Moments)  # the one registry line
+    room = TrainRoom()
+    qtbot.addWidget(room)
+    room.set_api(api)
+    room.set_project(digits_project)
+    qtbot.waitUntil(lambda: room.family_box.findData("moments") >= 0, timeout=20_000)
+    index = room.family_box.findData("moments")
+    assert room.family_box.itemText(index) == "Moment matcher (tests)"
+    room.family_box.setCurrentIndex(index)
+    room.family_box.activated.emit(index)  # as a click on it does
+    qtbot.waitUntil(lambda: room.config() is not None and room.config().family == "moments", timeout=20_000)
+    room.set_config(tiny_config(room.config(), latent_dim=8, width=1, steps=20))
+    with qtbot.waitSignal(room.run_finished, timeout=60_000) as finished:
+        room.start()
+    assert finished.args[0].reason == "done" and finished.args[0].step == 20

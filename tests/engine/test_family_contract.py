@@ -1,0 +1,107 @@
+"""The family contract: a family defined only in the tests, registered with one line, trains, resumes and generates
+from the CLI; and no module outside engine/models/ branches on a family's name, nor does gui/ spell a capability."""
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine import api, checkpoints, cli
+from engine.models import FAMILIES, Capability
+
+from ..tiny_family import Moments
+from .helpers import ROOT, digits_project, tiny
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    monkeypatch.setitem(FAMILIES, "moments", Moments)  # the one registry line
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, small_digits_dir):
+    return digits_project(tmp_path_factory.mktemp("contract"), small_digits_dir)
+
+
+def moments(**overrides):
+    return tiny("moments", **{**dict(latent_dim=8, width=1, lr=1e-2), **overrides})
+
+
+def test_a_family_from_the_tests_trains_resumes_and_generates_from_the_cli(registered, project, tmp_path):
+    straight = api.train(project, moments(steps=40, checkpoint_every=20), new=True)
+    assert straight.reason == "done" and straight.step == 40
+    log = (straight.checkpoint.parents[1] / "log.jsonl").read_text().splitlines()
+    losses = [row["moments"] for row in map(json.loads, log) if "moments" in row]
+    assert losses[-1] < losses[0]  # it learns
+
+    control = api.Control()
+    first = api.train(project, moments(steps=40, checkpoint_every=1000),
+                      on_event=lambda e: control.request_stop() if isinstance(e, api.StepDone) and e.step == 20
+                      else None, control=control, new=True)
+    assert first.reason == "stopped" and first.step == 20
+    resumed = api.train(project, moments(steps=40, checkpoint_every=1000))
+    assert resumed.step == 40 and resumed.checkpoint.parents[1] == first.checkpoint.parents[1]
+    a, b = (checkpoints.read(c)[1] for c in (straight.checkpoint, resumed.checkpoint))
+    for key in a:
+        if key.startswith(("net.", "ema.", "opt.")):
+            torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+
+    out = tmp_path / "out"
+    assert cli.main(["generate", str(project.root), "--count", "3", "--seed", "5", "--out", str(out)]) == 0
+    pngs = sorted(out.glob("*.png"))
+    assert [p.name for p in pngs] == ["seed-000005.png", "seed-000006.png", "seed-000007.png"]
+    record = api.read_png_latent(pngs[0])
+    assert record["family"] == "moments" and len(record["latent"]) == 8
+    model = api.open_model(project.root)
+    assert (model.render(record["latent"])[0] == api.open_model(project.root).render(record["latent"])[0]).all()
+
+
+def test_a_family_that_does_not_read_an_option_refuses_it(registered, project):
+    with pytest.raises(ValueError, match="does not take --loss; FastGAN does"):
+        api.train(project, moments(loss="hinge"), new=True)
+
+
+def test_every_family_declares_its_contract():
+    for family in FAMILIES.values():
+        cfg = api.TrainConfig(family=family.info.name, size=32, latent_dim=16, num_classes=3)
+        assert all(isinstance(c, Capability) for c in family.info.capabilities)
+        assert family.output(cfg) == api.Output(3, 32, 32)
+        inputs = family.inputs(cfg)
+        batch = inputs.for_seeds([1, 2], "cpu")
+        assert batch["z"].shape == (2, 16)
+        assert ("label" in batch) == (Capability.LABELS in family.info.capabilities)
+        assert set(family.options) <= {f for f in api.TrainConfig.__dataclass_fields__}
+        preset = family.preset(500, 32, "cpu")
+        assert {"latent_dim", "width", "batch", "lr"} <= set(preset)
+
+
+def string_constants(path: Path) -> list[tuple[int, str]]:
+    """String literals in a module, docstrings left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_only_the_families_name_families_and_the_gui_spells_no_capability():
+    names = set(FAMILIES)
+    outside = [path for folder in ("engine", "gui") for path in (ROOT / folder).rglob("*.py")
+               if (ROOT / "engine" / "models") not in path.parents]
+    named = [f"{path.relative_to(ROOT)}:{line}: {text!r}" for path in outside for line, text in string_constants(path)
+             if text in names]
+    assert not named, "modules outside engine/models/ name a family:\n" + "\n".join(named)
+    spelled = {c.value for c in Capability}
+    in_gui = [f"{path.relative_to(ROOT)}:{line}: {text!r}" for path in (ROOT / "gui").rglob("*.py")
+              for line, text in string_constants(path) if text in spelled]
+    assert not in_gui, "gui/ spells capabilities (use api.Capability):\n" + "\n".join(in_gui)
+
+
+def test_the_scan_sees_a_branch_on_a_family_name(tmp_path):
+    branch = tmp_path / "branchy.py"
+    branch.write_text('"""A module."""\ndef f(cfg):\n    if cfg.family == "vqvae":\n        return 1\n')
+    assert (3, "vqvae") in string_constants(branch) and len(string_constants(branch)) == 1
