@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--codebook-size", type=int, help="vqvae: codes in the codebook (default sized to the width)")
     q.add_argument("--temperature", type=float, help="vqvae: the prior's sampling temperature samples start with")
     q.add_argument("--top-k", type=int, help="vqvae: samples draw each code among the k likeliest only")
+    q.add_argument("--path-length", type=float, help="stylegan: weight of the path-length regulariser (0: off)")
+    q.add_argument("--style-mixing", type=float, help="stylegan: how often training mixes two points' styles "
+                   "(default 0.9)")
     q.add_argument("--lr-decay", choices=["none", "cosine"], help="cosine: decay to 10%% of --lr by the last step")
     q.add_argument("--kid-every", type=int, help="steps between KID measurements (0: never)")
     q.add_argument("--early-stop", type=int, metavar="CHECKPOINTS",
@@ -88,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--label", help="conditional models: the label (sub-folder name) to draw; default: each in turn")
     q.add_argument("--temperature", type=float, help="VQ-VAE: the prior's temperature (default 1; lower is safer)")
     q.add_argument("--top-k", type=int, help="VQ-VAE: draw each code among the k likeliest only (default 0: all)")
+    q.add_argument("--mix-seed", type=int, help="style-based models: take some styles of every image from this seed")
+    q.add_argument("--mix", choices=["coarse", "middle", "fine"], default="coarse",
+                   help="which styles come from --mix-seed: coarse (4-8 px layers), middle (16-32 px) or fine "
+                        "(64 px up); below 64 px the layers are split in thirds")
     q.set_defaults(func=_generate)
 
     q = sub.add_parser("export", help="export bookmarks as PNGs or their interpolation as a GIF/MP4 loop")
@@ -123,7 +130,8 @@ def _train(args) -> int:
                           lr_decay=args.lr_decay or "none", kid_every=args.kid_every,
                           early_stop_patience=args.early_stop, from_model=str(args.from_model or ""),
                           beta=args.beta or 0.0, codebook_size=args.codebook_size or 0, top_k=args.top_k or 0,
-                          temperature=args.temperature or 1.0,
+                          temperature=args.temperature or 1.0, path_length=args.path_length or 0.0,
+                          style_mixing=api.TrainConfig.style_mixing if args.style_mixing is None else args.style_mixing,
                           ada_target=api.TrainConfig.ada_target if args.ada_target is None else args.ada_target)
     if args.checkpoint_every:
         cfg.checkpoint_every = args.checkpoint_every
@@ -152,7 +160,8 @@ def _demo(args) -> int:
 def _generate(args) -> int:
     model = api.open_model(args.model)
     model.set_sampling(temperature=args.temperature, top_k=args.top_k)
-    paths = api.generate(model, args.count, args.out, seed=args.seed, truncation=args.truncation, label=args.label)
+    paths = api.generate(model, args.count, args.out, seed=args.seed, truncation=args.truncation, label=args.label,
+                         mix_seed=args.mix_seed, mix=args.mix)
     print(f"wrote {len(paths)} images to {args.out}")
     return 0
 

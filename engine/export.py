@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from . import files
+from .sampling import latents_for_seed
 
 GENERATE_BATCH = 64  # images drawn and written at a time
 
@@ -43,9 +44,11 @@ def read_png_latent(path: Path) -> dict | None:
     return record
 
 
-def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.0, label=None) -> list[Path]:
+def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.0, label=None,
+             mix_seed: int | None = None, mix: str | tuple = "coarse") -> list[Path]:
     """`count` PNGs; image i uses seed `seed + i`, so each can be reproduced alone (the family says what a seed
-    draws: a conditional model draws `label`, a name or index, or with none every label in turn)."""
+    draws: a conditional model draws `label`, a name or index, or with none every label in turn). With `mix_seed`,
+    a style-based model takes the `mix` styles (coarse, middle, fine) of every image from that seed's point."""
     labels = None if label is None else [model.label_index(label)]  # an unknown label fails before any write
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -53,6 +56,8 @@ def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.
     for start in range(0, count, GENERATE_BATCH):
         seeds = list(range(seed + start, seed + min(count, start + GENERATE_BATCH)))
         batch = model.inputs.for_seeds(seeds, model.device, truncation, None if labels is None else labels * len(seeds))
+        if mix_seed is not None:
+            batch = model.mix(batch, latents_for_seed(mix_seed, model.latent_dim), mix)
         for i, (s, image) in enumerate(zip(seeds, model.draw(batch))):
             path = out / f"seed-{s:06d}.png"
             files.save_png(path, image, latent_record(model, batch, i, s, truncation))

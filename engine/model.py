@@ -13,7 +13,7 @@ import torch
 
 from . import checkpoints, devices, files
 from .files import FileRefused
-from .models import Capability, get_family
+from .models import FAMILIES, Capability, get_family
 from .pixels import to_uint8, to_unit
 from .train_config import TrainConfig
 
@@ -91,6 +91,20 @@ class Model:
         """The inputs for N latents (and, for conditional models, N labels by name or index)."""
         latents = np.asarray(latents, np.float32).reshape(-1, self.latent_dim)
         return self.inputs.batch(latents, self.label_indices(labels, len(latents)), self.device)
+
+    def mix(self, batch: dict, latent, layers) -> dict:
+        """The batch with the styles of `layers` ("coarse", "middle", "fine" or a (start, stop) range of styles)
+        taken from a second point's latent, for models that mix styles."""
+        if not self.can(Capability.STYLE_MIXING):
+            takers = ", ".join(f.info.name for f in FAMILIES.values() if Capability.STYLE_MIXING in f.info.capabilities)
+            raise ValueError(f"a {self.family} model has no styles to mix; {takers} models do")
+        ranges = self.net.style_ranges()
+        if isinstance(layers, str) and layers not in ranges:
+            raise ValueError(f"unknown style range {layers!r}; choose {', '.join(ranges)} or a start and stop")
+        start, stop = ranges[layers] if isinstance(layers, str) else layers
+        n = len(batch["z"])
+        z_mix = torch.as_tensor(np.asarray(latent, np.float32).reshape(1, -1), device=self.device).expand(n, -1)
+        return {**batch, "z_mix": z_mix, "mix": torch.tensor([[start, stop]], device=self.device).expand(n, 2)}
 
     def render(self, latents: np.ndarray, labels=None) -> np.ndarray:
         """N x D float latents (and, for conditional models, N labels by name or index) -> N x H x W x C uint8."""

@@ -16,7 +16,7 @@ from .project import Project
 SCHEMA_VERSION = 1
 # fields whose 0 means "off", not "the preset's", when complete_config fills a config
 _ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_stop_patience", "num_classes",
-                     "codebook_size", "top_k"}
+                     "codebook_size", "top_k", "path_length", "style_mixing"}
 COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip",
           "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "device",
           "precision", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "schema_version"}
@@ -51,7 +51,8 @@ class TrainConfig:
     seed: int = 0  # fixes initial weights, batches, noise and augmentation
     loss: str = ""  # GANs that take it (fastgan): "bce", "hinge" or "wgan-gp"; "" = the family's preset
     spectral_norm: bool | None = None  # spectral normalisation of the discriminator; None = the family's preset
-    r1: float = 0.0  # R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off
+    r1: float = 0.0  # R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off (stylegan: 0 = a
+    #                  heuristic, 0.0002 px² / batch, as StyleGAN2-ADA: its R1 is always on)
     ada_target: float = 0.6  # fastgan: ADA's target for E[sign(D(real))] (Karras et al. 2020); 0 = fixed DiffAugment
     lr_decay: str = "none"  # "none", or "cosine": down to LR_FLOOR of lr at the last step
     early_stop_patience: int | None = None  # checkpoints without a better measure before stopping; 0 = never;
@@ -61,6 +62,8 @@ class TrainConfig:
     codebook_size: int = 0  # vqvae: codes in the codebook (K); 0 = sized to the width
     temperature: float = 1.0  # vqvae: the prior's sampling temperature its samples start with (lower is safer)
     top_k: int = 0  # vqvae: samples draw each code among the k likeliest only; 0 = among all
+    path_length: float = 0.0  # stylegan: weight of the path-length regulariser (2 in StyleGAN2); 0 = off
+    style_mixing: float = 0.9  # stylegan: how often training mixes the styles of two points (StyleGAN §3.1)
     schema_version: int = SCHEMA_VERSION
 
     @classmethod

@@ -7,11 +7,12 @@ from .cgan import ConditionalGAN
 from .cvae import ConditionalVAE
 from .dcgan import DCGAN
 from .fastgan import FastGAN
+from .stylegan import StyleGAN
 from .vae import ConvVAE
 from .vqvae import VQVAEPrior
 
 FAMILIES = {family.info.name: family for family in (DCGAN, ConvVAE, ConditionalGAN, ConditionalVAE,
-                                                    VQVAEPrior, FastGAN)}
+                                                    VQVAEPrior, FastGAN, StyleGAN)}
 DEFAULT_FAMILY = "dcgan"
 
 

@@ -33,13 +33,14 @@ class Capability(str, enum.Enum):
     """What a model can do; the explorer shows only the controls that apply, the CLI only the flags that do.
     A capability is a promise about the sampler too: ENCODER's has `encode(x, labels)` -> (mean, log variance)
     and `reconstruct(x, labels)`; LAYER_FEATURES's `early_features(z)`; CODE_SAMPLING's `temperature`, `top_k`
-    and `codebook_size`."""
+    and `codebook_size`; STYLE_MIXING's `style_ranges()` -> {"coarse": (start, stop), "middle": ..., "fine": ...}."""
     CONTINUOUS_LATENT = "continuous_latent"  # sliders, slerp, variations
     ENCODER = "encoder"  # images encode back to latents (reconstructions, KL-ranked directions, mixtures)
     LABELS = "takes_labels"  # conditional on a label chosen at sampling time
     TRUNCATION = "truncation"  # a truncation slider makes sense (GAN noise)
     LAYER_FEATURES = "layer_features"  # an early layer's activations, where GANSpace finds directions
     CODE_SAMPLING = "code_sampling"  # draws codes with a temperature and a top-k (a Transformer prior)
+    STYLE_MIXING = "style_mixing"  # per-layer styles that can come from two points
 
 
 class InputKind(str, enum.Enum):
@@ -69,18 +70,25 @@ class Output:
 @dataclass(frozen=True)
 class Inputs:
     """What a sampler takes, and how batches of it are drawn, fed and recorded. Batches are dicts of tensors:
-    {"z": N x latent_dim} and, for conditional models, {"label": N}. A seed always draws the same latent
-    (engine.sampling.latents_for_seed), so a PNG that records its seed can be made again anywhere."""
+    {"z": N x latent_dim} and, for conditional models, {"label": N}; style-based models may add {"psi": N} (the
+    truncation, applied in W) and a second point's {"z_mix": N x latent_dim} with the {"mix": N x 2} range of
+    styles it gives. A seed always draws the same latent (engine.sampling.latents_for_seed), so a PNG that records
+    its seed can be made again anywhere."""
     kind: InputKind
     latent_dim: int
     num_classes: int = 0
 
     def for_seeds(self, seeds, device, truncation: float = 1.0, labels=None) -> dict:
-        """One input per seed; labels given, or every label in turn (seed modulo the number of labels)."""
-        z = np.concatenate([latents_for_seed(s, self.latent_dim, 1, truncation) for s in seeds])
+        """One input per seed; labels given, or every label in turn (seed modulo the number of labels). Truncation
+        scales z, or for style-based models pulls w toward its mean (ψ)."""
+        in_w = self.kind == InputKind.STYLES
+        z = np.concatenate([latents_for_seed(s, self.latent_dim, 1, 1.0 if in_w else truncation) for s in seeds])
         if labels is None and self.num_classes:
             labels = [s % self.num_classes for s in seeds]
-        return self.batch(z, labels, device)
+        batch = self.batch(z, labels, device)
+        if in_w and truncation != 1.0:
+            batch["psi"] = torch.full((len(z),), float(truncation), device=device)
+        return batch
 
     def grid(self, seed: int, rows: int, columns: int, device) -> dict:
         """A progress grid: `rows * columns` latents of one seed; a conditional model shows one label per row."""
@@ -107,6 +115,11 @@ class Inputs:
         record = {"latent": [float(v) for v in batch["z"][index].detach().float().cpu().reshape(-1)]}
         if "label" in batch:
             record["label_index"] = int(batch["label"][index])
+        if "psi" in batch:
+            record["truncation"] = float(batch["psi"][index])
+        if "z_mix" in batch:
+            record["mix_latent"] = [float(v) for v in batch["z_mix"][index].detach().float().cpu().reshape(-1)]
+            record["mix_layers"] = [int(v) for v in batch["mix"][index]]
         return record
 
 
