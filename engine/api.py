@@ -13,13 +13,14 @@ from .demo import DEMO_DIR, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
                      RunStarted, SamplesReady, Snapshot, StepDone)
-from .export import export_animation, export_png, generate, read_png_latent
+from .export import export_animation, export_png, generate, read_png_latent, save_projection
 from .files import FileRefused, WriteFailed
 from .latent import Directions, apply as apply_directions, fit_directions
 from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
 from .models import Capability, FamilyInfo, InputKind, Output, default_family, families, recommended_families
 from .project import DatasetSettings, Project
+from .projection import Projection, load_images, project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
 from .train_config import TrainConfig, suggest_config
 from .training import Trainer, resumable_run, train
@@ -35,6 +36,7 @@ __all__ = [
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
+    "Projection", "load_images", "project", "save_projection",
 ]
 
 

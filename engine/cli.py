@@ -97,6 +97,15 @@ def _parser() -> argparse.ArgumentParser:
                         "(64 px up); below 64 px the layers are split in thirds")
     q.set_defaults(func=_generate)
 
+    q = sub.add_parser("project", help="put your own images into a model's latent space: one PNG of each one's "
+                       "closest point, with the point in its text chunk")
+    q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
+    q.add_argument("images", nargs="+", type=Path, help="image files or folders of them")
+    q.add_argument("--out", required=True, type=Path)
+    q.add_argument("--label", help="conditional models: project with this label (default: the best of every label)")
+    q.add_argument("--steps", type=int, help="GANs: optimisation steps per image (more is closer and slower)")
+    q.set_defaults(func=_project)
+
     q = sub.add_parser("export", help="export bookmarks as PNGs or their interpolation as a GIF/MP4 loop")
     q.add_argument("--project", required=True, type=Path)
     q.add_argument("--out", required=True, type=Path, help="a folder (PNGs), or a .gif / .mp4 file")
@@ -163,6 +172,23 @@ def _generate(args) -> int:
     paths = api.generate(model, args.count, args.out, seed=args.seed, truncation=args.truncation, label=args.label,
                          mix_seed=args.mix_seed, mix=args.mix)
     print(f"wrote {len(paths)} images to {args.out}")
+    return 0
+
+
+def _project(args) -> int:
+    model = api.open_model(args.model)
+    background = api.Project.open(args.model).dataset.background if api.Project.is_project(args.model) \
+        else (255, 255, 255)
+    names, images, rejected = api.load_images(args.images, model.size, background=background)
+    for path, reason in rejected:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if not names:
+        raise ValueError("no image to project")
+    labels = None if args.label is None else [args.label] * len(names)
+    found = api.project(model, images, labels, steps=args.steps, on_event=_Printer(False))
+    for name, projection in zip(names, found):
+        path = api.save_projection(model, projection, args.out / f"{Path(name).stem}.png", source=name)
+        print(f"{Path(name).name}: error {projection.error:.4f} -> {path}")
     return 0
 
 

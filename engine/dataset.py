@@ -47,15 +47,18 @@ class Dataset:
         images = self.images if indices is None else self.images[indices]
         out = np.empty(images.shape[:-1] + (3,), np.uint8)
         flat_in, flat_out = images.reshape(-1, images.shape[-1]), out.reshape(-1, 3)
-        background = np.asarray(self.background, np.uint16)
         step = CHUNK * 64 * 64
-        for start in range(0, len(flat_in), step):
-            block = np.asarray(flat_in[start:start + step])
-            alpha = block[:, 3:4].astype(np.uint16)
-            # a convex combination of bytes stays below 255 * 255, so uint16 holds it without overflow
-            mixed = (block[:, :3] * alpha + background * (255 - alpha) + 127) // 255
-            flat_out[start:start + step] = mixed
+        for start in range(0, len(flat_in), step):  # a block at a time: the cache may be a memory map
+            flat_out[start:start + step] = composite(np.asarray(flat_in[start:start + step]), self.background)
         return out
+
+
+def composite(rgba: np.ndarray, background) -> np.ndarray:
+    """... x 4 uint8 RGBA onto an RGB background -> ... x 3 uint8."""
+    alpha = rgba[..., 3:4].astype(np.uint16)
+    # a convex combination of bytes stays below 255 * 255, so uint16 holds it without overflow
+    mixed = (rgba[..., :3] * alpha + np.asarray(background, np.uint16) * (255 - alpha) + 127) // 255
+    return mixed.astype(np.uint8)
 
 
 # --- the public functions --------------------------------------------------------------------------------------------

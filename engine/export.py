@@ -35,6 +35,15 @@ def export_png(model, latent: np.ndarray, path: Path, seed: int | None = None, l
     return Path(path)
 
 
+def save_projection(model, projection, path: Path, source: str | None = None) -> Path:
+    """A projection's image with its point, like any export (and the image it was projected from)."""
+    labels = None if projection.label is None else [projection.label]
+    record = latent_record(model, model.batch(projection.latent, labels))
+    record.update(projected_from=source, error=projection.error)
+    files.save_png(Path(path), projection.image, record)
+    return Path(path)
+
+
 def read_png_latent(path: Path) -> dict | None:
     """The record of a PNG we exported, with its latent as a float32 array; None for any other picture."""
     record = files.read_png_info(Path(path))

@@ -28,7 +28,7 @@ def fit_directions(model, count: int = 8, samples: int = 1024, images: np.ndarra
     """Directions for `model`: GANSpace for generators with `early_features`, KL ranking for encoders.
     A conditional encoder needs the images' labels too; without them it gets the latent axes."""
     net = model.net
-    if model.can(Capability.ENCODER):
+    if model.can(Capability.ENCODER) and model.can(Capability.CONTINUOUS_LATENT):  # a Gaussian posterior
         if images is not None and (labels is not None or not model.inputs.num_classes):
             return _kl_ranked(model, images, count, labels)
         return _axes(model.latent_dim, count)

@@ -138,7 +138,7 @@ def fit_mixture(model, images_uint8: np.ndarray, labels=None, max_components: in
 
     from .models import Capability
 
-    if not model.can(Capability.ENCODER):
+    if not (model.can(Capability.ENCODER) and model.can(Capability.CONTINUOUS_LATENT)):
         raise ValueError(f"a {model.family} model has no encoder: mixtures are fitted in the latent space of the "
                          "VAE families")
     images = np.asarray(images_uint8)

@@ -7,15 +7,17 @@ from pathlib import Path
 import numpy as np
 
 
-def write_digits(root: Path, per_class: int | None = None, px: int = 32) -> Path:
-    """Write scikit-learn's 8x8 digits as px x px grey PNGs in root/<label>/; returns root."""
+def write_digits(root: Path, per_class: int | None = None, px: int = 32, indices=None) -> Path:
+    """Write scikit-learn's 8x8 digits (those at `indices`, or all) as px x px grey PNGs in root/<label>/; with
+    `per_class`, only the first that many of each label. Returns root."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
     digits = load_digits()
+    chosen = range(len(digits.target)) if indices is None else sorted(int(i) for i in indices)
     counts: dict[int, int] = {}
-    for i, (img, label) in enumerate(zip(digits.images, digits.target)):
-        label = int(label)
+    for i in chosen:
+        img, label = digits.images[i], int(digits.target[i])
         if per_class is not None and counts.get(label, 0) >= per_class:
             continue
         counts[label] = counts.get(label, 0) + 1

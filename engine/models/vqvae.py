@@ -239,6 +239,25 @@ class VQSampler(nn.Module):
     def codebook_size(self) -> int:
         return self.prior.config.vocab_size
 
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, None]:
+        """Images -> (the latent that draws exactly their codes, no spread). Each code's u_t is the middle of its
+        interval of the prior's cumulative distribution at the sampler's temperature and top-k, given the codes
+        before it, and z_t = Phi^-1(u_t) (the inverse of `forward`'s draw). A code that top-k rules out is
+        replaced by the likeliest one."""
+        codes = self.vqvae.encode_codes(x).flatten(1)  # N x T, raster order
+        logits = self.prior(self.prior.inputs(codes)).float() / self.temperature  # N x T x K, teacher-forced
+        if self.top_k:
+            kth = torch.topk(logits, min(self.top_k, logits.shape[-1])).values[..., -1:]
+            logits = logits.masked_fill(logits < kth, -math.inf)
+        probs = F.softmax(logits, dim=-1)
+        allowed = probs.gather(2, codes[..., None]).squeeze(2) > 0
+        codes = torch.where(allowed, codes, probs.argmax(-1))
+        cdf = probs.cumsum(-1)
+        high = cdf.gather(2, codes[..., None]).squeeze(2)
+        low = high - probs.gather(2, codes[..., None]).squeeze(2)
+        u = ((low + high) / 2 / cdf[..., -1]).clamp(1e-6, 1 - 1e-6)
+        return torch.special.ndtri(u), None
+
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """N x 3 x S x S images in [-1, 1] -> their reconstructions through the codebook."""
         return self.vqvae.decode_codes(self.vqvae.encode_codes(x)).clamp(-1, 1)

@@ -1,0 +1,159 @@
+"""Projection: the point of a model's latent space whose image is closest to an artist's own image.
+
+Models with an encoder encode: a VAE takes its posterior mean, a VQ-VAE the point that draws exactly the codes it
+encodes; a conditional model tries every label and keeps the best. GANs invert by optimisation (iGAN, Zhu et al.
+2016; Image2StyleGAN, Abdal et al. 2019): many random starts are scored, the best few are refined by Adam on the
+latent against a perceptual loss (the early layers of the ImageNet EfficientNet-Lite0 that KID uses, offline) plus
+a pixel term, and the best result is kept. The point is a point like any other: a latent, and a label for
+conditional models, so it can be bookmarked, interpolated and exported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .control import Control
+from .events import Progress
+from .models import Capability
+from .pixels import to_unit
+
+STARTS = 256  # random latents scored per image and label before any optimisation
+KEEP = 4  # of which the best are refined
+STEPS = 150  # Adam steps on the latent
+LEARNING_RATE = 0.08
+PIXEL_WEIGHT = 30.0  # the pixel term beside the perceptual one (the error reported is the pixel one)
+TYPICAL_WEIGHT = 0.01  # keeps |z|^2 / D near 1, where the model was trained (a Gaussian's typical shell)
+PERCEPTUAL_SIDE = 64  # images are seen by the feature network at this side at least
+CHUNK = 16  # images projected at once
+
+
+@dataclass(frozen=True)
+class Projection:
+    latent: np.ndarray  # the point, D float32
+    label: int | None  # its label index, for conditional models
+    image: np.ndarray  # what the point draws, H x W x C uint8
+    error: float  # mean squared error per pixel between that and the target, in [-1, 1] units
+
+
+def load_images(paths: list, size: int, crop: str = "center", background=(255, 255, 255)):
+    """Image files, or folders of them, as N x size x size x 3 uint8: (names, images, [(path, reason), ...] for
+    what could not be read). Decoded like the dataset's images (engine/decode.py)."""
+    from pathlib import Path
+
+    from .dataset import composite
+    from .decode import Rejected, decode_square
+
+    files = []
+    for path in map(Path, paths):
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    names, images, rejected = [], [], []
+    for path in files:
+        try:
+            rgba, _, _ = decode_square(path.read_bytes(), size, crop)
+        except (Rejected, OSError) as error:
+            rejected.append((str(path), str(error) if isinstance(error, Rejected) else error.strerror or str(error)))
+            continue
+        names.append(str(path))
+        images.append(composite(rgba, background))
+    return names, np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8), rejected
+
+
+def project(model, images: np.ndarray, labels=None, steps: int | None = None, seed: int = 0, on_event=None,
+            control: Control | None = None) -> list[Projection]:
+    """N x H x W x C uint8 images at the model's size -> their projections. `labels` (names or indices) fixes a
+    conditional model's label; without them every label is tried. `steps`: a GAN's optimisation steps."""
+    control = control or Control()
+    steps = STEPS if steps is None else steps
+    emit = on_event or (lambda event: None)
+    images = np.asarray(images)
+    out: list[Projection] = []
+    for start in range(0, len(images), CHUNK):
+        part = images[start:start + CHUNK]
+        given = None if labels is None else model.label_indices(list(labels)[start:start + CHUNK], len(part))
+        out += _project_chunk(model, part, given, steps, seed + start, control,
+                              lambda done: emit(Progress("projection", start + done, len(images))))
+    return out
+
+
+def _project_chunk(model, images, labels, steps, seed, control, progress) -> list[Projection]:
+    target = to_unit(images, model.device)
+    conditional = model.inputs.num_classes > 0
+    options = [labels] if labels is not None or not conditional else \
+        [[label] * len(images) for label in range(model.inputs.num_classes)]
+    best = None
+    for i, option in enumerate(options):
+        if model.can(Capability.ENCODER):
+            latents = model.encode(images, option)
+        else:
+            latents = _optimise(model, target, option, steps, seed + 1000 * i, control,
+                                lambda done: progress(len(images) * (i * steps + done) // (len(options) * steps)))
+        drawn = model.render(latents, option)
+        errors = ((to_unit(drawn, model.device) - target) ** 2).flatten(1).mean(1).cpu().numpy()
+        found = [Projection(latents[j].astype(np.float32), None if option is None else int(option[j]), drawn[j],
+                            float(errors[j])) for j in range(len(images))]
+        best = found if best is None else [a if a.error <= b.error else b for a, b in zip(best, found)]
+    progress(len(images))
+    return best
+
+
+def _optimise(model, target: torch.Tensor, labels, steps: int, seed: int, control: Control, progress) -> np.ndarray:
+    """GAN inversion: score STARTS random latents per image, refine the KEEP best with Adam, keep the best one."""
+    n, dim = target.shape[0], model.latent_dim
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        goal = _perceptual(target)
+        scale = [g.square().mean() + 1e-6 for g in goal]  # each stage weighs alike, whatever its magnitude
+
+    def losses(z: torch.Tensor, repeat: int) -> torch.Tensor:
+        batch = model.inputs.batch(z, None if labels is None else np.repeat(labels, repeat), model.device)
+        images = model.contract.sample(model.net, batch)
+        pixel = (images - target.repeat_interleave(repeat, 0)).square().flatten(1).mean(1)
+        perceptual = sum((m - g.repeat_interleave(repeat, 0)).square().flatten(1).mean(1) / s
+                         for m, g, s in zip(_perceptual(images), goal, scale))
+        typical = (z.square().mean(1) - 1).square()
+        return perceptual + PIXEL_WEIGHT * pixel + TYPICAL_WEIGHT * typical
+
+    net_grads = [p.requires_grad for p in model.net.parameters()]
+    model.net.requires_grad_(False)
+    try:
+        with torch.no_grad():
+            starts = torch.randn(n * STARTS, dim, generator=gen).to(model.device)
+            scores = losses(starts, STARTS).view(n, STARTS)
+            keep = scores.argsort(dim=1)[:, :KEEP]  # n x KEEP
+            z = starts.view(n, STARTS, dim)[torch.arange(n)[:, None], keep].reshape(n * KEEP, dim)
+        z = z.clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([z], lr=LEARNING_RATE)
+        for step in range(steps):
+            control.check()
+            optimizer.zero_grad(set_to_none=True)
+            losses(z, KEEP).sum().backward()
+            optimizer.step()
+            progress(step + 1)
+        with torch.no_grad():
+            final = losses(z, KEEP).view(n, KEEP)
+            chosen = z.detach().view(n, KEEP, dim)[torch.arange(n), final.argmin(1)]
+    finally:
+        for p, flag in zip(model.net.parameters(), net_grads):
+            p.requires_grad_(flag)
+    return chosen.cpu().numpy()
+
+
+def _perceptual(images: torch.Tensor) -> list[torch.Tensor]:
+    """Feature maps of the first three stages of EfficientNet-Lite0 (edges, textures, small parts), pooled to
+    8 x 8 so a slightly shifted stroke still counts as near."""
+    from . import features
+
+    net = features.network(images.device)
+    x = images[:, :3].float()
+    if x.shape[-1] < PERCEPTUAL_SIDE:
+        x = F.interpolate(x, size=(PERCEPTUAL_SIDE, PERCEPTUAL_SIDE), mode="bilinear", align_corners=False)
+    x = F.relu6(net._bn0(net._conv_stem(x)))
+    maps = []
+    for block in net._blocks[:5]:  # stages 1-3: 16, 24 and 40 channels, at 1/2, 1/4 and 1/8 of the side
+        x = block(x)
+        maps.append(x)
+    return [F.adaptive_avg_pool2d(m, 8) for m in (maps[0], maps[2], maps[4])]
+
