@@ -9,6 +9,7 @@ conditional models, so it can be bookmarked, interpolated and exported.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ from .pixels import to_unit
 STARTS = 256  # random latents scored per image and label before any optimisation
 KEEP = 4  # of which the best are refined
 STEPS = 150  # Adam steps on the latent
-LEARNING_RATE = 0.08
+LEARNING_RATE = 0.2  # at the start of a cosine ramp-down
 PIXEL_WEIGHT = 30.0  # the pixel term beside the perceptual one (the error reported is the pixel one)
 TYPICAL_WEIGHT = 0.01  # keeps |z|^2 / D near 1, where the model was trained (a Gaussian's typical shell)
 PERCEPTUAL_SIDE = 64  # images are seen by the feature network at this side at least
@@ -107,10 +108,12 @@ def _optimise(model, target: torch.Tensor, labels, steps: int, seed: int, contro
         goal = _perceptual(target)
         scale = [g.square().mean() + 1e-6 for g in goal]  # each stage weighs alike, whatever its magnitude
 
-    def losses(z: torch.Tensor, repeat: int) -> torch.Tensor:
+    def losses(z: torch.Tensor, repeat: int, pixel_only: bool = False) -> torch.Tensor:
         batch = model.inputs.batch(z, None if labels is None else np.repeat(labels, repeat), model.device)
         images = model.contract.sample(model.net, batch)
         pixel = (images - target.repeat_interleave(repeat, 0)).square().flatten(1).mean(1)
+        if pixel_only:
+            return pixel
         perceptual = sum((m - g.repeat_interleave(repeat, 0)).square().flatten(1).mean(1) / s
                          for m, g, s in zip(_perceptual(images), goal, scale))
         typical = (z.square().mean(1) - 1).square()
@@ -128,12 +131,14 @@ def _optimise(model, target: torch.Tensor, labels, steps: int, seed: int, contro
         optimizer = torch.optim.Adam([z], lr=LEARNING_RATE)
         for step in range(steps):
             control.check()
+            for group in optimizer.param_groups:  # a cosine ramp-down settles each latent (StyleGAN2's projector)
+                group["lr"] = LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * step / steps))
             optimizer.zero_grad(set_to_none=True)
             losses(z, KEEP).sum().backward()
             optimizer.step()
             progress(step + 1)
-        with torch.no_grad():
-            final = losses(z, KEEP).view(n, KEEP)
+        with torch.no_grad():  # the error the artist is shown decides among the refined starts
+            final = losses(z, KEEP, pixel_only=True).view(n, KEEP)
             chosen = z.detach().view(n, KEEP, dim)[torch.arange(n), final.argmin(1)]
     finally:
         for p, flag in zip(model.net.parameters(), net_grads):

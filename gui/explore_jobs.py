@@ -41,6 +41,20 @@ def export_animation(model_path: str, snapshot, frames, path: str, fps: int, sam
     return str(api.export_animation(model, frames, path, fps=fps, scale=scale))
 
 
+def project_image(model_path: str, snapshot, path: str, sampling: dict, background, on_event, control) -> dict:
+    """The model's closest point to the picture at `path`: its latent and label, what it draws, the picture as the
+    model sees it, and the error between the two."""
+    from engine import api
+
+    model = _model(model_path, snapshot, sampling, path)
+    _, images, rejected = api.load_images([path], model.size, background=background)
+    if rejected:
+        raise ValueError(f"{Path(path).name}: {rejected[0][1]}")
+    found = api.project(model, images, on_event=on_event, control=control)[0]
+    return {"latent": found.latent, "label": found.label, "image": found.image, "target": images[0],
+            "error": found.error}
+
+
 def read_png(path: str):
     from engine import api
 

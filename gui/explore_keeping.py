@@ -175,16 +175,55 @@ class KeepingMixin:
         if self._info is None:
             return
         if not path.lower().endswith(".png"):
-            self.status.emit(f"{Path(path).name}: only PNGs exported from Latent Studio carry a point")
+            self.project_image(path)
             return
         run_task(lambda _on_event, _control: explore_jobs.read_png(path),
                  on_done=lambda record: self._on_png_read(path, record),
                  on_failed=lambda reason: self.status.emit(f"Could not read {Path(path).name}: {reason}"))
 
+    def project_image(self, path: str) -> None:
+        """Projection: the current point becomes the model's closest point to the picture at `path` (off the GUI
+        thread; Esc or a new drop cancels), as one undoable move."""
+        if self._info is None:
+            return
+        if self._projecting is not None:
+            self._projecting.request_stop()
+        from engine.api import Control  # loaded with the room, on the engine's thread
+
+        control = self._projecting = Control()
+        name = Path(path).name
+        background = self._project.dataset.background if self._project is not None else (255, 255, 255)
+        model_path, snapshot, sampling = self._info.path, self._snapshot, self.sampling()
+        self.status.emit(f"Projecting {name} into the model…")
+
+        def progress(event) -> None:
+            if event.total:
+                self.status.emit(f"Projecting {name}… {100 * event.done // event.total}%")
+
+        def done(found: dict) -> None:
+            self.go_to(self._point.with_latent(found["latent"], None, found["label"]), f"Projected {name}")
+            self.projected.emit(found)
+            self.status.emit(f"Projected {name}: the closest point draws it with an error of {found['error']:.4f} "
+                             "(mean squared, -1..1 pixels); Ctrl+Z goes back")
+
+        def finished() -> None:
+            if self._projecting is control:
+                self._projecting = None
+
+        run_task(lambda on_event, task_control: explore_jobs.project_image(model_path, snapshot, path, sampling,
+                                                                           background, on_event, task_control),
+                 control=control, on_event=progress, on_done=done, on_finished=finished,
+                 on_cancelled=lambda: self.status.emit(f"Projection of {name} cancelled"),
+                 on_failed=lambda reason: self.status.emit(f"Could not project {name}: {reason}"))
+
+    def cancel_projection(self) -> None:
+        if self._projecting is not None:
+            self._projecting.request_stop()
+
     def _on_png_read(self, path: str, record: dict | None) -> None:
         name = Path(path).name
-        if record is None:
-            self.status.emit(f"{name} carries no latent: only PNGs exported from Latent Studio do")
+        if record is None:  # a picture of the artist's own: find the model's closest point to it
+            self.project_image(path)
             return
         if self._info is None or len(record["latent"]) != self._info.latent_dim:
             self.status.emit(f"{name} was made by a model with a different latent size; it cannot be restored")

@@ -41,6 +41,7 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
     exported = Signal(str)
     bookmarks_saved = Signal(int)
     restored = Signal(object)  # the record of a dropped PNG whose latent is now the current point
+    projected = Signal(object)  # a dropped picture's projection (latent, label, image, target, error), now current
     modes_ready = Signal(int)  # the count of modes now shown (their thumbnails follow)
     strip_shown = Signal(str, int)  # name and stamp of a strip of thumbnails now on screen
 
@@ -51,6 +52,7 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
         self._project = None
         self._info: ModelInfo | None = None
         self._snapshot = None  # the newest api.Snapshot while a run trains: exports use its weights and id
+        self._projecting = None  # the Control of the projection under way, if any
         self._directions = None
         self._point = self._committed = Point()
         self._sampling: dict = {}  # the temperature and top-k the render thread's model uses ({}: it has none)
@@ -113,7 +115,7 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
         for keys, slot in (("R", self.randomise), ("Ctrl+B", self.add_bookmark), ("Ctrl+Z", self.undo_stack.undo),
                            ("Ctrl+Shift+Z", self.undo_stack.redo), ("Ctrl+Y", self.undo_stack.redo),
                            ("Ctrl+E", lambda: self.export_png()), ("Space", self.interpolation.toggle),
-                           ("S", self.smooth_button.toggle)):
+                           ("S", self.smooth_button.toggle), ("Esc", self.cancel_projection)):
             QShortcut(QKeySequence(keys), self, activated=slot)
 
     # --- the interface the main window uses ------------------------------------------------------------------
@@ -155,6 +157,7 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
         self.render.set_control(control)
 
     def shutdown(self) -> None:
+        self.cancel_projection()
         self.interpolation.pause()
         self._stop_modes_job()
         self.render.stop()

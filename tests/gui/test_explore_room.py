@@ -378,3 +378,34 @@ def test_a_vq_vae_offers_temperature_and_top_k_and_its_pngs_bring_them_back(qtbo
     assert room.temperature.value() == pytest.approx(0.3) and room.top_k.value() == 5
     assert room.sampling() == {"temperature": record["temperature"], "top_k": 5}
     assert shown(room) == kept
+
+
+def test_a_dropped_photo_is_projected_and_its_point_bookmarked_exported_and_undone(qtbot, room, tmp_path):
+    from ..digits import write_digits
+
+    photo = next(write_digits(tmp_path / "mine", indices=[1700]).rglob("*.png"))  # a digit no model here has seen
+    room.seed.setValue(3)
+    wait_for_latest_frame(qtbot, room)
+    before = room.current_latent()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    messages = []
+    room.status.connect(messages.append)
+    with qtbot.waitSignal(room.projected, timeout=60_000) as projected:
+        room.canvas.dropEvent(drop)
+    found = projected.args[0]
+    assert np.allclose(room.current_latent(), found["latent"])
+    assert found["target"].shape == found["image"].shape and found["error"] >= 0
+    assert any(f"Projected {photo.name}" in text and "error" in text for text in messages)
+
+    room.add_bookmark()
+    assert np.allclose(room._bookmarks[-1]["latent"], found["latent"])  # a point like any other
+    path = tmp_path / "projected.png"
+    with qtbot.waitSignal(room.exported, timeout=WAIT):
+        room.export_png(str(path))
+    assert np.allclose(api.read_png_latent(path)["latent"], found["latent"])
+
+    room.undo_stack.undo()  # the bookmark is not a move; the projection is
+    assert np.allclose(room.current_latent(), before)
