@@ -52,7 +52,8 @@ def missing_libraries(ldd_output: str) -> list[str]:
 
 
 def debian_package(soname: str) -> str:
-    """Debian names a library's package after its soname: libxcb-xkb.so.1 -> libxcb-xkb1, libfoo-2.so.0 -> libfoo-2-0."""
+    """Debian names a library's package after its soname: libxcb-xkb.so.1 -> libxcb-xkb1, libfoo-2.so.0 ->
+    libfoo-2-0."""
     if soname in PACKAGES:
         return PACKAGES[soname][0]
     name, _, version = soname.partition(".so.")
@@ -109,5 +110,6 @@ def problem(environ=os.environ) -> str | None:
         os_release = Path("/etc/os-release").read_text()
     except OSError:
         os_release = ""
-    return (f"Latent Studio cannot open its window: Qt's {plugin} platform needs {', '.join(missing)}, which "
-            f"{'is' if len(missing) == 1 else 'are'} not installed. Install with:\n  {install_line(missing, os_release)}")
+    verb = "is" if len(missing) == 1 else "are"
+    return (f"Latent Studio cannot open its window: Qt's {plugin} platform needs {', '.join(missing)}, which {verb} "
+            f"not installed. Install with:\n  {install_line(missing, os_release)}")

@@ -409,3 +409,19 @@ def test_a_dropped_photo_is_projected_and_its_point_bookmarked_exported_and_undo
 
     room.undo_stack.undo()  # the bookmark is not a move; the projection is
     assert np.allclose(room.current_latent(), before)
+
+
+def test_an_export_to_a_full_disk_says_why_and_the_room_goes_on(qtbot, room, tmp_path):
+    from ..disks import fill, small_disk
+
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        fill(disk)
+        messages = []
+        room.status.connect(messages.append)
+        room.export_png(str(disk / "full.png"))
+        qtbot.waitUntil(lambda: any(text.startswith("Export failed") for text in messages), timeout=WAIT)
+        assert any("could not write full.png: No space left on device" in text for text in messages), messages
+        assert not list(disk.glob(".*tmp-*"))
+    room.seed.setValue(11)  # the render thread and the room carry on
+    wait_for_latest_frame(qtbot, room)
+    assert room.render.isRunning()
