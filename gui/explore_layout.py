@@ -38,6 +38,13 @@ def build(room) -> None:
     tools.addStretch(1)
     room.model_label = QLabel(toolTip="The model shown, and the training step of its weights")
     tools.addWidget(room.model_label)
+    room.follow_button = QToolButton(text="Follow training", checkable=True, checked=True,
+                                     toolTip="Show the newest weights of whichever run is training, switching to a "
+                                             "new run at its first checkpoint")
+    room.open_button = QToolButton(text="Open model…", toolTip="Explore a checkpoint, a run or a model file "
+                                                               "(stops following training)")
+    tools.addWidget(room.follow_button)
+    tools.addWidget(room.open_button)
     tools.addSpacing(12)
     room.undo_button = QToolButton(text="Undo", toolTip="Go back to the previous point (Ctrl+Z)")
     room.redo_button = QToolButton(text="Redo", toolTip="Go forward again (Ctrl+Shift+Z)")

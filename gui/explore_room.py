@@ -18,6 +18,7 @@ from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import QWidget
 
 from . import explore_jobs, explore_layout, imaging
+from .explore_following import FollowingMixin
 from .explore_keeping import KeepingMixin
 from .explore_layout import MAX_SEED, VARIATIONS
 from .explore_modes import ModesMixin
@@ -33,7 +34,7 @@ def _api():
     return api
 
 
-class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
+class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
     status = Signal(str)
     frame_shown = Signal(int)  # stamp of the render request whose image the canvas now shows
     model_ready = Signal(object)  # ModelInfo
@@ -66,6 +67,7 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
         explore_layout.build(self)
         self._connect()
         self._init_modes()
+        self._init_following()
         app = QCoreApplication.instance()
         if app is not None:  # a running QThread destroyed with its room would abort the process
             app.aboutToQuit.connect(self.shutdown)
@@ -139,19 +141,6 @@ class ExploreRoom(KeepingMixin, ModesMixin, QWidget):
             self.render.start()
         self._stamp_floor = self.render.current_stamp()
         self.render.open_model(path if path is not None else self._project.root)
-
-    def on_snapshot(self, event) -> None:
-        """Newer EMA weights while training runs: the canvas re-renders with them."""
-        if self._info is not None:
-            self._snapshot = event
-            self.render.load_snapshot(event.weights, event.step)
-
-    def on_checkpoint(self, event) -> None:
-        """A run saved a checkpoint: open it when there was nothing to explore, or when its snapshots stopped
-        fitting the model shown (a run of another shape)."""
-        if (self._info is None and not self.render.is_opening()) or self._follow_checkpoints:
-            self._follow_checkpoints = False
-            self.set_model(event.path)
 
     def set_training_control(self, control) -> None:
         self.render.set_control(control)
