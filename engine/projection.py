@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import devices
 from .control import Control
 from .events import Progress
 from .models import Capability
@@ -23,7 +24,7 @@ from .pixels import to_unit
 
 STARTS = 256  # random latents scored per image and label before any optimisation
 KEEP = 4  # of which the best are refined
-STEPS = 150  # Adam steps on the latent
+STEPS = 120  # Adam steps on the latent: about 2.8 s per image at 64 px on this CPU (bench/projection.py)
 LEARNING_RATE = 0.2  # at the start of a cosine ramp-down
 PIXEL_WEIGHT = 30.0  # the pixel term beside the perceptual one (the error reported is the pixel one)
 TYPICAL_WEIGHT = 0.01  # keeps |z|^2 / D near 1, where the model was trained (a Gaussian's typical shell)
@@ -70,16 +71,20 @@ def project(model, images: np.ndarray, labels=None, steps: int | None = None, se
     steps = STEPS if steps is None else steps
     emit = on_event or (lambda event: None)
     images = np.asarray(images)
-    out: list[Projection] = []
-    for start in range(0, len(images), CHUNK):
-        part = images[start:start + CHUNK]
-        given = None if labels is None else model.label_indices(list(labels)[start:start + CHUNK], len(part))
-        out += _project_chunk(model, part, given, steps, seed + start, control,
+    labels = None if labels is None else model.label_indices(list(labels), len(images))
+
+    def chunk(start: int, stop: int) -> list[Projection]:
+        return _project_chunk(model, images[start:stop], None if labels is None else labels[start:stop], steps,
+                              [seed + i for i in range(start, stop)], control,
                               lambda done: emit(Progress("projection", start + done, len(images))))
-    return out
+
+    # out of device memory, fewer images at a time: each image's random starts come from its own seed, so the
+    # projections do not depend on how the images were split
+    parts = devices.in_parts(chunk, len(images), CHUNK, model.on_message, "projection")
+    return [found for part in parts for found in part]
 
 
-def _project_chunk(model, images, labels, steps, seed, control, progress) -> list[Projection]:
+def _project_chunk(model, images, labels, steps, seeds, control, progress) -> list[Projection]:
     target = to_unit(images, model.device)
     conditional = model.inputs.num_classes > 0
     options = [labels] if labels is not None or not conditional else \
@@ -89,7 +94,7 @@ def _project_chunk(model, images, labels, steps, seed, control, progress) -> lis
         if model.can(Capability.ENCODER):
             latents = model.encode(images, option)
         else:
-            latents = _optimise(model, target, option, steps, seed + 1000 * i, control,
+            latents = _optimise(model, target, option, steps, [s + 1000 * i for s in seeds], control,
                                 lambda done: progress(len(images) * (i * steps + done) // (len(options) * steps)))
         drawn = model.render(latents, option)
         errors = ((to_unit(drawn, model.device) - target) ** 2).flatten(1).mean(1).cpu().numpy()
@@ -100,10 +105,11 @@ def _project_chunk(model, images, labels, steps, seed, control, progress) -> lis
     return best
 
 
-def _optimise(model, target: torch.Tensor, labels, steps: int, seed: int, control: Control, progress) -> np.ndarray:
-    """GAN inversion: score STARTS random latents per image, refine the KEEP best with Adam, keep the best one."""
+def _optimise(model, target: torch.Tensor, labels, steps: int, seeds: list[int], control: Control,
+              progress) -> np.ndarray:
+    """GAN inversion: score STARTS random latents per image (from the image's seed), refine the KEEP best with
+    Adam, keep the best one."""
     n, dim = target.shape[0], model.latent_dim
-    gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         goal = _perceptual(target)
         scale = [g.square().mean() + 1e-6 for g in goal]  # each stage weighs alike, whatever its magnitude
@@ -123,7 +129,8 @@ def _optimise(model, target: torch.Tensor, labels, steps: int, seed: int, contro
     model.net.requires_grad_(False)
     try:
         with torch.no_grad():
-            starts = torch.randn(n * STARTS, dim, generator=gen).to(model.device)
+            starts = torch.cat([torch.randn(STARTS, dim, generator=torch.Generator().manual_seed(s))
+                                for s in seeds]).to(model.device)
             scores = losses(starts, STARTS).view(n, STARTS)
             keep = scores.argsort(dim=1)[:, :KEEP]  # n x KEEP
             z = starts.view(n, STARTS, dim)[torch.arange(n)[:, None], keep].reshape(n * KEEP, dim)

@@ -39,6 +39,8 @@ class ModelInfo:
     label_names: tuple
     sampling: dict = field(default_factory=dict)  # temperature and top-k of a model that draws codes; {} otherwise
     codebook_size: int | None = None  # the codes such a model chooses among (top-k's useful limit)
+    output: tuple = (3, 0, 0)  # what it makes: channels, height, width (engine.api.Output)
+    input_kind: str = "latent"  # what a point is to it (engine.api.InputKind's value)
 
     def can(self, capability) -> bool:
         return capability in self.capabilities
@@ -215,7 +217,9 @@ class RenderThread(QThread):
         self._model = model
         self.model_opened.emit(ModelInfo(path, model.id, model.family, model.latent_dim, model.size, model.step,
                                          frozenset(model.capabilities), tuple(model.label_names),
-                                         dict(model.sampling()), model.codebook_size))
+                                         dict(model.sampling()), model.codebook_size,
+                                         (model.output.channels, model.output.height, model.output.width),
+                                         model.inputs.kind.value))
 
     def _do_snapshot(self, weights: dict, step: int) -> None:
         self._model.load_snapshot(weights, step)

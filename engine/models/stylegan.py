@@ -358,7 +358,7 @@ class StyleGAN(Family):
         if size >= 128:
             base //= 2
         return {"latent_dim": 64 if n_images < 5000 else 128, "width": max(4, base),
-                "batch": 32 if device_kind != "cpu" else 16, "lr": 2e-3 if device_kind != "cpu" else 2.5e-3}
+                "batch": 32 if device_kind != "cpu" else 16, "lr": 2e-3}
 
     @classmethod
     def inputs(cls, cfg) -> Inputs:

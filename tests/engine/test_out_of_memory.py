@@ -147,3 +147,24 @@ def test_rendering_out_of_memory_draws_fewer_at_a_time_with_the_same_images(proj
         hook.remove()
     np.testing.assert_array_equal(got, expected)
     assert said and all("out of memory" in text for text in said) and "4 at a time" in said[-1]
+
+
+def test_projection_out_of_memory_projects_fewer_images_at_a_time_to_the_same_points(project):
+    from engine import projection
+
+    api.train(project, tiny(steps=10), new=True)
+    model = api.open_model(project.root)
+    images = model.render(api.latents_for_seed(8, model.latent_dim, 4))
+    expected = api.project(model, images, steps=5)
+    said = []
+    model.on_message = said.append
+    too_many = 2 * projection.STARTS  # two images' random starts at once is all the "device" holds
+    hook = model.net.register_forward_pre_hook(lambda module, args: (_ for _ in ()).throw(out_of_memory())
+                                               if args[0].shape[0] > too_many else None)
+    try:
+        got = api.project(model, images, steps=5)
+    finally:
+        hook.remove()
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a.latent, b.latent, atol=2e-3)  # batch size moves float rounding only
+    assert said and "2 at a time" in said[-1]
