@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from safetensors.torch import load_file
 
 from engine import checkpoints
@@ -19,7 +21,7 @@ SCRIPT = textwrap.dedent("""
     from engine.training import Trainer
     from tests.engine.helpers import tiny
     project = api.Project.open({project!r})
-    trainer = Trainer(project, tiny(steps=6, checkpoint_every=3, sample_every=3, batch=16))
+    trainer = Trainer(project, tiny({family!r}, steps=6, checkpoint_every=3, sample_every=3, batch=16, **{extra!r}))
     trainer.run(None)
     weights = {{f"net.{{n}}.{{k}}": v for n, net in trainer.learner.nets.items()
                for k, v in net.module.state_dict().items()}}
@@ -30,10 +32,16 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_two_ranks_end_with_identical_weights_and_one_set_of_checkpoints(tmp_path, small_digits_dir):
-    project = digits_project(tmp_path / "p", small_digits_dir)
+# StyleGAN2-lite with every regulariser on: style mixing, R1 (lazy, at step 4) and the path length
+FAMILIES = {"dcgan": {}, "stylegan": dict(size=32, width=4, path_length=2.0)}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_two_ranks_end_with_identical_weights_and_one_set_of_checkpoints(family, tmp_path, small_digits_dir):
+    project = digits_project(tmp_path / "p", small_digits_dir, size=FAMILIES[family].get("size", 16))
     script = tmp_path / "ddp_train.py"
-    script.write_text(SCRIPT.format(root=str(ROOT), project=str(project.root), out=str(tmp_path / "rank")))
+    script.write_text(SCRIPT.format(root=str(ROOT), project=str(project.root), out=str(tmp_path / "rank"),
+                                    family=family, extra=FAMILIES[family]))
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                              "--master_port", "29533", str(script)],
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
