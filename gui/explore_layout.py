@@ -38,10 +38,10 @@ def build(room) -> None:
     tools.addStretch(1)
     room.model_label = QLabel(toolTip="The model shown, and the training step of its weights")
     tools.addWidget(room.model_label)
-    room.follow_button = QToolButton(text="Follow training", checkable=True, checked=True,
-                                     toolTip="Show the newest weights of whichever run is training, switching to a "
+    room.follow_button = QToolButton(text="Follow", checkable=True, checked=True,
+                                     toolTip="Follow training: show the newest weights of whichever run trains, switching to a "
                                              "new run at its first checkpoint")
-    room.open_button = QToolButton(text="Open model…", toolTip="Explore a checkpoint, a run or a model file "
+    room.open_button = QToolButton(text="Open…", toolTip="Explore a checkpoint, a run or a model file "
                                                                "(stops following training)")
     tools.addWidget(room.follow_button)
     tools.addWidget(room.open_button)
