@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
-from . import explore_jobs
+from . import explore_jobs, imaging
 from .workers import run_task
 
 
@@ -202,6 +202,10 @@ class KeepingMixin:
 
         def done(found: dict) -> None:
             self.go_to(self._point.with_latent(found["latent"], None, found["label"]), f"Projected {name}")
+            self.projection_target.setPixmap(imaging.thumbnail(found["target"], 96))
+            self.projection_found.setPixmap(imaging.thumbnail(found["image"], 96))
+            self.projection_error.setText(f"{name} · error {found['error']:.4f}")
+            self.projection_box.show()
             self.projected.emit(found)
             self.status.emit(f"Projected {name}: the closest point draws it with an error of {found['error']:.4f} "
                              "(mean squared, -1..1 pixels); Ctrl+Z goes back")

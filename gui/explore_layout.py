@@ -119,9 +119,24 @@ def build(room) -> None:
     room.bookmark_panel = BookmarkPanel()
     room.bookmarks_box = QGroupBox("Bookmarks")
     QVBoxLayout(room.bookmarks_box).addWidget(room.bookmark_panel)
+    room.projection_box = QGroupBox("Your picture, and its closest point")
+    room.projection_box.setToolTip("Drop a picture of your own on the canvas: the model's closest point becomes the "
+                                   "current one. Left: your picture as the model sees it; right: what the point "
+                                   "draws")
+    room.projection_target, room.projection_found = QLabel(), QLabel()
+    room.projection_error = QLabel(wordWrap=True, toolTip="The mean squared difference between the two, with pixels "
+                                                          "from -1 to 1: 0 is identical")
+    pair = QHBoxLayout()
+    pair.addWidget(room.projection_target)
+    pair.addWidget(room.projection_found)
+    pair.addStretch(1)
+    box = QVBoxLayout(room.projection_box)
+    box.addLayout(pair)
+    box.addWidget(room.projection_error)
+    room.projection_box.hide()  # shown once a picture has been projected
     side = QWidget()
     side_layout = QVBoxLayout(side)
-    for widget in (room.point_box, room.modes_box, room.directions_box, room.bookmarks_box):
+    for widget in (room.point_box, room.projection_box, room.modes_box, room.directions_box, room.bookmarks_box):
         side_layout.addWidget(widget)
     side_layout.addStretch(1)
     scroll = QScrollArea(widgetResizable=True, horizontalScrollBarPolicy=Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

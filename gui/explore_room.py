@@ -131,6 +131,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
     def set_model(self, path=None) -> None:
         """Open `path` (a model, checkpoint or run) on the render thread; None: the project's newest model."""
         self.interpolation.pause()
+        self.projection_box.hide()  # a projection belongs to the model it was made with
         self._info, self._snapshot, self._directions = None, None, None
         self._forget_modes()
         if path is None and self._project is None:

@@ -399,6 +399,8 @@ def test_a_dropped_photo_is_projected_and_its_point_bookmarked_exported_and_undo
     assert np.allclose(room.current_latent(), found["latent"])
     assert found["target"].shape == found["image"].shape and found["error"] >= 0
     assert any(f"Projected {photo.name}" in text and "error" in text for text in messages)
+    assert room.projection_box.isVisible() and photo.name in room.projection_error.text()
+    assert not room.projection_target.pixmap().isNull() and not room.projection_found.pixmap().isNull()
 
     room.add_bookmark()
     assert np.allclose(room._bookmarks[-1]["latent"], found["latent"])  # a point like any other
