@@ -23,6 +23,7 @@ from .project import DatasetSettings, Project
 from .projection import Projection, load_images, project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
 from .train_config import TrainConfig, suggest_config
+from .run_folder import family_of
 from .training import Trainer, resumable_run, train
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
-    "Projection", "load_images", "project", "save_projection",
+    "Projection", "load_images", "project", "save_projection", "family_of",
 ]
 
 

@@ -47,6 +47,11 @@ def run_to_resume(project: Project, cfg, new: bool = False):
     return replace(saved, steps=cfg.steps or saved.steps, minutes=cfg.minutes, device=cfg.device), run_dir, resume_from
 
 
+def family_of(run: Path) -> str | None:
+    """The model family a run trains."""
+    return files.read_json(Path(run) / "config.json", default={}).get("family")
+
+
 class RunFolder:
     def __init__(self, path: Path, writes: bool):
         self.path = Path(path)

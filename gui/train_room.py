@@ -8,6 +8,8 @@ arithmetic (an ETA from a measured speed).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QVBoxLayout, QWidget)
@@ -48,6 +50,8 @@ class TrainRoom(QWidget):
         self._speeds: dict[tuple, float] = {}  # images/s measured per network shape
         self._measuring = None  # the Control of the speed measurement under way, if one is
         self._generation = 0  # drops preparation results for an older project or family
+        self._resumable_family: str | None = None  # the family of the run left unfinished, if one is
+        self._chosen_family: str | None = None  # the family the artist picked in the box, if they did
         self._build()
         self._set_state("idle")
 
@@ -55,7 +59,7 @@ class TrainRoom(QWidget):
     def _build(self) -> None:
         self.family_box = QComboBox()
         self.family_box.setToolTip("The kind of generative model to train")
-        self.family_box.activated.connect(self._on_family_changed)
+        self.family_box.activated.connect(self._on_family_picked)
         self.family_text = _wrapped_label()
         self.labels_hint = _wrapped_label()
         self.labels_hint.hide()
@@ -86,7 +90,7 @@ class TrainRoom(QWidget):
 
         self.banner_label = _wrapped_label()
         self.continue_button = _button("Continue run", "Resume the interrupted run from its newest checkpoint",
-                                       None, lambda: self.start(new=False))
+                                       None, self.continue_run)
         self.banner = QFrame()
         self.banner.setObjectName("banner")
         banner_layout = QHBoxLayout(self.banner)
@@ -177,8 +181,9 @@ class TrainRoom(QWidget):
         def facts(on_event, control):
             stats = api.dataset_stats(project) if project is not None else {"count": 0, "median_size": 0}
             config = api.suggest_config(project, family) if stats["count"] else None
-            return {"stats": stats, "config": config, "device": api.device_info(),
-                    "resumable": api.resumable_run(project) if project is not None else None}
+            resumable = api.resumable_run(project) if project is not None else None
+            return {"stats": stats, "config": config, "device": api.device_info(), "resumable": resumable,
+                    "resumable_family": api.family_of(resumable) if resumable is not None else None}
 
         run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
                  on_failed=lambda text: self.notify.emit(text, "error"))
@@ -210,6 +215,12 @@ class TrainRoom(QWidget):
         self._set_state("starting")
         self.run.start()
         self.training_state_changed.emit(True)
+
+    def continue_run(self) -> None:
+        """Resume the interrupted run, whatever family the box shows (a new run of another family otherwise)."""
+        if self._resumable_family and self._config is not None and self._config.family != self._resumable_family:
+            self._config = replace(self._config, family=self._resumable_family)
+        self.start(new=False)
 
     def pause(self) -> None:
         if self.run is not None:
@@ -263,6 +274,7 @@ class TrainRoom(QWidget):
         memory = "memory" if info.kind != "cpu" else "RAM"
         self.device_label.setText(f"{info.name} · {info.memory_gb:.0f} GB {memory}")
         stats = facts["stats"]
+        self._resumable_family = facts["resumable_family"]
         if self.project is not None and not self.is_training() and self._offer_families(stats):
             self._on_family_changed()  # the family asked about cannot train on these images: ask for another
             return
@@ -289,7 +301,8 @@ class TrainRoom(QWidget):
     def _offer_families(self, stats: dict) -> bool:
         """Families in the order the engine recommends for this dataset: with every image in one of two or more
         labelled sub-folders the conditional models come first, else they are listed last and greyed out.
-        Returns True when the chosen family could not stay (it needs labels these images lack)."""
+        Returns True when the family shown must change: it needs labels these images lack, or a run of another family
+        was left unfinished and the artist has not picked one."""
         labels = stats["labels"]
         labelled = len(labels) >= 2 and sum(labels.values()) == stats["count"]
         infos = {info.name: info for info in self.api.families()}
@@ -307,7 +320,12 @@ class TrainRoom(QWidget):
                 self.family_box.setItemData(index, f"{info.description}\nNeeds every image in one of two or more "
                                             "labelled sub-folders (one folder per label).",
                                             Qt.ItemDataRole.ToolTipRole)
-        chosen = current if current in usable else self.api.default_family(self.project.dataset.size)
+        # the family of a run left unfinished, unless the artist picked one (so Continue continues it); else the one
+        # shown if it can train on these images; else the default
+        if self._chosen_family is None and self._resumable_family in usable:
+            chosen = self._resumable_family
+        else:
+            chosen = current if current in usable else self.api.default_family(self.project.dataset.size)
         self.family_box.setCurrentIndex(max(self.family_box.findData(chosen), 0))
         self.family_text.setText(self.family_box.currentData(Qt.ItemDataRole.ToolTipRole) or "")
         names = ", ".join(list(labels)[:4]) + (", …" if len(labels) > 4 else "")
@@ -315,6 +333,10 @@ class TrainRoom(QWidget):
                                  "models can draw the label you choose." if labelled else "")
         self.labels_hint.setVisible(labelled)
         return current is not None and chosen != current
+
+    def _on_family_picked(self) -> None:
+        self._chosen_family = self.family_box.currentData()
+        self._on_family_changed()
 
     def _on_family_changed(self) -> None:
         self._config = None

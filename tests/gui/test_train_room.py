@@ -159,3 +159,28 @@ def test_a_family_defined_in_the_tests_appears_and_trains_in_the_room(qtbot, api
     with qtbot.waitSignal(room.run_finished, timeout=60_000) as finished:
         room.start()
     assert finished.args[0].reason == "done" and finished.args[0].step == 20
+
+
+def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api, digits_project):
+    """The box shows the unfinished run's family, not the default, and Continue resumes that very run."""
+    control = api.Control()
+    stopped = api.train(digits_project, api.TrainConfig(family="vae", size=16, steps=400, batch=16, width=8,
+                                                        latent_dim=16, precision="fp32", checkpoint_every=5,
+                                                        device="cpu"),
+                        on_event=lambda e: control.request_stop() if isinstance(e, api.StepDone) and e.step >= 5
+                        else None, control=control, new=True)
+    assert stopped.reason == "stopped" and api.default_family(16) != "vae"
+    room = TrainRoom()
+    qtbot.addWidget(room)
+    room.set_api(api)
+    room.set_project(digits_project)
+    qtbot.waitUntil(lambda: room.config() is not None and room.banner.isVisibleTo(room), timeout=20_000)
+    assert room.family_box.currentData() == "vae"
+    events = []
+    room.step_done.connect(events.append)
+    with qtbot.waitSignal(room.step_done, timeout=60_000):
+        room.continue_run()
+    room.stop()
+    qtbot.waitUntil(lambda: not room.is_training(), timeout=60_000)
+    assert events[0].step > stopped.step  # it went on from the stopped run's checkpoint
+    assert len(digits_project.runs()) == 1
