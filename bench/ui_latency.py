@@ -214,7 +214,7 @@ def stop_training(train_room) -> None:
 
 def measure_drag(room, seconds: float) -> dict:
     """Drag slider 0 back and forth at ~100 Hz for `seconds` while the Python timer records the loop's ticks."""
-    slider = room.sliders.sliders()[0]
+    slider = room.tool("directions").sliders.sliders()[0]
     clock = QElapsedTimer()
     clock.start()
     requests: list[tuple[int, float]] = []  # (stamp, ms)
@@ -314,7 +314,7 @@ def main() -> None:
         room.resize(1100, 760)
         room.show()
         ready = {}
-        room.directions_ready.connect(lambda: ready.setdefault("directions", True))
+        room.tool("directions").ready.connect(lambda: ready.setdefault("directions", True))
         room.set_project(project)
         wait(lambda: "directions" in ready and room._shown_stamp >= room.last_stamp)
         results["drag idle"] = measure_drag(room, args.seconds)

@@ -13,12 +13,12 @@ from .demo import DEMO_DIR, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
                      RunStarted, SamplesReady, Snapshot, StepDone)
-from .export import export_animation, export_png, generate, read_png_latent, save_projection
+from .export import export_animation, export_look, export_png, generate, read_png_latent, save_projection
 from .files import FileRefused, WriteFailed
-from .latent import Directions, apply as apply_directions, fit_directions
+from .latent import Directions, apply as apply_directions, fit_directions, shift as shift_in_w
 from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
-from .models import Capability, FamilyInfo, InputKind, Output, default_family, families, recommended_families
+from .models import Capability, FamilyInfo, InputKind, Look, Output, default_family, families, recommended_families
 from .project import DatasetSettings, Project
 from .projection import Projection, load_images, project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
@@ -37,7 +37,7 @@ __all__ = [
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
-    "Projection", "load_images", "project", "save_projection", "family_of",
+    "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
 ]
 
 

@@ -21,6 +21,7 @@ def latent_record(model, batch: dict, index: int = 0, seed: int | None = None,
         record["label"] = model.label_names[record.pop("label_index")]
     if truncation is not None:
         record["truncation"] = truncation
+    record.update(model.points_in_w(batch, index))
     record.update(model.sampling())  # a VQ-VAE's temperature and top-k
     return record
 
@@ -31,6 +32,14 @@ def export_png(model, latent: np.ndarray, path: Path, seed: int | None = None, l
     if label is not None:
         model.label_index(label)  # an unknown label, or one given to a model without labels, is an error
     batch = model.batch(latent, None if label is None else [label])
+    files.save_png(Path(path), model.draw(batch)[0], latent_record(model, batch, 0, seed, truncation))
+    return Path(path)
+
+
+def export_look(model, look, path: Path, seed: int | None = None, truncation: float | None = None) -> Path:
+    """Render an explorer look (its latent already truncated where the family truncates z) and save it with its
+    record: the latent, label, and a style-based model's ψ, mix and move in W, with both points in W."""
+    batch = model.inputs.of_looks([look], model.device)
     files.save_png(Path(path), model.draw(batch)[0], latent_record(model, batch, 0, seed, truncation))
     return Path(path)
 

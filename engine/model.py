@@ -106,6 +106,22 @@ class Model:
         z_mix = torch.as_tensor(np.asarray(latent, np.float32).reshape(1, -1), device=self.device).expand(n, -1)
         return {**batch, "z_mix": z_mix, "mix": torch.tensor([[start, stop]], device=self.device).expand(n, 2)}
 
+    def render_looks(self, looks) -> np.ndarray:
+        """Images of explorer looks (engine.api.Look: a latent and what the family adds to it), N x H x W x C."""
+        return self.draw(self.inputs.of_looks(looks, self.device))
+
+    @torch.inference_mode()
+    def points_in_w(self, batch: dict, index: int) -> dict:
+        """A style-based model's points in W, as a PNG records them: `w` (after ψ) and a mix's `mix_w`."""
+        if not self.can(Capability.STYLE_MIXING):
+            return {}
+        psi = batch.get("psi")
+        psi = None if psi is None else psi[index:index + 1].to(self.device)
+        record = {"w": self.net.map(batch["z"][index:index + 1].to(self.device), psi)[0].cpu().tolist()}
+        if "z_mix" in batch:
+            record["mix_w"] = self.net.map(batch["z_mix"][index:index + 1].to(self.device), psi)[0].cpu().tolist()
+        return record
+
     def render(self, latents: np.ndarray, labels=None) -> np.ndarray:
         """N x D float latents (and, for conditional models, N labels by name or index) -> N x H x W x C uint8."""
         return self.draw(self.batch(latents, labels))

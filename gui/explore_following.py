@@ -69,9 +69,9 @@ class FollowingMixin:
 
     def _may_leave(self) -> bool:
         """True when nothing would be lost by showing another model, or the artist agrees to leave."""
-        point = self.current_latent() if self._info is not None else None
-        bookmarked = point is not None and any(list(b.get("latent", ())) == [float(v) for v in point]
-                                               for b in self._bookmarks)
+        kept = self.look().record() if self._info is not None else None
+        bookmarked = kept is not None and any(all(b.get(key) == value for key, value in kept.items())
+                                              for b in self.bookmarks())
         if not self.undo_stack.canUndo() or bookmarked:
             return True
         return self.ask_leave(self, "A new run is training. Show its model here? The current point is not "

@@ -2,9 +2,8 @@
 fitted on, the mixture whose components are the modes. Plain functions of plain data.
 
 They run on the QThreadPool through `gui.workers.run_task` (the direction inputs on the render thread), never on
-the GUI thread. Export jobs open their own
-Model from the same file plus the newest EMA weights, so they never share the render thread's Model (whose
-weights may be swapped mid-export). Nothing here touches Qt.
+the GUI thread. Export and projection jobs open their own Model from the same file plus the newest EMA weights, so
+they never share the render thread's Model (whose weights may be swapped mid-export). Nothing here touches Qt.
 """
 from __future__ import annotations
 
@@ -13,12 +12,13 @@ from pathlib import Path
 import numpy as np
 
 
-def _model(model_path: str, snapshot, sampling: dict, out: str):
+def _model(model_path: str, snapshot, sampling: dict, out: str | None = None):
     """A Model of its own, with the training run's newest weights (an api.Snapshot, or None) and the explorer's
     temperature and top-k (`sampling`)."""
     from engine import api
 
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
     model = api.open_model(model_path)
     if snapshot is not None:
         model.load_snapshot(snapshot.weights, snapshot.step, snapshot.model_id)
@@ -26,11 +26,11 @@ def _model(model_path: str, snapshot, sampling: dict, out: str):
     return model
 
 
-def export_png(model_path: str, snapshot, latent, path: str, seed, label, truncation, sampling: dict) -> str:
+def export_look(model_path: str, snapshot, look, path: str, seed, truncation, sampling: dict) -> str:
     from engine import api
 
     model = _model(model_path, snapshot, sampling, path)
-    return str(api.export_png(model, latent, path, seed=seed, label=label, truncation=truncation))
+    return str(api.export_look(model, look, path, seed=seed, truncation=truncation))
 
 
 def export_animation(model_path: str, snapshot, frames, path: str, fps: int, sampling: dict) -> str:
@@ -41,15 +41,34 @@ def export_animation(model_path: str, snapshot, frames, path: str, fps: int, sam
     return str(api.export_animation(model, frames, path, fps=fps, scale=scale))
 
 
-def project_image(model_path: str, snapshot, path: str, sampling: dict, background, on_event, control) -> dict:
+def project_image(model_path: str, snapshot, sampling: dict, path: str, background, on_event, control) -> dict:
     """The model's closest point to the picture at `path`: its latent and label, what it draws, the picture as the
     model sees it, and the error between the two."""
     from engine import api
 
-    model = _model(model_path, snapshot, sampling, path)
+    model = _model(model_path, snapshot, sampling)
     _, images, rejected = api.load_images([path], model.size, background=background)
     if rejected:
         raise ValueError(f"{Path(path).name}: {rejected[0][1]}")
+    return _projection(model, images, on_event, control)
+
+
+def project_training_image(model_path: str, snapshot, sampling: dict, project, index: int | None, seed: int,
+                           on_event, control) -> dict:
+    """The same for one of the project's training images (`index`, or one picked by `seed`), named by its file."""
+    from engine import api
+
+    model = _model(model_path, snapshot, sampling)
+    dataset = api.load_dataset(project, size=model.size)
+    index = int(np.random.default_rng(seed).integers(len(dataset))) if index is None else index
+    found = _projection(model, dataset.rgb([index]), on_event, control)
+    sources = {row["hash"]: row.get("source", "") for row in api.manifest(project)}
+    return {**found, "name": Path(sources.get(dataset.hashes[index], "")).name or f"training image {index + 1}"}
+
+
+def _projection(model, images, on_event, control) -> dict:
+    from engine import api
+
     found = api.project(model, images, on_event=on_event, control=control)[0]
     return {"latent": found.latent, "label": found.label, "image": found.image, "target": images[0],
             "error": found.error}

@@ -1,5 +1,5 @@
-"""The widgets and layout of the Explore room (its setupUi): canvas and tools on the left, the point, modes,
-directions and bookmarks on the right, variations and the interpolation path under the canvas.
+"""The widgets and layout of the Explore room's own parts (its setupUi): the toolbar and the canvas, the point's
+controls, and the places the tools' widgets go (`side`, beside the canvas; `below`, under it).
 
 Only creates and arranges widgets as attributes of the room; connecting them is the room's job (gui/explore_room.py).
 """
@@ -10,15 +10,9 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 from superqt import QLabeledDoubleSlider
 
-from .widgets.animation import InterpolationPanel
-from .widgets.bookmarks import BookmarkPanel
 from .widgets.canvas import Canvas
-from .widgets.latent_sliders import LatentSliders
-from .widgets.modes import ModesPanel
-from .widgets.strip import ImageStrip
 
 MAX_SEED = 2**31 - 1
-VARIATIONS = 8  # thumbnails in the variations strip
 
 
 def build(room) -> None:
@@ -53,29 +47,11 @@ def build(room) -> None:
     for widget in (room.undo_button, room.redo_button, room.png_button):
         tools.addWidget(widget)
 
-    room.spread = QLabeledDoubleSlider(Qt.Orientation.Horizontal, toolTip="How far the variations stray")
-    room.spread.setRange(0.05, 1.5)
-    room.spread.setValue(0.5)
-    room.spread.setMaximumWidth(220)
-    room.variation_strip = ImageStrip(side=64)
-    room.variation_strip.setToolTip("Variations around the current point: click one to go there")
-    room.variations_box = QGroupBox("Variations")
-    spread_row = QHBoxLayout()
-    spread_row.addWidget(QLabel("Spread"))
-    spread_row.addWidget(room.spread)
-    spread_row.addStretch(1)
-    box = QVBoxLayout(room.variations_box)
-    box.addLayout(spread_row)
-    box.addWidget(room.variation_strip)
-    room.interpolation = InterpolationPanel()
-    room.interpolation_box = QGroupBox("Interpolation")
-    QVBoxLayout(room.interpolation_box).addWidget(room.interpolation)
-
     left = QVBoxLayout()
     left.addLayout(tools)
     left.addWidget(room.canvas, 1)
-    left.addWidget(room.variations_box)
-    left.addWidget(room.interpolation_box)
+    room.below = QVBoxLayout()
+    left.addLayout(room.below)
 
     room.seed = QSpinBox(toolTip="The seed picks a point; the same seed always gives the same image")
     room.seed.setRange(0, MAX_SEED)
@@ -108,37 +84,10 @@ def build(room) -> None:
     form.addRow("Class", room.label_choice)
     form.addRow("Temperature", room.temperature)
     form.addRow("Top-k", room.top_k)
-    room._point_form = form
-    room.modes_panel = ModesPanel()
-    room.modes_box = QGroupBox("Modes")
-    room.modes_box.hide()  # shown for models whose latent space has modes to fit (the VAE families)
-    QVBoxLayout(room.modes_box).addWidget(room.modes_panel)
-    room.sliders = LatentSliders()
-    room.directions_box = QGroupBox("Directions")
-    QVBoxLayout(room.directions_box).addWidget(room.sliders)
-    room.bookmark_panel = BookmarkPanel()
-    room.bookmarks_box = QGroupBox("Bookmarks")
-    QVBoxLayout(room.bookmarks_box).addWidget(room.bookmark_panel)
-    room.projection_box = QGroupBox("Your picture, and its closest point")
-    room.projection_box.setToolTip("Drop a picture of your own on the canvas: the model's closest point becomes the "
-                                   "current one. Left: your picture as the model sees it; right: what the point "
-                                   "draws")
-    room.projection_target, room.projection_found = QLabel(), QLabel()
-    room.projection_error = QLabel(wordWrap=True, toolTip="The mean squared difference between the two, with pixels "
-                                                          "from -1 to 1: 0 is identical")
-    pair = QHBoxLayout()
-    pair.addWidget(room.projection_target)
-    pair.addWidget(room.projection_found)
-    pair.addStretch(1)
-    box = QVBoxLayout(room.projection_box)
-    box.addLayout(pair)
-    box.addWidget(room.projection_error)
-    room.projection_box.hide()  # shown once a picture has been projected
+    room.point_form = form
     side = QWidget()
-    side_layout = QVBoxLayout(side)
-    for widget in (room.point_box, room.projection_box, room.modes_box, room.directions_box, room.bookmarks_box):
-        side_layout.addWidget(widget)
-    side_layout.addStretch(1)
+    room.side = QVBoxLayout(side)
+    room.side.addWidget(room.point_box)
     scroll = QScrollArea(widgetResizable=True, horizontalScrollBarPolicy=Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setWidget(side)
     scroll.setMinimumWidth(340)

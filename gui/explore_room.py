@@ -1,31 +1,28 @@
-"""The Explore room: a trained model's latent space as a canvas, a seed, sliders, variations, modes, bookmarks and
-paths.
+"""The Explore room: a trained model's latent space as a canvas and a point (seed, truncation, class, sampling),
+with tools around it (gui/explore_tools/: projection, style mixing, modes, directions, bookmarks with
+interpolation, variations), each one module that knows the room only through the narrow context below.
 
-The room turns clicks into `engine.api` calls and rendered arrays into pixels. Every image is made on the
-`RenderThread` (gui/render.py) from the newest request only; exports, PNG reading, bookmark writes and the
-mixture behind the modes (gui/explore_modes.py) run on a QThreadPool (gui/explore_jobs.py). The GUI thread only
-computes latents (cheap NumPy inside engine.api), keeps the undo history and paints. It must not import torch at
-module level, render, or read and write files itself.
+The room turns the point into an engine Look (the tools add theirs: a move along the directions) and looks into
+pixels. Every image is made on the `RenderThread` (gui/render.py) from the newest request only; exports, PNG
+reading, bookmark writes and the tools' jobs run on a QThreadPool. The GUI thread only computes latents (cheap
+NumPy inside engine.api), keeps the undo history and paints. It must not import torch at module level, render,
+or read and write files itself.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import QWidget
 
-from . import explore_jobs, explore_layout, imaging
+from . import explore_layout, explore_tools, imaging
 from .explore_following import FollowingMixin
 from .explore_keeping import KeepingMixin
-from .explore_layout import MAX_SEED, VARIATIONS
-from .explore_modes import ModesMixin
+from .explore_layout import MAX_SEED
 from .explore_point import Point, PointCommand
 from .render import ModelInfo, RenderThread
-
-DIRECTIONS = 8
 
 
 def _api():
@@ -34,17 +31,13 @@ def _api():
     return api
 
 
-class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
+class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
     status = Signal(str)
     frame_shown = Signal(int)  # stamp of the render request whose image the canvas now shows
     model_ready = Signal(object)  # ModelInfo
-    directions_ready = Signal()
     exported = Signal(str)
-    bookmarks_saved = Signal(int)
-    restored = Signal(object)  # the record of a dropped PNG whose latent is now the current point
-    projected = Signal(object)  # a dropped picture's projection (latent, label, image, target, error), now current
-    modes_ready = Signal(int)  # the count of modes now shown (their thumbnails follow)
-    strip_shown = Signal(str, int)  # name and stamp of a strip of thumbnails now on screen
+    restored = Signal(object)  # the record of a dropped PNG whose point is now the current one
+    strip_shown = Signal(str, int)  # "tool:name" and stamp of a strip of thumbnails now on screen
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -53,20 +46,22 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
         self._project = None
         self._info: ModelInfo | None = None
         self._snapshot = None  # the newest api.Snapshot while a run trains: exports use its weights and id
-        self._projecting = None  # the Control of the projection under way, if any
-        self._directions = None
         self._point = self._committed = Point()
         self._sampling: dict = {}  # the temperature and top-k the render thread's model uses ({}: it has none)
         self._stamp_floor = self._shown_stamp = self.last_stamp = 0
         self._current_image = None
-        self._bookmarks: list[dict] = []
-        self._strips: dict[str, tuple] = {}  # name -> (stamp, latents or rows) of the newest request
-        self._keyframes: list[np.ndarray] = []
-        self._saving_bookmarks = self._bookmarks_dirty = False
+        self._strips: dict[str, tuple] = {}  # "tool:name" -> (stamp, looks) of the newest request
         self._follow_checkpoints = False  # set when a snapshot did not fit the open model
         explore_layout.build(self)
+        self.tools = explore_tools.create(self)
+        for tool in self.tools:
+            (self.below if tool.place == "below" else self.side).addWidget(tool.widget)
+            if tool.below is not None:
+                self.below.addWidget(tool.below)
+            for keys, slot in tool.shortcuts:
+                QShortcut(QKeySequence(keys), self, activated=slot)
+        self.side.addStretch(1)
         self._connect()
-        self._init_modes()
         self._init_following()
         app = QCoreApplication.instance()
         if app is not None:  # a running QThread destroyed with its room would abort the process
@@ -78,7 +73,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
         self.render.strip_rendered.connect(self._on_strip_rendered)
         self.render.model_opened.connect(self._on_model_opened)
         self.render.snapshot_loaded.connect(self._on_snapshot_loaded)
-        self.render.directions_ready.connect(self._on_directions_ready)
+        self.render.computed.connect(self._on_computed)
         self.render.failed.connect(self._on_render_failed)
         self.render.message.connect(self.status)
         self.canvas.zoom_changed.connect(self.zoom_label.setText)
@@ -93,47 +88,30 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
         self.png_button.clicked.connect(lambda: self.export_png())
         self.seed.valueChanged.connect(self._on_seed_changed)
         self.randomise_button.clicked.connect(self.randomise)
-        self.truncation.valueChanged.connect(lambda t: self._move(replace(self._point, truncation=float(t))))
-        self.truncation.sliderReleased.connect(lambda: self._commit("Truncation"))
-        self.truncation.editingFinished.connect(lambda: self._commit("Truncation"))
+        self.truncation.valueChanged.connect(lambda t: self.move(replace(self._point, truncation=float(t))))
+        self.truncation.sliderReleased.connect(lambda: self.commit("Truncation"))
+        self.truncation.editingFinished.connect(lambda: self.commit("Truncation"))
         self.label_choice.currentIndexChanged.connect(self._on_label_changed)
         self.temperature.valueChanged.connect(lambda _t: self._on_sampling_changed())
         self.top_k.valueChanged.connect(lambda _k: self._on_sampling_changed())
-        self.sliders.amounts_changed.connect(lambda a: self._move(replace(self._point, amounts=tuple(a))))
-        self.sliders.edit_finished.connect(lambda: self._commit("Directions"))
-        self.spread.sliderReleased.connect(self._request_variations)
-        self.spread.editingFinished.connect(self._request_variations)
-        self.variation_strip.picked.connect(self._on_variation_picked)
-        self.bookmark_panel.add_requested.connect(self.add_bookmark)
-        self.bookmark_panel.picked.connect(self._on_bookmark_picked)
-        self.bookmark_panel.renamed.connect(self._on_bookmark_renamed)
-        self.bookmark_panel.delete_requested.connect(self._on_bookmarks_deleted)
-        self.bookmark_panel.interpolate_requested.connect(self.interpolate)
-        self.interpolation.frames_per_segment_changed.connect(lambda _n: self._request_frames())
-        self.interpolation.frame_shown.connect(lambda image, _i: self.canvas.set_image(imaging.to_qimage(image)))
-        self.interpolation.playing_changed.connect(self._on_playing_changed)
-        self.interpolation.picked.connect(self._on_frame_picked)
-        self.interpolation.export_requested.connect(lambda kind: self.export_animation(kind=kind))
-        for keys, slot in (("R", self.randomise), ("Ctrl+B", self.add_bookmark), ("Ctrl+Z", self.undo_stack.undo),
+        for keys, slot in (("R", self.randomise), ("Ctrl+Z", self.undo_stack.undo),
                            ("Ctrl+Shift+Z", self.undo_stack.redo), ("Ctrl+Y", self.undo_stack.redo),
-                           ("Ctrl+E", lambda: self.export_png()), ("Space", self.interpolation.toggle),
-                           ("S", self.smooth_button.toggle), ("Esc", self.cancel_projection)):
+                           ("Ctrl+E", lambda: self.export_png()), ("S", self.smooth_button.toggle)):
             QShortcut(QKeySequence(keys), self, activated=slot)
 
     # --- the interface the main window uses ------------------------------------------------------------------
     def set_project(self, project) -> None:
         """Explore `project`: its bookmarks, and its newest model."""
         self._project = project
-        self._bookmarks = list(_api().load_bookmarks(project)) if project is not None else []
-        self._refresh_bookmarks()
+        self.tool("bookmarks").load(list(_api().load_bookmarks(project)) if project is not None else [])
         self.set_model(None)
 
     def set_model(self, path=None) -> None:
         """Open `path` (a model, checkpoint or run) on the render thread; None: the project's newest model."""
-        self.interpolation.pause()
-        self.projection_box.hide()  # a projection belongs to the model it was made with
-        self._info, self._snapshot, self._directions = None, None, None
-        self._forget_modes()
+        for tool in self.tools:
+            tool.model_closed()
+        self._info, self._snapshot = None, None
+        self._strips.clear()
         if path is None and self._project is None:
             self._show_empty("Open a project to explore its model.")
             return
@@ -147,12 +125,14 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
         self.render.set_control(control)
 
     def shutdown(self) -> None:
-        self.cancel_projection()
-        self.interpolation.pause()
-        self._stop_modes_job()
+        for tool in self.tools:
+            tool.shutdown()
         self.render.stop()
 
     # --- reading the state (tests, benches, the main window) -------------------------------------------------
+    def tool(self, name: str):
+        return next(tool for tool in self.tools if tool.name == name)
+
     def model_info(self) -> ModelInfo | None:
         return self._info
 
@@ -160,16 +140,8 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
         return self._point
 
     def current_latent(self) -> np.ndarray:
-        """The latent rendered: the seed's or the explicit one, truncated, then moved along the directions."""
-        api, point = _api(), self._point
-        if point.latent is not None:
-            base = np.asarray(point.latent, np.float32)
-        else:
-            base = api.latents_for_seed(point.seed, self._info.latent_dim, 1)[0]
-        base = api.truncate(base, point.truncation)
-        if self._directions is None or not any(point.amounts):
-            return base
-        return api.apply_directions(base, self._directions, point.amounts)
+        """The latent rendered: the seed's or the explicit one, truncated (in z), moved along the directions."""
+        return self.look().latent
 
     def label_name(self) -> str | None:
         """The class drawn, by name, for models with labels."""
@@ -182,17 +154,46 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
             return None
         return self._info.label_names.index(name) if name in self._info.label_names else None
 
-    def bookmarks(self) -> list[dict]:
-        return list(self._bookmarks)
-
     def sampling(self) -> dict:
         """The temperature and top-k images are drawn with now; {} for models that draw no codes."""
         return dict(self._sampling)
 
-    # --- moving the point ------------------------------------------------------------------------------------
-    def randomise(self) -> None:
-        if self._info is not None:
-            self.seed.setValue(int(np.random.default_rng().integers(0, MAX_SEED)))
+    def strip_request(self, key: str) -> tuple | None:
+        """(stamp, looks) of the newest request of a strip, "tool:name"."""
+        return self._strips.get(key)
+
+    # --- the context the tools see (gui/explore_tools/tool.py) ------------------------------------------------
+    def info(self) -> ModelInfo | None:
+        return self._info
+
+    def project(self):
+        return self._project
+
+    def point(self) -> Point:
+        return self._point
+
+    def look(self, point: Point | None = None):
+        """The engine Look `point` renders as: the seed's or explicit latent, truncated in z (or with ψ, a mix and a
+        move in W for a style-based model), and what each tool adds."""
+        api, point = _api(), point or self._point
+        if point.latent is not None:
+            base = np.asarray(point.latent, np.float32)
+        else:
+            base = api.latents_for_seed(point.seed, self._info.latent_dim, 1)[0]
+        if self._info.in_w:
+            shift = None if point.shift is None else np.asarray(point.shift, np.float32).reshape(
+                self._info.num_styles, -1)
+            look = api.Look(base, point.label, point.truncation,
+                            None if point.mix is None else np.asarray(point.mix, np.float32), point.mix_layers, shift)
+        else:
+            look = api.Look(api.truncate(base, point.truncation), point.label)
+        for tool in self._tools_shown():
+            look = tool.shape(point, look)
+        return look
+
+    def look_of(self, record: dict):
+        return _api().Look.from_record(record, self.label_index(record.get("label")) if record.get("label")
+                                       is not None else self._point.label, self._info.in_w)
 
     def go_to(self, point: Point, text: str) -> None:
         """Make `point` current, as one undoable step."""
@@ -201,19 +202,60 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
         if point != before:
             self.undo_stack.push(PointCommand(self._show_point, before, point, text))
 
-    def _move(self, point: Point) -> None:
+    def move(self, point: Point) -> None:
         """A continuous change (a drag): render it now, commit to the history when the drag ends."""
         if self._info is None or point == self._point:
             return
-        self.interpolation.pause()
         self._point = point
         self._request_canvas()
 
-    def _commit(self, text: str) -> None:
+    def commit(self, text: str) -> None:
         if self._point != self._committed:
             self.undo_stack.push(PointCommand(self._show_point, self._committed, self._point, text))
             self._committed = self._point
-            self._request_variations()
+            self.refresh()
+
+    def refresh(self) -> None:
+        for tool in self._tools_shown():
+            tool.point_changed(self._point)
+
+    def request_strip(self, tool, name: str, looks: list) -> int:
+        key = f"{tool.name}:{name}"
+        stamp = self.render.request_strip(key, looks)
+        self._strips[key] = (stamp, list(looks))
+        return stamp
+
+    def compute(self, tool, name: str, work) -> None:
+        self.render.compute(f"{tool.name}:{name}", work)
+
+    def model_source(self) -> tuple:
+        return self._info.path, self._snapshot, self.sampling()
+
+    def show_frame(self, image) -> None:
+        shown = self._current_image if image is None else imaging.to_qimage(image)
+        if shown is not None:
+            self.canvas.set_image(shown)
+
+    def bookmarks(self) -> list[dict]:
+        return self.tool("bookmarks").bookmarks()
+
+    def offered_variations(self, point):
+        for tool in self._tools_shown():
+            offered = tool.variations(point)
+            if offered is not None:
+                return offered
+        return None
+
+    def notify(self, text: str) -> None:
+        self.status.emit(text)
+
+    def _tools_shown(self) -> list:
+        return [tool for tool in self.tools if self._info is not None and tool.applies_to(self._info)]
+
+    # --- moving the point ------------------------------------------------------------------------------------
+    def randomise(self) -> None:
+        if self._info is not None:
+            self.seed.setValue(int(np.random.default_rng().integers(0, MAX_SEED)))
 
     def _show_point(self, point: Point) -> None:
         """Set the widgets to `point` without their signals, then render it (also used by undo/redo)."""
@@ -222,25 +264,20 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
-        self.sliders.set_amounts(point.amounts)
         if point.label is not None:
             self.label_choice.blockSignals(True)
             self.label_choice.setCurrentIndex(point.label)
             self.label_choice.blockSignals(False)
-        self.interpolation.pause()
         self._request_canvas()
-        self._request_variations()
-        self._follow_class_in_modes()
+        self.refresh()
 
     def _on_seed_changed(self, seed: int) -> None:
-        self._move(self._point.with_seed(seed))
-        self.sliders.set_amounts(self._point.amounts)
-        self._commit("Seed")
+        self.move(self._point.with_seed(seed))
+        self.commit("Seed")
 
     def _on_label_changed(self, index: int) -> None:
-        self._move(replace(self._point, label=index))
-        self._commit("Class")
-        self._follow_class_in_modes()
+        self.move(replace(self._point, label=index))
+        self.commit("Class")
 
     # --- sampling settings (models that draw codes) ---------------------------------------------------------
     def set_sampling(self, settings: dict) -> None:
@@ -266,85 +303,45 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
             return
         self._sampling = settings
         self.render.set_sampling(**settings)
-        self.interpolation.pause()
         self._request_canvas()
-        self._request_variations()
-        self._request_bookmark_thumbnails()
-        self._request_frames()
+        for tool in self._tools_shown():
+            tool.weights_changed(self._info.step)
 
     # --- rendering -------------------------------------------------------------------------------------------
     def _request_canvas(self) -> None:
-        self.last_stamp = self.render.request(self.current_latent(), self._point.label)
-
-    def _request_strip(self, name: str, latents: np.ndarray, extra=None, labels: list | None = None) -> None:
-        if labels is None and self._point.label is not None:
-            labels = [self._point.label] * len(latents)
-        self._strips[name] = (self.render.request_strip(name, latents, labels), latents, extra)
-
-    def _request_variations(self) -> None:
-        """Neighbours of the point; right after a mode click, more draws from that mode instead."""
-        if self._info is None or not self._info.can(_api().Capability.CONTINUOUS_LATENT):
-            return
-        visit = self._mode_samples()
-        if visit is not None:
-            self.variations_box.setTitle(f"Variations: more from Mode {visit[0] + 1}")
-            self._request_strip("variations", visit[1])
-            return
-        self.variations_box.setTitle("Variations")
-        spread = float(self.spread.value())
-        self._request_strip("variations", _api().variations(self.current_latent(), VARIATIONS, spread,
-                                                            seed=self._point.seed))
-
-    def _request_bookmark_thumbnails(self) -> None:
-        rows = [i for i, b in enumerate(self._bookmarks) if self._usable(b)]
-        if self._info is not None and rows:
-            latents = np.asarray([self._bookmarks[i]["latent"] for i in rows], np.float32)
-            labels = None
-            if self._point.label is not None:  # each bookmark in its own class, where it recorded one
-                labels = [self.label_index(self._bookmarks[i].get("label")) for i in rows]
-                labels = [self._point.label if label is None else label for label in labels]
-            self._request_strip("bookmarks", latents, rows, labels)
-
-    def _request_frames(self) -> None:
-        if self._info is None or len(self._keyframes) < 2:
-            return
-        frames = _api().interpolate(self._keyframes, frames_per_segment=self.interpolation.steps.value(), loop=True)
-        self.interpolation.set_path(len(frames), len(self._keyframes))
-        self._request_strip("frames", frames)
+        if self._info is not None:
+            self.last_stamp = self.render.request(self.look())
 
     def _on_rendered(self, image: np.ndarray, stamp: int) -> None:
         if stamp <= max(self._shown_stamp, self._stamp_floor) or self._info is None:
             return  # older than what is on screen, or made by the previous model
         self._shown_stamp = stamp
         self._current_image = imaging.to_qimage(image)
-        if not self.interpolation.playing():
-            self.canvas.set_image(self._current_image)
+        self.canvas.set_image(self._current_image)
         self.frame_shown.emit(stamp)
 
-    def _on_strip_rendered(self, name: str, images: np.ndarray, stamp: int) -> None:
-        request = self._strips.get(name)
+    def _on_strip_rendered(self, key: str, images: np.ndarray, stamp: int) -> None:
+        request = self._strips.get(key)
         if request is None or request[0] != stamp:
             return
-        if name == "variations":
-            self.variation_strip.set_count(len(images))
-            self.variation_strip.set_images(images)
-        elif name == "bookmarks":
-            self.bookmark_panel.set_thumbnails(images, request[2])
-        elif name == "frames":
-            self.interpolation.set_frames(images)
-        elif name == "modes":
-            self.modes_panel.set_images(images)
-        self.strip_shown.emit(name, stamp)
+        name, part = key.split(":", 1)
+        self.tool(name).strip_rendered(part, images)
+        self.strip_shown.emit(key, stamp)
+
+    def _on_computed(self, key: str, result) -> None:
+        name, part = key.split(":", 1)
+        if self._info is not None:
+            self.tool(name).computed(part, result)
 
     def _on_model_opened(self, info: ModelInfo) -> None:
-        self._info, self._directions = info, None
+        self._info = info
         Capability = _api().Capability
-        continuous = info.can(Capability.CONTINUOUS_LATENT)
-        self._point_form.setRowVisible(self.truncation, info.can(Capability.TRUNCATION))
-        self._point_form.setRowVisible(self.label_choice, info.can(Capability.LABELS))
+        form = self.point_form
+        form.setRowVisible(self.truncation, info.can(Capability.TRUNCATION))
+        form.setRowVisible(self.label_choice, info.can(Capability.LABELS))
         self._sampling = dict(info.sampling)
         for widget, key in ((self.temperature, "temperature"), (self.top_k, "top_k")):
-            self._point_form.setRowVisible(widget, key in info.sampling)
+            form.setRowVisible(widget, key in info.sampling)
             widget.blockSignals(True)
             if widget is self.top_k:
                 widget.setMaximum(max(info.codebook_size or 1024, int(info.sampling.get("top_k", 0))))
@@ -355,48 +352,37 @@ class ExploreRoom(FollowingMixin, KeepingMixin, ModesMixin, QWidget):
         self.label_choice.clear()
         self.label_choice.addItems(list(info.label_names))
         self.label_choice.blockSignals(False)
-        for widget in (self.directions_box, self.variations_box, self.interpolation_box):
-            widget.setVisible(continuous)
-        self.sliders.set_directions([])
-        self.sliders.set_waiting_text("Finding the main directions…")
+        shown = self._tools_shown()
+        for tool in self.tools:
+            for widget in (tool.widget, tool.below):
+                if widget is not None:
+                    widget.setVisible(tool in shown)
         self.undo_stack.clear()
         label = 0 if info.can(Capability.LABELS) and info.label_names else None
-        self._show_point(Point(seed=self.seed.value(), truncation=1.0, label=label))
+        self._point = self._committed = Point(seed=self.seed.value(), truncation=1.0, label=label)
+        for tool in shown:
+            tool.model_opened(info)
+        self._show_point(self._point)
         self.pages.setCurrentIndex(1)
-        if continuous:
-            load = None
-            if info.can(Capability.ENCODER) and self._project is not None:
-                load = partial(explore_jobs.direction_inputs, self._project, info.size, info.can(Capability.LABELS))
-            self.render.fit_directions(DIRECTIONS, load)
-        self._refresh_bookmarks()
-        self._request_frames()
-        self._open_modes(info)
         self.model_label.setText(f"{info.family} · step {info.step} · {info.size} px")
         self.status.emit(f"Exploring {info.family} model {info.id} (step {info.step}, {info.size} px)")
         self.model_ready.emit(info)
 
     def _on_snapshot_loaded(self, step: int) -> None:
-        self._request_variations()
-        self._request_bookmark_thumbnails()
-        self._request_mode_thumbnails()  # the same modes, drawn with the newer weights
-        self._request_frames()
+        for tool in self._tools_shown():
+            tool.weights_changed(step)
         self.model_label.setText(f"{self._info.family} · step {step} · {self._info.size} px · training")
         self.status.emit(f"Explore shows the training run's newest weights (step {step})")
 
-    def _on_directions_ready(self, directions) -> None:
-        self._directions = directions
-        tips = [f"{name}: one typical step is {scale:.2f} in latent units"
-                for name, scale in zip(directions.names, directions.scales)]
-        self.sliders.set_directions(list(directions.names), tips)
-        self._point = self._committed = replace(self._point, amounts=tuple(0.0 for _ in directions.names))
-        self.directions_ready.emit()
-
     def _on_render_failed(self, what: str, reason: str) -> None:
-        if what == "open":
+        if ":" in what:  # work a tool gave the render thread
+            name, part = what.split(":", 1)
+            if self._info is not None:
+                self.tool(name).computed_failed(part, reason)
+            what = f"finish {part}"
+        elif what == "open":
             self._info = None
             self._show_empty(reason)
-        elif what == "directions":
-            self.sliders.set_waiting_text(f"No directions: {reason}")
         elif what == "snapshot":
             self._follow_checkpoints = True
         self.status.emit(f"Explore could not {what}: {reason}")

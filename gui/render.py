@@ -7,7 +7,8 @@ final frame always belongs to the final request (napari's StatusChecker, stylega
 
 Work kinds, highest priority first: open a model, load newer EMA weights, change the sampling settings (a VQ-VAE's
 temperature and top-k), render the canvas, render one chunk of a strip (variations, bookmark thumbnails,
-interpolation frames), fit latent directions. A strip is rendered a chunk at a time, so a canvas request never
+interpolation frames, a crossbreed grid), then other work an Explore tool asks of the model (fit directions).
+Every image is an engine Look: a latent and what the family adds to it (ψ, a mix of styles, a move in W). A strip is rendered a chunk at a time, so a canvas request never
 waits behind a long strip; new weights or settings are in place before any request already waiting is rendered.
 
 The Model lives and is used on this thread only. Signals carry uint8 NumPy arrays and plain records, never
@@ -41,6 +42,13 @@ class ModelInfo:
     codebook_size: int | None = None  # the codes such a model chooses among (top-k's useful limit)
     output: tuple = (3, 0, 0)  # what it makes: channels, height, width (engine.api.Output)
     input_kind: str = "latent"  # what a point is to it (engine.api.InputKind's value)
+    style_ranges: dict = field(default_factory=dict)  # style-based: {"coarse": (start, stop), ...}
+    num_styles: int = 0  # style-based: how many styles a point has
+
+    @property
+    def in_w(self) -> bool:
+        """Style-based: ψ, mixes and directions act on the styles in W, not on z."""
+        return self.input_kind == "styles"
 
     def can(self, capability) -> bool:
         return capability in self.capabilities
@@ -49,8 +57,7 @@ class ModelInfo:
 @dataclass
 class _Strip:
     stamp: int
-    latents: np.ndarray
-    labels: list | None
+    looks: list  # of engine Looks
     done: list
 
 
@@ -59,7 +66,7 @@ class RenderThread(QThread):
     strip_rendered = Signal(str, object, int)  # strip name, N x H x W x 3 uint8, stamp
     model_opened = Signal(object)  # ModelInfo
     snapshot_loaded = Signal(int)  # training step of the weights now in use
-    directions_ready = Signal(object)  # api.Directions (NumPy arrays and names only)
+    computed = Signal(str, object)  # name of a compute() request, and its result (plain data)
     failed = Signal(str, str)  # what was being done ("open", "render", ...), a one-line reason
     message = Signal(str)  # what the model has to say while it works (it ran out of memory and adapted)
 
@@ -74,10 +81,10 @@ class RenderThread(QThread):
         self._opening = False  # from open_model() until that model is open (or failed)
         self._snapshot: tuple | None = None  # (weights, step)
         self._sampling: dict | None = None  # newest sampling settings not yet given to the model
-        self._canvas: tuple | None = None  # (stamp, latent, label)
+        self._canvas: tuple | None = None  # (stamp, look)
         self._strips: dict[str, _Strip] = {}
-        self._directions: tuple | None = None  # (count, images loader or None)
-        self._last_canvas: tuple | None = None  # (latent, label): re-rendered when new weights arrive
+        self._work: dict[str, Callable] = {}  # name -> work(model), asked by tools
+        self._last_canvas = None  # the look last rendered: again when new weights arrive
         self._control = None
         self._holding = None  # the Control told render_started(), until the render work runs dry
         self._model = None  # touched on this thread only
@@ -89,7 +96,7 @@ class RenderThread(QThread):
         with self._lock:
             self._open = str(path)
             self._opening = True
-            self._canvas, self._strips, self._directions, self._snapshot = None, {}, None, None
+            self._canvas, self._strips, self._work, self._snapshot = None, {}, {}, None
             self._sampling = None  # a newly opened model starts from its own settings
             self._wake.set()
 
@@ -107,29 +114,29 @@ class RenderThread(QThread):
             self._sampling = {**(self._sampling or {}), **changes}
             self._wake.set()
 
-    def request(self, latent: np.ndarray, label: int | None = None) -> int:
-        """Ask for the canvas image of `latent`; replaces any waiting canvas request. Returns its stamp."""
+    def request(self, look) -> int:
+        """Ask for the canvas image of an engine Look; replaces any waiting canvas request. Returns its stamp."""
         with self._lock:
             self._stamp += 1
-            self._canvas = (self._stamp, np.asarray(latent, np.float32).reshape(1, -1), label)
+            self._canvas = (self._stamp, look)
             self._hold_locked()
             self._wake.set()
             return self._stamp
 
-    def request_strip(self, name: str, latents: np.ndarray, labels: list | None = None) -> int:
-        """Ask for a batch of images under `name`; replaces a waiting or half-done strip of the same name."""
+    def request_strip(self, name: str, looks: list) -> int:
+        """Ask for the images of engine Looks under `name`; replaces a waiting or half-done strip of that name."""
         with self._lock:
             self._stamp += 1
-            self._strips[name] = _Strip(self._stamp, np.asarray(latents, np.float32), labels, [])
+            self._strips[name] = _Strip(self._stamp, list(looks), [])
             self._hold_locked()
             self._wake.set()
             return self._stamp
 
-    def fit_directions(self, count: int, load_inputs: Callable[[], dict] | None = None) -> None:
-        """Fit `count` latent directions for the open model; `load_inputs` (run here, it reads the dataset) gives
-        fit_directions' images (and labels) for a VAE's KL ranking."""
+    def compute(self, name: str, work: Callable) -> None:
+        """Run `work(model)` with the open model, after any waiting images (fitting directions: seconds); its result
+        comes back as `computed(name, result)`. A newer request of the same name replaces a waiting one."""
         with self._lock:
-            self._directions = (count, load_inputs)
+            self._work[name] = work
             self._wake.set()
 
     def set_control(self, control) -> None:
@@ -184,7 +191,7 @@ class RenderThread(QThread):
             path, self._open = self._open, None
             return "open", lambda: self._do_open(path)
         if self._model is None:  # nothing to render with: drop render work, keep waiting for a model
-            self._canvas, self._strips, self._directions, self._snapshot = None, {}, None, None
+            self._canvas, self._strips, self._work, self._snapshot = None, {}, {}, None
             self._sampling = None
             return None
         if self._snapshot is not None:
@@ -199,9 +206,9 @@ class RenderThread(QThread):
         if self._strips:
             name, strip = next(iter(self._strips.items()))
             return "render", lambda: self._do_strip_chunk(name, strip)
-        if self._directions is not None:
-            directions, self._directions = self._directions, None
-            return "directions", lambda: self._do_directions(*directions)
+        if self._work:
+            name, work = self._work.popitem()
+            return name, lambda: self.computed.emit(name, work(self._model))
         return None
 
     def _do_open(self, path: str) -> None:
@@ -215,11 +222,13 @@ class RenderThread(QThread):
             with self._lock:
                 self._opening = self._open is not None
         self._model = model
+        styled = model.can(api.Capability.STYLE_MIXING)
         self.model_opened.emit(ModelInfo(path, model.id, model.family, model.latent_dim, model.size, model.step,
                                          frozenset(model.capabilities), tuple(model.label_names),
                                          dict(model.sampling()), model.codebook_size,
                                          (model.output.channels, model.output.height, model.output.width),
-                                         model.inputs.kind.value))
+                                         model.inputs.kind.value, dict(model.net.style_ranges()) if styled else {},
+                                         model.inputs.num_styles))
 
     def _do_snapshot(self, weights: dict, step: int) -> None:
         self._model.load_snapshot(weights, step)
@@ -227,30 +236,29 @@ class RenderThread(QThread):
         with self._lock:  # show the current point with the new weights, unless a newer request is waiting
             if self._canvas is None and self._last_canvas is not None:
                 self._stamp += 1
-                self._canvas = (self._stamp, *self._last_canvas)
+                self._canvas = (self._stamp, self._last_canvas)
                 self._hold_locked()
 
-    def _do_canvas(self, stamp: int, latent: np.ndarray, label: int | None) -> None:
-        self._last_canvas = (latent, label)
+    def _do_canvas(self, stamp: int, look) -> None:
+        self._last_canvas = look
         started = time.perf_counter()
-        image = self._model.render(latent, labels=None if label is None else [label])[0]
+        image = self._model.render_looks([look])[0]
         self.render_seconds += time.perf_counter() - started
         self.renders += 1
         self.rendered.emit(image, stamp)
 
     def _do_strip_chunk(self, name: str, strip: _Strip) -> None:
         start = sum(len(part) for part in strip.done)
-        latents = strip.latents[start:start + STRIP_CHUNK]
-        labels = None if strip.labels is None else strip.labels[start:start + STRIP_CHUNK]
-        if len(latents):
+        looks = strip.looks[start:start + STRIP_CHUNK]
+        if looks:
             try:
-                strip.done.append(self._model.render(latents, labels=labels))
+                strip.done.append(self._model.render_looks(looks))
             except Exception:
                 with self._lock:  # a strip that cannot be rendered must not be retried on every pass
                     if self._strips.get(name) is strip:
                         del self._strips[name]
                 raise
-        if start + len(latents) < len(strip.latents):
+        if start + len(looks) < len(strip.looks):
             return
         with self._lock:
             if self._strips.get(name) is not strip:
@@ -258,12 +266,6 @@ class RenderThread(QThread):
             del self._strips[name]
         images = np.concatenate(strip.done) if strip.done else np.zeros((0, 1, 1, 3), np.uint8)
         self.strip_rendered.emit(name, images, strip.stamp)
-
-    def _do_directions(self, count: int, load_inputs) -> None:
-        from engine import api
-
-        inputs = load_inputs() if load_inputs is not None else {}
-        self.directions_ready.emit(api.fit_directions(self._model, count=count, **inputs))
 
     # --- yielding the CPU to the explorer while training runs ------------------------------------------------
     def _hold_locked(self) -> None:

@@ -2,7 +2,7 @@
 is in family.py."""
 from __future__ import annotations
 
-from .family import Capability, Family, FamilyInfo, InputKind, Inputs, Output, part
+from .family import Capability, Family, FamilyInfo, InputKind, Inputs, Look, Output, part
 from .cgan import ConditionalGAN
 from .cvae import ConditionalVAE
 from .dcgan import DCGAN

@@ -33,7 +33,7 @@ class Capability(str, enum.Enum):
     """What a model can do; the explorer shows only the controls that apply, the CLI only the flags that do.
     A capability is a promise about the sampler too: ENCODER's has `encode(x, labels)` -> (the point, its log
     variance or None) and `reconstruct(x, labels)`; LAYER_FEATURES's `early_features(z)`; CODE_SAMPLING's
-    `temperature`, `top_k` and `codebook_size`; STYLE_MIXING's `style_ranges()` -> {"coarse": (start, stop), ...}."""
+    `temperature`, `top_k` and `codebook_size`; STYLE_MIXING's `style_ranges()` -> {"coarse": (start, stop), ...} and `map(z, psi)` -> w."""
     CONTINUOUS_LATENT = "continuous_latent"  # sliders, slerp, variations
     ENCODER = "encoder"  # images encode back to latents (reconstructions, KL-ranked directions, mixtures)
     LABELS = "takes_labels"  # conditional on a label chosen at sampling time
@@ -67,16 +67,55 @@ class Output:
     width: int
 
 
+@dataclass(frozen=True, eq=False)
+class Look:
+    """One image's input as the explorer composes it: a latent (already truncated, for families that truncate z),
+    its label, and what a style-based family adds: ψ, a second point whose styles `mix_layers` (start, stop) take
+    its place, and a num_styles x latent_dim offset added to the styles in W (the directions' sliders)."""
+    latent: np.ndarray
+    label: int | None = None
+    psi: float = 1.0
+    mix_latent: np.ndarray | None = None
+    mix_layers: tuple = (0, 0)
+    w_shift: np.ndarray | None = None
+
+    def record(self) -> dict:
+        """The look as a PNG or bookmark records it (the fields `Inputs.record` writes for its batch row)."""
+        record = {"latent": [float(v) for v in np.asarray(self.latent).reshape(-1)]}
+        if self.psi != 1.0:
+            record["truncation"] = float(self.psi)
+        if self.mix_latent is not None:
+            record["mix_latent"] = [float(v) for v in np.asarray(self.mix_latent).reshape(-1)]
+            record["mix_layers"] = [int(v) for v in self.mix_layers]
+        if self.w_shift is not None:
+            record["w_shift"] = np.asarray(self.w_shift, np.float32).tolist()
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict, label: int | None = None, in_w: bool = False) -> "Look":
+        """The look a PNG or bookmark recorded; `label`: its index in the open model. Only style-based families
+        (`in_w`) keep ψ, a mix and a move in W apart: the others' recorded latent is already truncated."""
+        def array(key):
+            return None if not in_w or record.get(key) is None else np.asarray(record[key], np.float32)
+
+        psi = record.get("truncation")
+        return cls(np.asarray(record["latent"], np.float32).reshape(-1), label,
+                   float(psi) if in_w and psi is not None else 1.0, array("mix_latent"),
+                   tuple(record.get("mix_layers", (0, 0))), array("w_shift"))
+
+
 @dataclass(frozen=True)
 class Inputs:
     """What a sampler takes, and how batches of it are drawn, fed and recorded. Batches are dicts of tensors:
     {"z": N x latent_dim} and, for conditional models, {"label": N}; style-based models may add {"psi": N} (the
-    truncation, applied in W) and a second point's {"z_mix": N x latent_dim} with the {"mix": N x 2} range of
-    styles it gives. A seed always draws the same latent (engine.sampling.latents_for_seed), so a PNG that records
-    its seed can be made again anywhere."""
+    truncation, applied in W), a second point's {"z_mix": N x latent_dim} with the {"mix": N x 2} range of
+    styles it gives, and {"w_shift": N x num_styles x latent_dim}, an offset added to each style in W. A seed
+    always draws the same latent (engine.sampling.latents_for_seed), so a PNG that records its seed can be made
+    again anywhere."""
     kind: InputKind
     latent_dim: int
     num_classes: int = 0
+    num_styles: int = 0  # style-based models: how many styles (per-layer copies of w) a point has
 
     def for_seeds(self, seeds, device, truncation: float = 1.0, labels=None) -> dict:
         """One input per seed; labels given, or every label in turn (seed modulo the number of labels). Truncation
@@ -110,6 +149,27 @@ class Inputs:
             batch["label"] = torch.as_tensor(labels, dtype=torch.long, device=device).reshape(-1)
         return batch
 
+    def of_looks(self, looks, device) -> dict:
+        """A batch of explorer looks. Families without styles take the latent and label; style-based ones also take
+        ψ, a second point's styles and an offset in W, row by row (a row without them gets the neutral values)."""
+        labels = [look.label or 0 for look in looks] if self.num_classes else None
+        batch = self.batch(np.stack([np.asarray(look.latent, np.float32).reshape(-1) for look in looks]), labels,
+                           device)
+        if self.kind != InputKind.STYLES:
+            return batch
+        if any(look.psi != 1.0 for look in looks):
+            batch["psi"] = torch.tensor([float(look.psi) for look in looks], device=device)
+        if any(look.mix_latent is not None for look in looks):
+            batch["z_mix"] = torch.as_tensor(np.stack([look.latent if look.mix_latent is None else look.mix_latent
+                                                       for look in looks]).astype(np.float32), device=device)
+            batch["mix"] = torch.tensor([look.mix_layers if look.mix_latent is not None else (0, 0)
+                                         for look in looks], device=device)
+        if any(look.w_shift is not None for look in looks):
+            zero = np.zeros((self.num_styles, self.latent_dim), np.float32)
+            batch["w_shift"] = torch.as_tensor(np.stack([zero if look.w_shift is None else look.w_shift
+                                                         for look in looks]).astype(np.float32), device=device)
+        return batch
+
     def record(self, batch: dict, index: int) -> dict:
         """What a PNG carries so the exact input can be given again: the latent (and the label's index)."""
         record = {"latent": [float(v) for v in batch["z"][index].detach().float().cpu().reshape(-1)]}
@@ -120,6 +180,8 @@ class Inputs:
         if "z_mix" in batch:
             record["mix_latent"] = [float(v) for v in batch["z_mix"][index].detach().float().cpu().reshape(-1)]
             record["mix_layers"] = [int(v) for v in batch["mix"][index]]
+        if "w_shift" in batch:
+            record["w_shift"] = batch["w_shift"][index].detach().float().cpu().tolist()
         return record
 
 

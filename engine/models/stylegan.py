@@ -171,15 +171,16 @@ class Generator(nn.Module):
             w = self.w_avg + psi.reshape(-1, 1).to(w.dtype) * (w - self.w_avg)
         return w
 
-    def styles(self, z, psi=None, z_mix=None, mix=None) -> torch.Tensor:
-        """N x num_styles x latent_dim: z's w everywhere, except the styles in mix[i] = (start, stop), from z_mix."""
+    def styles(self, z, psi=None, z_mix=None, mix=None, w_shift=None) -> torch.Tensor:
+        """N x num_styles x latent_dim: z's w everywhere, except the styles in mix[i] = (start, stop), from z_mix;
+        plus `w_shift` (N x num_styles x latent_dim), a move in W (the explorer's sliders)."""
         w = self.map(z, psi)
         ws = w[:, None].expand(-1, self.num_styles, -1)
         if z_mix is not None:
             index = torch.arange(self.num_styles, device=z.device)[None]
             taken = (index >= mix[:, :1]) & (index < mix[:, 1:])  # N x num_styles
             ws = torch.where(taken[:, :, None], self.map(z_mix, psi)[:, None], ws)
-        return ws
+        return ws if w_shift is None else ws + w_shift.to(ws.dtype)
 
     def synthesis(self, ws: torch.Tensor, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         x = self.const.expand(ws.shape[0], -1, -1, -1)
@@ -194,8 +195,8 @@ class Generator(nn.Module):
                                                              align_corners=False) + skip
         return torch.tanh(rgb)
 
-    def forward(self, z, labels=None, psi=None, z_mix=None, mix=None, noise=None) -> torch.Tensor:
-        ws = self.styles(z, psi, z_mix, mix)
+    def forward(self, z, labels=None, psi=None, z_mix=None, mix=None, noise=None, w_shift=None) -> torch.Tensor:
+        ws = self.styles(z, psi, z_mix, mix, w_shift)
         if self.training:
             with torch.no_grad():
                 self.w_avg.lerp_(ws[:, 0].detach().float().mean(0), 1 - W_AVG_DECAY)
@@ -344,9 +345,9 @@ class StyleGAN(Family):
         title="StyleGAN2-lite",
         description="The style-based GAN artists know: mix the coarse, middle or fine styles of two pictures. "
                     "Slower per image than FastGAN on a CPU.",
-        # Not TRUNCATION: its ψ is an input (generate --truncation), while the explorer's truncation slider
-        # scales z, which the mapping's normalisation undoes; the slider stays hidden until the explorer passes ψ.
-        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.LAYER_FEATURES, Capability.STYLE_MIXING}),
+        # TRUNCATION here is ψ, applied in W: the explorer passes it in each Look instead of scaling z.
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES,
+                                Capability.STYLE_MIXING}),
     )
     Learner = StyleGANLearner
     options = frozenset({"r1", "ada_target", "path_length", "style_mixing"})
@@ -362,11 +363,12 @@ class StyleGAN(Family):
 
     @classmethod
     def inputs(cls, cfg) -> Inputs:
-        return Inputs(InputKind.STYLES, cfg.latent_dim)
+        return Inputs(InputKind.STYLES, cfg.latent_dim, num_styles=2 + 3 * levels(cfg.size))
 
     @staticmethod
     def sample(sampler: nn.Module, batch: dict) -> torch.Tensor:
-        return sampler(batch["z"], psi=batch.get("psi"), z_mix=batch.get("z_mix"), mix=batch.get("mix"))
+        return sampler(batch["z"], psi=batch.get("psi"), z_mix=batch.get("z_mix"), mix=batch.get("mix"),
+                       w_shift=batch.get("w_shift"))
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:

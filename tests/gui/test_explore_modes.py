@@ -61,9 +61,9 @@ def open_with_modes(qtbot, room, project) -> None:
     """Open `project` and wait until its modes are fitted and their thumbnails drawn."""
     shown_strips = []
     room.strip_shown.connect(lambda name, stamp: shown_strips.append((name, stamp)))
-    with qtbot.waitSignals([room.model_ready, room.modes_ready], timeout=WAIT):
+    with qtbot.waitSignals([room.model_ready, room.tool("modes").ready], timeout=WAIT):
         room.set_project(project)
-    qtbot.waitUntil(lambda: ("modes", room._strips["modes"][0]) in shown_strips, timeout=WAIT)
+    qtbot.waitUntil(lambda: ("modes:modes", room.strip_request("modes:modes")[0]) in shown_strips, timeout=WAIT)
 
 
 def mixture_files(project) -> list[str]:
@@ -85,23 +85,23 @@ def icon_bytes(strip, row: int, side: int) -> bytes:
 def test_a_vae_shows_one_thumbnail_per_mode_heaviest_first_and_stores_the_fit(qtbot, room, vae_project):
     assert mixture_files(vae_project) == []
     waiting = []
-    room.model_ready.connect(lambda _info: waiting.append(room.modes_panel.message.text()))
+    room.model_ready.connect(lambda _info: waiting.append(room.tool("modes").panel.message.text()))
     open_with_modes(qtbot, room, vae_project)
     assert waiting == ["Finding the modes of your images…"]
-    assert room.modes_box.isVisibleTo(room)
+    assert room.tool("modes").widget.isVisibleTo(room)
 
     assert mixture_files(vae_project) == ["mixture-step-000120.json", "mixture-step-000120.safetensors"]
     stored = api.mixture_for(vae_project.root)  # loads the fit the room stored
-    assert stored.components >= 2 and room.mixture().components == stored.components
-    np.testing.assert_array_equal(room.mixture().means, stored.means)
+    assert stored.components >= 2 and room.tool("modes").mixture().components == stored.components
+    np.testing.assert_array_equal(room.tool("modes").mixture().means, stored.means)
 
-    strip = room.modes_panel.strip
+    strip = room.tool("modes").panel.strip
     heaviest_first = sorted(range(stored.components), key=lambda k: -stored.weights[k])
-    assert room.mode_components() == heaviest_first and strip.count() == stored.components
+    assert room.tool("modes").mode_components() == heaviest_first and strip.count() == stored.components
     for position, k in enumerate(heaviest_first):
         assert strip.item(position).toolTip().startswith(
             f"Mode {position + 1} of {stored.components}: {stored.weights[k]:.0%} of your images")
-    assert "checkpoint opened (step 120)" in room.modes_panel.message.toolTip()
+    assert "checkpoint opened (step 120)" in room.tool("modes").panel.message.toolTip()
 
     drawn = api.open_model(vae_project.root).render(stored.means[heaviest_first].astype(np.float32))
     for position, image in enumerate(drawn):  # each thumbnail is its mode's centre, as the model draws it
@@ -111,15 +111,15 @@ def test_a_vae_shows_one_thumbnail_per_mode_heaviest_first_and_stores_the_fit(qt
 def test_clicking_a_mode_draws_from_it_fills_the_variations_and_undo_goes_back(qtbot, room, vae_project):
     open_with_modes(qtbot, room, vae_project)
     wait_for_latest_frame(qtbot, room)
-    room._mode_seeds = np.random.default_rng(0)  # the draws are random by design; this test wants them repeatable
+    room.tool("modes")._mode_seeds = np.random.default_rng(0)  # the draws are random by design; this test wants them repeatable
     before_latent, before_picture = room.current_latent(), shown(room)
-    mixture, position = room.mixture(), room.mixture().components - 1  # the lightest mode
-    component = room.mode_components()[position]
+    mixture, position = room.tool("modes").mixture(), room.tool("modes").mixture().components - 1  # the lightest mode
+    component = room.tool("modes").mode_components()[position]
 
-    strip = room.modes_panel.strip
+    strip = room.tool("modes").panel.strip
     with qtbot.waitSignal(room.render.strip_rendered, timeout=WAIT,
-                          check_params_cb=lambda name, images, stamp: name == "variations"
-                          and stamp == room._strips["variations"][0]):
+                          check_params_cb=lambda name, images, stamp: name == "variations:neighbours"
+                          and stamp == room.strip_request("variations:neighbours")[0]):
         qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton,
                          pos=strip.visualItemRect(strip.item(position)).center())
     wait_for_latest_frame(qtbot, room)
@@ -128,10 +128,10 @@ def test_clicking_a_mode_draws_from_it_fills_the_variations_and_undo_goes_back(q
     assert mixture.members(first[None])[0] == component
     assert room.undo_stack.undoText() == f"Mode {position + 1}"
 
-    samples = room._strips["variations"][1]
-    assert len(samples) == 8 and room.variation_strip.count() == 8
+    samples = np.stack([look.latent for look in room.strip_request("variations:neighbours")[1]])
+    assert len(samples) == 8 and room.tool("variations").strip.count() == 8
     assert (mixture.members(samples) == component).all()  # draws from the same mode, not neighbours of the point
-    assert room.variations_box.title() == f"Variations: more from Mode {position + 1}"
+    assert room.tool("variations").widget.title() == f"Variations: more from Mode {position + 1}"
     assert strip.selected_rows() == [position]
 
     qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton,
@@ -144,16 +144,16 @@ def test_clicking_a_mode_draws_from_it_fills_the_variations_and_undo_goes_back(q
     room.undo_stack.undo()
     wait_for_latest_frame(qtbot, room)
     assert np.array_equal(room.current_latent(), before_latent) and shown(room) == before_picture
-    assert room.variations_box.title() == "Variations"  # neighbours again, once the artist has moved away
+    assert room.tool("variations").widget.title() == "Variations"  # neighbours again, once the artist has moved away
     assert strip.selected_rows() == []
 
 
 def test_a_gan_shows_no_modes_and_fits_none(qtbot, room, dcgan_project):
     with qtbot.waitSignals([room.model_ready, room.frame_shown], timeout=WAIT):
         room.set_project(dcgan_project)
-    assert room.pages.currentIndex() == 1 and room.variations_box.isVisibleTo(room)
-    assert not room.modes_box.isVisibleTo(room)
-    assert room._modes_jobs == 0 and room.mixture() is None
+    assert room.pages.currentIndex() == 1 and room.tool("variations").widget.isVisibleTo(room)
+    assert not room.tool("modes").widget.isVisibleTo(room)
+    assert room.tool("modes")._modes_jobs == 0 and room.tool("modes").mixture() is None
     assert mixture_files(dcgan_project) == []
 
 
@@ -162,40 +162,40 @@ def test_modes_found_for_a_model_no_longer_shown_are_dropped(qtbot, room, vae_pr
     room.model_ready.connect(lambda info: room.set_project(dcgan_project) if info.family == "vae" else None)
     with qtbot.waitSignal(room.model_ready, timeout=WAIT, check_params_cb=lambda info: info.family == "dcgan"):
         room.set_project(vae_project)
-    qtbot.waitUntil(lambda: room._modes_jobs == 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: room.tool("modes")._modes_jobs == 0, timeout=WAIT)
     assert room.model_info().family == "dcgan"
-    assert room.mixture() is None and not room.modes_box.isVisibleTo(room) and room.modes_panel.count() == 0
+    assert room.tool("modes").mixture() is None and not room.tool("modes").widget.isVisibleTo(room) and room.tool("modes").panel.count() == 0
 
 
 def test_a_model_file_outside_its_project_says_why_it_has_no_modes(qtbot, room, vae_project, tmp_path):
     exported = api.open_model(vae_project.root).export(tmp_path / "digits-vae.safetensors")
     with qtbot.waitSignal(room.status, timeout=WAIT, check_params_cb=lambda text: "modes" in text):
         room.set_model(exported)
-    assert room.modes_box.isVisibleTo(room) and room.modes_panel.count() == 0
-    text = room.modes_panel.message.text()
+    assert room.tool("modes").widget.isVisibleTo(room) and room.tool("modes").panel.count() == 0
+    text = room.tool("modes").panel.message.text()
     assert text.startswith("No modes for this model:") and "stored beside checkpoints" in text
-    assert room.modes_panel.refit_button.isEnabled()
+    assert room.tool("modes").panel.refit_button.isEnabled()
 
 
 def test_refit_fits_again_and_keeps_showing_the_modes_meanwhile(qtbot, room, vae_project):
     open_with_modes(qtbot, room, vae_project)
     json_path = vae_project.runs()[-1] / "checkpoints" / "mixture-step-000120.json"
     written = json_path.stat().st_mtime_ns
-    count = room.modes_panel.count()
-    with qtbot.waitSignal(room.modes_ready, timeout=WAIT):
-        room.modes_panel.refit_button.click()
-        assert room.modes_panel.message.text() == "Fitting the modes again…"
-        assert room.modes_panel.count() == count and not room.modes_panel.refit_button.isEnabled()
+    count = room.tool("modes").panel.count()
+    with qtbot.waitSignal(room.tool("modes").ready, timeout=WAIT):
+        room.tool("modes").panel.refit_button.click()
+        assert room.tool("modes").panel.message.text() == "Fitting the modes again…"
+        assert room.tool("modes").panel.count() == count and not room.tool("modes").panel.refit_button.isEnabled()
     assert json_path.stat().st_mtime_ns != written  # fitted and stored again, not loaded
-    assert room.modes_panel.count() == room.mixture().components and room.modes_panel.refit_button.isEnabled()
+    assert room.tool("modes").panel.count() == room.tool("modes").mixture().components and room.tool("modes").panel.refit_button.isEnabled()
 
 
 def test_a_conditional_vae_draws_its_modes_in_the_class_chosen(qtbot, room, tmp_path, digits_template):
     project = api.Project.open(shutil.copytree(digits_template, tmp_path / "Classes"))
     api.train(project, tiny("cvae", 20))
     open_with_modes(qtbot, room, project)
-    model, strip = api.open_model(project.root), room.modes_panel.strip
-    centres = room.mixture().means[room.mode_components()].astype(np.float32)
+    model, strip = api.open_model(project.root), room.tool("modes").panel.strip
+    centres = room.tool("modes").mixture().means[room.tool("modes").mode_components()].astype(np.float32)
 
     def drawn_in(label: str) -> bool:
         images = model.render(centres, [label] * len(centres))
@@ -205,7 +205,7 @@ def test_a_conditional_vae_draws_its_modes_in_the_class_chosen(qtbot, room, tmp_
     assert room.label_name() == "0" and drawn_in("0")
     room.label_choice.setCurrentIndex(7)
     qtbot.waitUntil(lambda: drawn_in("7"), timeout=WAIT)
-    room._mode_seeds = np.random.default_rng(1)
+    room.tool("modes")._mode_seeds = np.random.default_rng(1)
     strip.picked.emit(0)
     assert room.label_name() == "7"  # a mode click keeps the class
-    assert room.mixture().members(room.current_latent()[None])[0] == room.mode_components()[0]
+    assert room.tool("modes").mixture().members(room.current_latent()[None])[0] == room.tool("modes").mode_components()[0]

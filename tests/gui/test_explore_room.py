@@ -39,7 +39,7 @@ def room(qtbot, trained):
     qtbot.addWidget(room)
     room.resize(1100, 760)
     room.show()
-    with qtbot.waitSignals([room.model_ready, room.directions_ready, room.frame_shown], timeout=WAIT):
+    with qtbot.waitSignals([room.model_ready, room.tool("directions").ready, room.frame_shown], timeout=WAIT):
         room.set_project(project)
     yield room
     room.shutdown()
@@ -57,19 +57,19 @@ def wait_for_latest_frame(qtbot, room) -> None:
 
 def test_a_gan_shows_seed_truncation_and_direction_controls_only(room):
     assert room.pages.currentIndex() == 1
-    assert room._point_form.isRowVisible(room.truncation)
-    assert not room._point_form.isRowVisible(room.label_choice)  # no labels in a DCGAN
-    assert not room._point_form.isRowVisible(room.temperature)  # nor codes to draw
-    assert not room._point_form.isRowVisible(room.top_k)
+    assert room.point_form.isRowVisible(room.truncation)
+    assert not room.point_form.isRowVisible(room.label_choice)  # no labels in a DCGAN
+    assert not room.point_form.isRowVisible(room.temperature)  # nor codes to draw
+    assert not room.point_form.isRowVisible(room.top_k)
     assert room.model_info().sampling == {} and room.sampling() == {}
-    assert len(room.sliders.sliders()) == 8
+    assert len(room.tool("directions").sliders.sliders()) == 8
     assert not room.canvas.image().isNull() and room.canvas.image().width() == 16
 
 
 def test_moving_a_direction_slider_changes_the_canvas(qtbot, room):
     before = shown(room)
     with qtbot.waitSignal(room.frame_shown, timeout=WAIT):
-        room.sliders.sliders()[0].setValue(2.5)
+        room.tool("directions").sliders.sliders()[0].setValue(2.5)
     wait_for_latest_frame(qtbot, room)
     assert shown(room) != before
     assert room.current_point().amounts[0] == pytest.approx(2.5)
@@ -91,7 +91,7 @@ def test_changing_the_seed_changes_the_image_and_undo_brings_it_back(qtbot, room
 
 def test_an_exported_png_dropped_back_restores_its_exact_point(qtbot, room, tmp_path):
     room.seed.setValue(7)
-    room.sliders.sliders()[1].setValue(-1.5)
+    room.tool("directions").sliders.sliders()[1].setValue(-1.5)
     wait_for_latest_frame(qtbot, room)
     latent, picture = room.current_latent(), shown(room)
     path = tmp_path / "keep.png"
@@ -137,14 +137,14 @@ def test_truncation_scales_a_bookmarked_point_and_its_export_comes_back_exactly(
     wait_for_latest_frame(qtbot, room)
     calm, calm_picture = room.current_latent(), shown(room)
     assert np.array_equal(calm, api.latents_for_seed(5, 16)[0] * np.float32(0.6))
-    with qtbot.waitSignal(room.bookmarks_saved, timeout=WAIT):
-        room.add_bookmark("Calm five")
+    with qtbot.waitSignal(room.tool("bookmarks").saved, timeout=WAIT):
+        room.tool("bookmarks").add("Calm five")
     row = len(room.bookmarks()) - 1
 
     room.seed.setValue(9)
     wait_for_latest_frame(qtbot, room)
     assert shown(room) != calm_picture
-    room.bookmark_panel.picked.emit(row)  # as a click on its thumbnail
+    room.tool("bookmarks").panel.picked.emit(row)  # as a click on its thumbnail
     wait_for_latest_frame(qtbot, room)
     assert room.current_point().truncation == 1.0 and room.truncation.value() == 1.0  # the bookmark as kept
     assert room.truncation.isEnabled()
@@ -183,14 +183,14 @@ def test_truncation_scales_a_bookmarked_point_and_its_export_comes_back_exactly(
 def test_a_picked_variation_starts_at_truncation_1_and_the_slider_scales_it(qtbot, room):
     room.seed.setValue(4)
     with qtbot.waitSignal(room.render.strip_rendered, timeout=WAIT,
-                          check_params_cb=lambda name, images, stamp: name == "variations"
-                          and stamp == room._strips["variations"][0]):
+                          check_params_cb=lambda name, images, stamp: name == "variations:neighbours"
+                          and stamp == room.strip_request("variations:neighbours")[0]):
         release_truncation(room, 0.7)
     wait_for_latest_frame(qtbot, room)
     seed_picture = shown(room)
-    variation = room._strips["variations"][1][3].copy()
+    variation = room.strip_request("variations:neighbours")[1][3].latent.copy()
 
-    strip = room.variation_strip
+    strip = room.tool("variations").strip
     qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=strip.visualItemRect(strip.item(3)).center())
     wait_for_latest_frame(qtbot, room)
     assert room.current_point().truncation == 1.0 and room.truncation.value() == 1.0
@@ -212,16 +212,16 @@ def test_bookmarks_are_saved_in_the_project(qtbot, room, trained):
     project, _ = trained
     count = len(api.load_bookmarks(project))
     room.seed.setValue(11)
-    with qtbot.waitSignal(room.bookmarks_saved, timeout=WAIT):
-        room.add_bookmark("Round three")
+    with qtbot.waitSignal(room.tool("bookmarks").saved, timeout=WAIT):
+        room.tool("bookmarks").add("Round three")
     saved = api.load_bookmarks(project)
     assert len(saved) == count + 1
     assert saved[-1]["name"] == "Round three" and saved[-1]["seed"] == 11
     assert saved[-1]["model_id"] == room.model_info().id
     assert np.allclose(saved[-1]["latent"], room.current_latent())
 
-    with qtbot.waitSignal(room.bookmarks_saved, timeout=WAIT):
-        room.bookmark_panel.strip.item(count).setText("Round four")  # as a double-click edit would
+    with qtbot.waitSignal(room.tool("bookmarks").saved, timeout=WAIT):
+        room.tool("bookmarks").panel.strip.item(count).setText("Round four")  # as a double-click edit would
     assert api.load_bookmarks(project)[-1]["name"] == "Round four"
 
 
@@ -231,22 +231,22 @@ def test_interpolating_two_bookmarks_plays_and_exports_a_looping_gif(qtbot, room
     start = len(room.bookmarks())
     for seed in (3, 4):
         room.seed.setValue(seed)
-        room.add_bookmark(f"Seed {seed}")
-    room.interpolation.steps.setValue(6)
+        room.tool("bookmarks").add(f"Seed {seed}")
+    room.tool("bookmarks").interpolation.steps.setValue(6)
     with qtbot.waitSignal(room.render.strip_rendered, timeout=WAIT,
-                          check_params_cb=lambda name, images, stamp: name == "frames"):
-        room.interpolate([start, start + 1])
-    assert len(room.interpolation_latents()) == 12  # 2 segments of 6 frames, looping back to the first
-    qtbot.waitUntil(lambda: len(room.interpolation.frames()) == 12, timeout=WAIT)
+                          check_params_cb=lambda name, images, stamp: name == "bookmarks:frames"):
+        room.tool("bookmarks").interpolate([start, start + 1])
+    assert len(room.tool("bookmarks").frame_latents()) == 12  # 2 segments of 6 frames, looping back to the first
+    qtbot.waitUntil(lambda: len(room.tool("bookmarks").interpolation.frames()) == 12, timeout=WAIT)
 
-    with qtbot.waitSignal(room.interpolation.frame_shown, timeout=WAIT):
-        room.interpolation.toggle()
-    room.interpolation.toggle()
-    assert not room.interpolation.playing()
+    with qtbot.waitSignal(room.tool("bookmarks").interpolation.frame_shown, timeout=WAIT):
+        room.tool("bookmarks").interpolation.toggle()
+    room.tool("bookmarks").interpolation.toggle()
+    assert not room.tool("bookmarks").interpolation.playing()
 
     path = tmp_path / "loop.gif"
     with qtbot.waitSignal(room.exported, timeout=WAIT):
-        room.export_animation(str(path))
+        room.tool("bookmarks").export_animation(str(path))
     frames = iio.imread(path, index=None)
     assert frames.shape[0] > 1
 
@@ -255,7 +255,7 @@ def test_a_burst_of_slider_moves_renders_far_fewer_frames_and_ends_on_the_last(q
     project, _ = trained
     control = api.Control()  # as while training runs: training yields while renders are pending
     room.set_training_control(control)
-    slider = room.sliders.sliders()[2]
+    slider = room.tool("directions").sliders.sliders()[2]
     renders, first_stamp = room.render.renders, room.render.current_stamp()
     for i in range(200):
         slider.setValue(-3 + 6 * i / 199)
@@ -307,7 +307,7 @@ def test_a_conditional_gan_offers_its_classes_and_the_png_records_the_class(qtbo
     qtbot.addWidget(room)
     with qtbot.waitSignals([room.model_ready, room.frame_shown], timeout=WAIT):
         room.set_project(project)
-    assert room._point_form.isRowVisible(room.label_choice)
+    assert room.point_form.isRowVisible(room.label_choice)
     assert [room.label_choice.itemText(i) for i in range(room.label_choice.count())] == [str(d) for d in range(10)]
     before = shown(room)
     room.label_choice.setCurrentIndex(7)
@@ -344,8 +344,8 @@ def vq_room(qtbot, vqvae_project):
 def test_a_vq_vae_offers_temperature_and_top_k_and_its_pngs_bring_them_back(qtbot, tmp_path, vq_room,
                                                                              vqvae_project):
     room = vq_room
-    assert room._point_form.isRowVisible(room.temperature) and room._point_form.isRowVisible(room.top_k)
-    assert not room._point_form.isRowVisible(room.truncation)  # its latent picks codes; it has no truncation
+    assert room.point_form.isRowVisible(room.temperature) and room.point_form.isRowVisible(room.top_k)
+    assert not room.point_form.isRowVisible(room.truncation)  # its latent picks codes; it has no truncation
     assert room.temperature.value() == 1.0 and room.top_k.value() == 0 and room.top_k.maximum() == 64
     assert "safer" in room.temperature.toolTip()
 
@@ -393,17 +393,17 @@ def test_a_dropped_photo_is_projected_and_its_point_bookmarked_exported_and_undo
                       Qt.KeyboardModifier.NoModifier)
     messages = []
     room.status.connect(messages.append)
-    with qtbot.waitSignal(room.projected, timeout=60_000) as projected:
+    with qtbot.waitSignal(room.tool("projection").projected, timeout=60_000) as projected:
         room.canvas.dropEvent(drop)
     found = projected.args[0]
     assert np.allclose(room.current_latent(), found["latent"])
     assert found["target"].shape == found["image"].shape and found["error"] >= 0
     assert any(f"Projected {photo.name}" in text and "error" in text for text in messages)
-    assert room.projection_box.isVisible() and photo.name in room.projection_error.text()
-    assert not room.projection_target.pixmap().isNull() and not room.projection_found.pixmap().isNull()
+    assert room.tool("projection").found.isVisible() and photo.name in room.tool("projection").error.text()
+    assert not room.tool("projection").target.pixmap().isNull() and not room.tool("projection").found.pixmap().isNull()
 
-    room.add_bookmark()
-    assert np.allclose(room._bookmarks[-1]["latent"], found["latent"])  # a point like any other
+    room.tool("bookmarks").add()
+    assert np.allclose(room.bookmarks()[-1]["latent"], found["latent"])  # a point like any other
     path = tmp_path / "projected.png"
     with qtbot.waitSignal(room.exported, timeout=WAIT):
         room.export_png(str(path))
