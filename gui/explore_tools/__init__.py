@@ -1,16 +1,17 @@
 """The Explore room's tools, each one module behind the interface in tool.py. A new tool is one file here plus
-one line below; the room shows them in this order, beside the canvas or under it as each says."""
+one line below ("module.Class"; a leading dot: a module of this package); the room shows them in this order,
+beside the canvas or under it as each says."""
 from __future__ import annotations
 
 import importlib
 
 TOOLS = (
-    "projection.ProjectionTool",
-    "mixing.MixingTool",
-    "modes.ModesTool",
-    "directions.DirectionsTool",
-    "bookmarks.BookmarksTool",
-    "variations.VariationsTool",
+    ".projection.ProjectionTool",
+    ".mixing.MixingTool",
+    ".modes.ModesTool",
+    ".directions.DirectionsTool",
+    ".bookmarks.BookmarksTool",
+    ".variations.VariationsTool",
 )
 
 
@@ -19,5 +20,5 @@ def create(context) -> list:
     tools = []
     for entry in TOOLS:
         module, name = entry.rsplit(".", 1)
-        tools.append(getattr(importlib.import_module(f"{__name__}.{module}"), name)(context))
+        tools.append(getattr(importlib.import_module(module, __name__), name)(context))
     return tools

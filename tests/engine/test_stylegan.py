@@ -102,6 +102,7 @@ def test_a_mixed_png_records_both_points_and_the_range(trained, tmp_path):
     paths = api.generate(trained, 2, tmp_path, seed=3, mix_seed=9, mix="middle")
     record = api.read_png_latent(paths[1])
     assert record["seed"] == 4 and record["mix_layers"] == list(trained.net.style_ranges()["middle"])
+    assert len(record["w"]) == len(record["mix_w"]) == trained.latent_dim  # both points in W too
     np.testing.assert_allclose(record["latent"], api.latents_for_seed(4, trained.latent_dim)[0])
     np.testing.assert_allclose(record["mix_latent"], api.latents_for_seed(9, trained.latent_dim)[0])
     again = trained.mix(trained.batch(record["latent"]), record["mix_latent"], tuple(record["mix_layers"]))
@@ -131,3 +132,47 @@ def test_three_cpu_minutes_make_digits_a_judge_reads(tmp_path, digits_dir):
     classes, confidence = predict(images)
     print(f"\nmean confidence {confidence.mean():.3f}, normalised entropy {normalised_entropy(classes):.3f}")
     assert confidence.mean() >= 0.5
+
+
+def bands(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An image's 4 x 4 low-pass (at full size) and what is left above it (the high-pass)."""
+    x = torch.from_numpy(image).permute(2, 0, 1).float()[None]
+    low = torch.nn.functional.interpolate(torch.nn.functional.adaptive_avg_pool2d(x, 4), size=image.shape[:2])
+    return low.numpy(), (x - low).numpy()
+
+
+def test_a_w_slider_on_the_coarse_styles_changes_the_low_pass_more_than_the_high_pass(trained):
+    directions = api.fit_directions(trained, 8)
+    assert directions.space == "w"
+    ranges, styles = trained.net.style_ranges(), trained.inputs.num_styles
+
+    def low_wins(layers) -> int:
+        wins = 0
+        for seed in range(8):
+            z = api.latents_for_seed(seed, trained.latent_dim)[0]
+            shift = api.shift_in_w(directions, [3.0], styles, ranges[layers])
+            before, after = trained.render_looks([api.Look(z), api.Look(z, w_shift=shift)])
+            (low_a, high_a), (low_b, high_b) = bands(before), bands(after)
+            wins += np.abs(low_a - low_b).mean() > np.abs(high_a - high_b).mean()
+        return wins
+
+    coarse, fine = low_wins("coarse"), low_wins("fine")
+    assert coarse >= 6 and fine < coarse, (coarse, fine)
+
+
+def test_an_explorer_look_exports_with_both_points_in_w_and_comes_back_exactly(trained, tmp_path):
+    ranges, styles = trained.net.style_ranges(), trained.inputs.num_styles
+    directions = api.fit_directions(trained, 4)
+    look = api.Look(api.latents_for_seed(5, trained.latent_dim)[0], psi=0.7,
+                    mix_latent=api.latents_for_seed(6, trained.latent_dim)[0], mix_layers=ranges["middle"],
+                    w_shift=api.shift_in_w(directions, [0.0, 2.0], styles, ranges["fine"]))
+    path = api.export_look(trained, look, tmp_path / "look.png")
+    record = api.read_png_latent(path)
+    assert record["truncation"] == pytest.approx(0.7) and record["mix_layers"] == list(ranges["middle"])
+    w = trained.net.map(torch.from_numpy(look.latent)[None], torch.tensor([0.7]))[0]
+    np.testing.assert_allclose(record["w"], w.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert len(record["mix_w"]) == trained.latent_dim and np.asarray(record["w_shift"]).shape == (styles, 16)
+    again = api.Look.from_record(record, in_w=True)
+    assert (trained.render_looks([again])[0] == np.asarray(Image.open(path))).all()
+    plain = trained.render_looks([api.Look(look.latent, psi=0.7)])[0]
+    assert not (plain == np.asarray(Image.open(path))).all()  # the mix and the move are part of the picture
