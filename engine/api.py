@@ -18,7 +18,9 @@ from .files import FileRefused, WriteFailed
 from .latent import Directions, apply as apply_directions, fit_directions, shift as shift_in_w
 from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
+from .model_file import export_model
 from .models import Capability, FamilyInfo, InputKind, Look, Output, default_family, families, recommended_families
+from .onnx_export import OnnxExport, export_onnx
 from .project import DatasetSettings, Project
 from .projection import Projection, load_images, project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
@@ -38,6 +40,7 @@ __all__ = [
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
     "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
+    "export_model", "export_onnx", "OnnxExport",
 ]
 
 

@@ -198,11 +198,11 @@ class Model:
         return self.net.codebook_size if self.can(Capability.CODE_SAMPLING) else None
 
     def export(self, path: Path) -> Path:
-        """One self-contained model file: EMA weights in safetensors, config and id in its header."""
-        meta = {"kind": "model", "family": self.family, "config": self.cfg.__dict__, "model_id": self.id,
-                "step": self.step, "label_names": self.label_names}
-        files.save_tensors(Path(path), self.net.state_dict(), meta=meta)
-        return Path(path)
+        """One self-contained model file: EMA weights in safetensors, config and id in its header (model_file.py;
+        `export_model` there also records where the model came from)."""
+        from .model_file import write
+
+        return write(self, Path(path))
 
 
 def open_model(path, device: str = "cpu") -> Model:

@@ -78,6 +78,7 @@ class Trainer:
         self.run_uid = uuid.uuid4().hex[:8]
         self.lr_scale = 1.0  # halved by every rollback
         self.rollbacks = 0
+        self.seconds = 0.0  # time spent training, across resumes, pauses left out: checkpoints and model files say it
         self.last_kid: tuple[int, float] | None = None  # (step, value) of the newest KID
         self.watch = DivergenceWatch()
         self._nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
@@ -113,6 +114,7 @@ class Trainer:
             self.best = BestSoFar.from_record(record)
             self.lr_scale = record.get("lr_scale", 1.0)
             self.rollbacks = record.get("rollbacks", 0)
+            self.seconds = record.get("train_seconds", 0.0)
             if record.get("dataset_hash") != self.data.hash:
                 self._say("the dataset changed since this run started; training goes on with the new images",
                           "warning")
@@ -192,7 +194,7 @@ class Trainer:
     def _loop(self) -> tuple[str, str | None, Path | None]:
         """Steps until the end, a stop, the time limit, early stopping or failure: (reason, error, checkpoint)."""
         cfg = self.cfg
-        started = last_log = last_ckpt = time.monotonic()
+        started = last_log = last_ckpt = last_pass = time.monotonic()
         steps_at_start = last_log_step = self.step_count
         checkpoint = None
         while self.step_count < cfg.steps:
@@ -201,6 +203,7 @@ class Trainer:
                 paused_at = time.monotonic()
                 self.control.wait_if_paused()
                 started += time.monotonic() - paused_at  # a pause spends none of the run's minutes
+                last_pass += time.monotonic() - paused_at
             if self.control.should_stop():
                 return "stopped", None, self._last_checkpoint(checkpoint)
             if cfg.minutes and time.monotonic() - started >= cfg.minutes * 60:
@@ -209,6 +212,7 @@ class Trainer:
             losses = self.step()
             self._nonfinite |= ~torch.isfinite(torch.stack([v.detach().float().sum() for v in losses.values()])).all()
             now = time.monotonic()
+            self.seconds, last_pass = self.seconds + now - last_pass, now  # this pass: its step, the last's checkpoint
             log_now = self.step_count % cfg.log_every == 0 or self.step_count == cfg.steps
             kid_now = bool(cfg.kid_every) and self.step_count % cfg.kid_every == 0
             checkpoint_now = (self.step_count % cfg.checkpoint_every == 0 or kid_now
@@ -367,7 +371,8 @@ class Trainer:
         info = {"family": self.cfg.family, "config": asdict(self.cfg), "dataset_hash": self.data.hash,
                 "run_uid": self.run_uid, "model_id": self._model_id(), "quality": quality, "measure": measure,
                 **self.best.record(), "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
-                "label_names": self.data.label_names, "time": time.time(), "extra": self.learner.extra_state()}
+                "label_names": self.data.label_names, "time": time.time(), "extra": self.learner.extra_state(),
+                "train_seconds": round(self.seconds, 1), "image_count": self.data.count}
         try:
             path = checkpoints.save(self.folder.path, self.step_count, self.learner, {"train": self.gen.get_state()},
                                     info, keep=self.cfg.keep_checkpoints)

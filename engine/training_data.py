@@ -44,6 +44,7 @@ class TrainingData:
         self.holdout = to_unit(images[judged].to(device)) if len(judged) else None
         self.holdout_labels = labels[judged].to(device) if len(judged) else None
         self.hash = dataset_hash(data.hashes, size)
+        self.count = len(data.hashes)  # images in the dataset, held-out ones included (what `hash` covers)
         pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:KID_REAL].sort().values
         self.real_for_kid = lambda: data.rgb(pick.numpy())  # read only when the features are not cached yet
 

@@ -58,6 +58,8 @@ def start_from(learner, path: str, device: torch.device) -> tuple[int, list[str]
             module.load_state_dict(ema)
             continue
         saved = {k[len(f"net.{name}."):]: v for k, v in others.items() if k.startswith(f"net.{name}.")}
+        if not saved:  # a model file: a network the sampler is made of (a VQ-VAE's two) is in the EMA under its name
+            saved = {k[len(name) + 1:]: v for k, v in ema.items() if k.startswith(f"{name}.")}
         mine = module.state_dict()
         if saved.keys() == mine.keys() and all(saved[k].shape == mine[k].shape for k in mine):
             module.load_state_dict(saved)

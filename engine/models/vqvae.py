@@ -231,9 +231,21 @@ class VQSampler(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """N x (G G) standard-normal latents -> N x 3 x S x S images in [-1, 1]."""
+        return self.decode_codes(self.draw_codes(z))
+
+    def draw_codes(self, z: torch.Tensor) -> torch.Tensor:
+        """N x (G G) standard-normal latents -> the N x G x G code grids the prior draws from them."""
         u = torch.special.ndtr(z.float())  # u_t = Phi(z_t), uniform on [0, 1]
         codes = self.prior.sample(u, self.temperature, self.top_k)  # N x (G G), raster order
-        return self.vqvae.decode_codes(codes.view(-1, self.vqvae.grid, self.vqvae.grid)).clamp(-1, 1)
+        return codes.view(-1, self.vqvae.grid, self.vqvae.grid)
+
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """N x G x G code grids -> N x 3 x S x S images in [-1, 1] (what an ONNX file of this family computes)."""
+        return self.vqvae.decode_codes(codes).clamp(-1, 1)
+
+    @property
+    def code_grid(self) -> int:
+        return self.vqvae.grid
 
     @property
     def codebook_size(self) -> int:
