@@ -16,6 +16,7 @@ from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, Q
 from .export import export_animation, export_look, export_png, generate, read_png_latent, save_projection
 from .files import FileRefused, WriteFailed
 from .latent import Directions, apply as apply_directions, fit_directions, shift as shift_in_w
+from .memorisation import Meter, Verdict, meter_for, project_and_flips
 from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
 from .model_file import export_model
@@ -40,7 +41,7 @@ __all__ = [
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
     "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
-    "export_model", "export_onnx", "OnnxExport",
+    "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips",
 ]
 
 

@@ -115,6 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--fps", type=int, default=24)
     q.set_defaults(func=_export)
 
+    q = sub.add_parser("nearest", help="did the model copy a training image? For each image: the closest training "
+                       "image, how similar, and whether that counts as a copy (calibrated on the project's images)")
+    q.add_argument("model", type=Path, help="a project folder (no trained model needed), run, checkpoint or model file")
+    q.add_argument("images", nargs="+", type=Path, help="image files or folders of them")
+    q.add_argument("--project", type=Path, help="the project the model was trained on (found by itself for a run, "
+                   "a checkpoint, or a model file beside its project)")
+    q.add_argument("--json", action="store_true", help="print a JSON list: image, nearest, similarity, copy")
+    q.set_defaults(func=_nearest)
+
     q = sub.add_parser("export-model", help="write one model file to take elsewhere: the weights every generation, "
                        "exploration and projection needs, and where the model came from in its header")
     q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
@@ -222,6 +231,26 @@ def _export(args) -> int:
             api.export_png(model, mark["latent"], args.out / f"{i:02d}-{mark.get('name', 'bookmark')}.png",
                            seed=mark.get("seed"))
         print(f"wrote {len(marks)} images to {args.out}")
+    return 0
+
+
+def _nearest(args) -> int:
+    project, flips = api.project_and_flips(args.model, args.project)
+    meter = api.meter_for(project, flips=flips)
+    names, images, rejected = api.load_images(args.images, meter.size, background=project.dataset.background)
+    for path, reason in rejected:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if not names:
+        raise ValueError("no image to check")
+    rows = [{"image": str(name), "nearest": meter.sources[v.nearest[0]], "similarity": round(v.similarity, 4),
+             "copy": v.copy} for name, v in zip(names, meter.judge(images))]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for row in rows:
+        verdict = "COPY of" if row["copy"] else "not a copy; nearest"
+        print(f"{Path(row['image']).name}: {verdict} {row['nearest']} (similarity {row['similarity']:.3f})")
+    print(f"copies are {meter.threshold:.3f} similar and up (calibrated on {project.root.name}'s images)")
     return 0
 
 

@@ -44,6 +44,7 @@ class ModelInfo:
     input_kind: str = "latent"  # what a point is to it (engine.api.InputKind's value)
     style_ranges: dict = field(default_factory=dict)  # style-based: {"coarse": (start, stop), ...}
     num_styles: int = 0  # style-based: how many styles a point has
+    flips: bool = False  # trained with mirrored images too (a mirrored training image is then a copy)
 
     @property
     def in_w(self) -> bool:
@@ -228,7 +229,7 @@ class RenderThread(QThread):
                                          dict(model.sampling()), model.codebook_size,
                                          (model.output.channels, model.output.height, model.output.width),
                                          model.inputs.kind.value, dict(model.net.style_ranges()) if styled else {},
-                                         model.inputs.num_styles))
+                                         model.inputs.num_styles, bool(model.cfg.flip)))
 
     def _do_snapshot(self, weights: dict, step: int) -> None:
         self._model.load_snapshot(weights, step)

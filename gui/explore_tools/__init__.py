@@ -7,6 +7,7 @@ import importlib
 
 TOOLS = (
     ".projection.ProjectionTool",
+    ".meter.MeterTool",
     ".mixing.MixingTool",
     ".modes.ModesTool",
     ".directions.DirectionsTool",

@@ -209,3 +209,18 @@ def test_a_new_tool_is_one_module_and_one_line(qtbot, styled, monkeypatch):
     finally:
         room.shutdown()
         QThreadPool.globalInstance().waitForDone(WAIT)
+
+
+def test_the_copy_check_says_a_training_image_copies_and_a_fresh_sample_does_not(qtbot, room, digits_template):
+    meter = room.tool("meter")
+    qtbot.waitUntil(lambda: meter.meter() is not None, timeout=WAIT)
+    room.seed.setValue(77)
+    with qtbot.waitSignal(meter.judged, timeout=WAIT, check_params_cb=lambda r: r["what"] == "canvas") as fresh:
+        pass
+    assert not fresh.args[0]["verdicts"][0].copy and "is not a copy" in meter.verdict.text()
+    source = next(row["source"] for row in api.manifest(room.project()))
+    with qtbot.waitSignal(meter.judged, timeout=WAIT) as training:
+        meter.check_picture(source)
+    verdict = training.args[0]["verdicts"][0]
+    assert verdict.copy and meter.meter().sources[verdict.nearest[0]] == source
+    assert "copies" in meter.verdict.text() and not meter.nearest[0].pixmap().isNull()
