@@ -6,6 +6,7 @@ and raise ordinary exceptions (FileRefused, ValueError, Cancelled) with messages
 from __future__ import annotations
 
 from . import files
+from .atlas import Atlas, atlas_for
 from .augment import preview as preview_augmentations
 from .control import Cancelled, Control
 from .dataset import dataset_stats, ingest, load_dataset, remove_images
@@ -41,7 +42,8 @@ __all__ = [
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
     "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
-    "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips",
+    "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips", "Atlas",
+    "atlas_for",
 ]
 
 

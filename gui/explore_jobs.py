@@ -74,6 +74,15 @@ def _projection(model, images, on_event, control) -> dict:
             "error": found.error}
 
 
+def atlas(model_path: str, project, size: int, on_event, control) -> tuple:
+    """The atlas of the model (made, or read from beside its checkpoint) and its training images' thumbnails."""
+    from engine import api
+
+    found = api.atlas_for(model_path, on_event=on_event, control=control)
+    dataset = api.load_dataset(project, size=size)
+    return found, dataset.rgb(found.images[found.images >= 0])
+
+
 def read_png(path: str):
     from engine import api
 

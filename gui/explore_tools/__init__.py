@@ -8,6 +8,7 @@ import importlib
 TOOLS = (
     ".projection.ProjectionTool",
     ".meter.MeterTool",
+    ".atlas.AtlasTool",
     ".mixing.MixingTool",
     ".modes.ModesTool",
     ".directions.DirectionsTool",

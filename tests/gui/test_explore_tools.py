@@ -224,3 +224,45 @@ def test_the_copy_check_says_a_training_image_copies_and_a_fresh_sample_does_not
     verdict = training.args[0]["verdicts"][0]
     assert verdict.copy and meter.meter().sources[verdict.nearest[0]] == source
     assert "copies" in meter.verdict.text() and not meter.nearest[0].pixmap().isNull()
+
+
+@pytest.fixture(scope="module")
+def vae_project(tmp_path_factory, digits_template):
+    project = api.Project.open(shutil.copytree(digits_template, tmp_path_factory.mktemp("atlas") / "Digits"))
+    api.train(project, api.TrainConfig(family="vae", size=16, steps=120, batch=16, width=8, latent_dim=16, lr=1e-3,
+                                       precision="fp32", checkpoint_every=120, sample_every=120))
+    return project
+
+
+def test_the_atlas_maps_the_images_a_click_shows_a_frame_and_a_drawn_path_exports_its_loop(qtbot, vae_project,
+                                                                                         tmp_path):
+    room = open_room(qtbot, vae_project)
+    atlas_tool = room.tool("atlas")
+    try:
+        with qtbot.waitSignal(atlas_tool.ready, timeout=60_000) as ready:
+            atlas_tool.make_button.click()
+        atlas = atlas_tool.atlas()
+        assert ready.args[0] == len(atlas.positions) == 300 + 256
+        qtbot.waitUntil(lambda: atlas_tool.view.pending() == 0, timeout=WAIT)
+        assert len(atlas_tool.view.scene().items()) >= 300  # a thumbnail for each image
+        x, y = atlas.positions[10]
+        with qtbot.waitSignal(room.frame_shown, timeout=WAIT):
+            atlas_tool.go_to_map_point(float(x), float(y))
+        assert np.allclose(room.current_latent(), atlas.latents[10], atol=1e-3)
+        assert room.undo_stack.undoText() == "Atlas" and not room.canvas.image().isNull()
+
+        corners = [tuple(map(float, atlas.positions[i])) for i in (0, 40, 80)]
+        with qtbot.waitSignal(atlas_tool.path_ready, timeout=WAIT) as made:
+            atlas_tool.view.path_drawn.emit(corners)
+        loop = atlas_tool.loop_latents()
+        assert made.args[0] == len(loop) == 3 * 12  # three legs: there, on, and back to the start
+        np.testing.assert_allclose(loop[0], atlas.point_at(*corners[0]), atol=1e-6)
+        path = tmp_path / "loop.gif"
+        with qtbot.waitSignal(room.exported, timeout=WAIT):
+            atlas_tool.export_loop(str(path))
+        import imageio.v3 as iio
+
+        assert len(iio.imread(path, index=None)) == len(loop)
+    finally:
+        room.shutdown()
+        QThreadPool.globalInstance().waitForDone(WAIT)
