@@ -287,7 +287,8 @@ class _Printer:
         elif kind == "StepDone":
             self._progress(event)
         elif kind == "QualityMeasured":
-            self._line(f"KID at step {event.step}: {event.kid:.4f}")
+            copies = "" if event.copies is None else f"; {event.copies:.0%} of the samples copy a training image"
+            self._line(f"KID at step {event.step}: {event.kid:.4f}{copies}")
         elif kind == "CheckpointSaved":
             self._line(f"checkpoint saved at step {event.step}" + (" (best so far)" if event.best else ""))
         elif kind == "RunFinished":

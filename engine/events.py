@@ -71,6 +71,7 @@ class QualityMeasured:
     lower is better, about 0 when the samples are indistinguishable from the images. Shown beside the losses."""
     step: int
     kid: float
+    copies: float | None = None  # the share of samples the memorisation meter calls copies of training images
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """KID of a run's samples (Binkowski et al. 2018) on ImageNet features (engine/features.py): fixed inputs, so
-successive values differ by the model only, and the real images' features computed once per dataset and size."""
+successive values differ by the model only, and the real images' features computed once per dataset and size.
+Beside it, the share of samples that copy a training image (engine/memorisation.py), on the first of the same
+inputs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,6 +14,7 @@ KID_SEED = 4321  # the fixed inputs of every KID measurement
 KID_SAMPLES = 512  # generated images per KID (Binkowski et al. use 1,000s; 500 keeps a CPU measurement ~10 s)
 KID_SUBSET = 500  # images per subset of the unbiased estimate
 KID_BATCH = 64  # samples drawn at once (fewer when the device runs out of memory)
+COPY_SAMPLES = 64  # samples the memorisation meter judges at each KID pass
 
 
 class KidMeter:
@@ -37,3 +40,24 @@ class KidMeter:
         with torch.no_grad():
             feats = devices.in_parts(features_of, KID_SAMPLES, KID_BATCH, on_message, "KID")
         return kid(torch.cat(feats), self._real, subset_size=KID_SUBSET)
+
+
+class CopyShare:
+    """The share of a run's samples that the memorisation meter calls copies; the meter is built (and calibrated
+    on the project's images, once per dataset) at the first measurement."""
+
+    def __init__(self, project, size: int, flips: bool):
+        self.project, self.size, self.flips = project, size, flips
+        self._meter = None
+
+    def measure(self, family, sampler, cfg, device: torch.device) -> float:
+        from .memorisation import meter_for
+        from .pixels import to_uint8
+
+        if self._meter is None:
+            self._meter = meter_for(self.project, self.size, self.flips)
+        gen = torch.Generator(device).manual_seed(KID_SEED)
+        inputs = family.inputs(cfg).random(COPY_SAMPLES, gen, device)
+        with torch.no_grad():
+            images = to_uint8(family.sample(sampler, inputs))
+        return sum(v.copy for v in self._meter.judge(images)) / len(images)

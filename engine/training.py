@@ -29,7 +29,7 @@ from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinis
 from .models import Capability, default_family, get_family, part
 from .project import Project
 from .run_folder import RunFolder, resumable_run, run_to_resume
-from .sample_quality import KidMeter
+from .sample_quality import CopyShare, KidMeter
 from .sampling import grid
 from .pixels import to_uint8
 from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
@@ -71,6 +71,7 @@ class Trainer:
         self.grid_inputs = family.inputs(cfg).grid(SAMPLE_SEED, GRID_ROWS, GRID_COLUMNS, self.device)
         self.kid_meter = KidMeter(project.dataset_dir / f"features-{cfg.size}.safetensors", self.data.hash,
                             self.data.real_for_kid, self.device)
+        self.copy_share = CopyShare(project, cfg.size, cfg.flip)
         self.step_count = 0
         self.best = BestSoFar()
         self.saved_step = -1
@@ -301,9 +302,10 @@ class Trainer:
             return
         value = self.kid_meter.measure(self.family, self.learner.sampler(), self.cfg,
                                       lambda text: self._say(text, "warning"))
+        copies = self.copy_share.measure(self.family, self.learner.sampler(), self.cfg, self.device)
         self.last_kid = (self.step_count, value)
-        self.folder.note({"step": self.step_count, "kid": value})
-        self._emit(QualityMeasured(self.step_count, value))
+        self.folder.note({"step": self.step_count, "kid": value, "copies": copies})
+        self._emit(QualityMeasured(self.step_count, value, copies))
 
     def _patience_ran_out(self) -> bool:
         patience = self.cfg.early_stop_patience

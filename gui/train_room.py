@@ -379,7 +379,7 @@ class TrainRoom(QWidget):
             self.reports.add_losses(event.step, event.losses)
             self.step_done.emit(event)
         elif isinstance(event, api.QualityMeasured):
-            self.reports.add_quality(event.step, event.kid)
+            self.reports.add_quality(event.step, event.kid, event.copies)
         elif isinstance(event, api.Paused):
             self.step = event.step
             self._set_state("paused")

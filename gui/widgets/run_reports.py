@@ -60,14 +60,17 @@ class RunReports(QWidget):
     def add_losses(self, step: int, losses: dict) -> None:
         self.loss_plot.add(step, losses)
 
-    def add_quality(self, step: int, kid: float) -> None:
+    def add_quality(self, step: int, kid: float, copies: float | None = None) -> None:
         self.quality_box.show()
         self.quality_plot.add(step, {"KID": kid})
         if self._best_kid is None or kid < self._best_kid[1]:
             self._best_kid = (step, kid)
         best_step, best = self._best_kid
         best_text = "the best so far" if best_step == step else f"the best was {best:.4f} at step {best_step:,}"
-        self.quality_label.setText(f"{kid:.4f} at step {step:,}, {best_text} (lower is better)")
+        copied = "" if copies is None else (f"<br><b>{copies:.0%} of the samples copy a training image</b>: the "
+                                            "model is memorising" if copies >= 0.1 else
+                                            f"<br>{copies:.0%} of the samples copy a training image")
+        self.quality_label.setText(f"{kid:.4f} at step {step:,}, {best_text} (lower is better){copied}")
 
     def add_checkpoint(self, step: int, path, best: bool) -> None:
         item = QListWidgetItem(f"step {step:,}" + ("  ★ best" if best else ""))

@@ -126,6 +126,8 @@ def test_kid_during_training_is_logged_and_the_real_features_are_cached(project,
     result = api.train(project, tiny(steps=4, kid_every=2, checkpoint_every=4), on_event=events.append, new=True)
     measured = [e for e in events if isinstance(e, api.QualityMeasured)]
     assert [e.step for e in measured] == [2, 4] and all(e.kid > 0 for e in measured)
+    assert all(0 <= e.copies <= 1 for e in measured)  # the share of samples the memorisation meter calls copies
+    assert [row["copies"] for row in log_of(result) if "kid" in row] == [e.copies for e in measured]
     assert [row["kid"] for row in log_of(result) if "kid" in row] == [e.kid for e in measured]
     assert files.read_json(result.checkpoint)["quality"] == measured[-1].kid  # KID is the GAN's checkpoint measure
     assert cached.is_file() and computed == [1]

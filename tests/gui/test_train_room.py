@@ -93,6 +93,7 @@ def test_the_room_shows_sample_quality_and_why_a_run_stopped_early(qtbot, room, 
     assert not room.reports.quality_box.isHidden()
     assert room.reports.quality_plot.point_count() == 4  # a KID at steps 4, 8, 12 and 16
     assert re.match(r"-?\d+\.\d{4} at step 16, the best", room.reports.quality_label.text()), room.reports.quality_label.text()
+    assert re.search(r"\d+% of the samples copy a training image", room.reports.quality_label.text())
 
 
 def test_start_cancels_a_speed_measurement_under_way(qtbot, room, tiny_config):
