@@ -10,7 +10,7 @@ from .atlas import Atlas, atlas_for
 from .augment import preview as preview_augmentations
 from .control import Cancelled, Control
 from .dataset import dataset_stats, ingest, load_dataset, remove_images
-from .demo import DEMO_DIR, create_demo_project, demo_available
+from .demo import DEMO_DIR, DEMO_MODEL, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
                      RunStarted, SamplesReady, Snapshot, StepDone)
@@ -21,7 +21,8 @@ from .memorisation import Meter, Verdict, meter_for, project_and_flips
 from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
 from .model_file import export_model
-from .models import Capability, FamilyInfo, InputKind, Look, Output, default_family, families, recommended_families
+from .models import (Capability, FamilyInfo, InputKind, Look, Output, default_family, families, family_options,
+                     recommended_families)
 from .onnx_export import OnnxExport, export_onnx
 from .project import DatasetSettings, Project
 from .projection import Projection, load_images, project
@@ -42,7 +43,7 @@ __all__ = [
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
     "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
-    "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips", "Atlas",
+    "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips", "Atlas", "family_options",
     "atlas_for",
 ]
 

@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                    "(default 0.9)")
     q.add_argument("--lr-decay", choices=["none", "cosine"], help="cosine: decay to 10%% of --lr by the last step")
     q.add_argument("--kid-every", type=int, help="steps between KID measurements (0: never)")
-    q.add_argument("--early-stop", type=int, metavar="CHECKPOINTS",
+    q.add_argument("--early-stop", dest="early_stop_patience", type=int, metavar="CHECKPOINTS",
                    help="stop after this many checkpoints without improvement (0: never)")
     q.add_argument("--jsonl", action="store_true", help="print one JSON event per line instead of a progress bar")
     q.set_defaults(func=_train)
@@ -160,7 +160,7 @@ def _train(args) -> int:
                           device=args.device, precision=args.precision, seed=args.seed or 0,
                           loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
                           lr_decay=args.lr_decay or "none", kid_every=args.kid_every,
-                          early_stop_patience=args.early_stop, from_model=str(args.from_model or ""),
+                          early_stop_patience=args.early_stop_patience, from_model=str(args.from_model or ""),
                           beta=args.beta or 0.0, codebook_size=args.codebook_size or 0, top_k=args.top_k or 0,
                           temperature=args.temperature or 1.0, path_length=args.path_length or 0.0,
                           style_mixing=api.TrainConfig.style_mixing if args.style_mixing is None else args.style_mixing,

@@ -145,6 +145,7 @@ class TrainRoom(QWidget):
     def set_api(self, api) -> None:
         self.api = api
         self._fold_settings()
+        self.settings.set_demo(str(api.DEMO_MODEL) if api.demo_available() else "")
         self.control = api.Control()
         self.family_box.clear()
         for info in api.families():
@@ -193,7 +194,7 @@ class TrainRoom(QWidget):
 
     def set_config(self, config) -> None:
         self._config = config
-        self.settings.set_config(config)
+        self.settings.set_config(config, self.api.family_options(config.family) if config.family else frozenset())
 
     def is_training(self) -> bool:
         return self.run is not None

@@ -22,7 +22,7 @@ def default_family(size: int) -> str:
 
 
 __all__ = ["Capability", "Family", "FamilyInfo", "InputKind", "Inputs", "Output", "part", "FAMILIES", "default_family",
-           "get_family", "families", "recommended_families"]
+           "get_family", "families", "recommended_families", "family_options"]
 
 
 def get_family(name: str) -> type[Family]:
@@ -34,6 +34,11 @@ def get_family(name: str) -> type[Family]:
 
 def families() -> list[FamilyInfo]:
     return [family.info for family in FAMILIES.values()]
+
+
+def family_options(name: str) -> frozenset:
+    """The TrainConfig fields a family reads beyond the common ones (each has a CLI flag and a Train-room editor)."""
+    return get_family(name).options
 
 
 def recommended_families(label_count: int) -> list[str]:

@@ -185,3 +185,42 @@ def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api,
     qtbot.waitUntil(lambda: not room.is_training(), timeout=60_000)
     assert events[0].step > stopped.step  # it went on from the stopped run's checkpoint
     assert len(digits_project.runs()) == 1
+
+
+def test_every_train_flag_has_a_train_room_control_that_changes_the_run(room, api):
+    from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
+
+    from engine.cli import _parser
+
+    commands = next(a for a in _parser()._actions if a.dest == "command").choices
+    set_elsewhere = {"help": "argparse", "project": "the project open", "data": "the Dataset room's sources",
+                     "model": room.family_box, "size": "the Dataset room's size", "new": room.start_button,  # or Continue
+                     "jsonl": "the CLI's output only"}
+    flags = [a.dest for a in commands["train"]._actions if a.dest not in set_elsewhere]
+    assert set(flags) <= set(room.settings.fields()), set(flags) - set(room.settings.fields())
+
+    config = room.config()
+    for name in room.settings.fields():
+        editor = getattr(room.settings, name)
+        room.settings.form.setRowVisible(editor, True)  # a family option shows for its family only
+        if isinstance(editor, QComboBox):
+            editor.setCurrentIndex((editor.currentIndex() + 1) % editor.count())
+        elif isinstance(editor, QCheckBox):
+            editor.setChecked(not editor.isChecked())
+        elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            editor.setValue(editor.value() + editor.singleStep() if editor.value() < editor.maximum()
+                            else editor.value() - editor.singleStep())
+        else:
+            editor.setValue("/somewhere/model.safetensors")
+        changed = room.settings.apply(config)
+        assert getattr(changed, name) != getattr(config, name), name
+        room.settings.set_config(config, api.family_options(config.family))
+
+
+def test_the_family_options_show_for_the_families_that_read_them(qtbot, room, api):
+    room.set_config(api.suggest_config(room.project, "stylegan"))
+    visible = {name for name in room.settings.options if room.settings.form.isRowVisible(getattr(room.settings, name))}
+    assert visible == set(api.family_options("stylegan")) and "path_length" in visible and "beta" not in visible
+    room.set_config(api.suggest_config(room.project, "vae"))
+    assert room.settings.form.isRowVisible(room.settings.beta)
+    assert not room.settings.form.isRowVisible(room.settings.path_length)
