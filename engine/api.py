@@ -28,7 +28,7 @@ from .project import DatasetSettings, Project
 from .projection import Projection, load_images, project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
 from .train_config import TrainConfig, suggest_config
-from .run_folder import family_of
+from .run_folder import family_of, saved_models
 from .training import Trainer, resumable_run, train
 
 __all__ = [
@@ -43,7 +43,8 @@ __all__ = [
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
     "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
-    "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips", "Atlas", "family_options",
+    "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips", "Atlas",
+    "family_options", "saved_models",
     "atlas_for",
 ]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files
+from . import checkpoints, files
 from .project import Project
 
 
@@ -84,3 +84,18 @@ class RunFolder:
         path = self.path / "samples" / f"step-{step:06d}.png"
         files.save_png(path, picture)
         return path
+
+
+def saved_models(project: Project) -> list[dict]:
+    """What can be explored of a project, newest run first: each run's name and family, and its complete
+    checkpoints (newest first) with their step and whether each is the run's best."""
+    found = []
+    for run in reversed(project.runs()):
+        done = checkpoints.complete(run)
+        if not done:
+            continue
+        best = checkpoints.best(run)
+        found.append({"run": run.name, "family": family_of(run),
+                      "checkpoints": [{"step": checkpoints.step_of(path), "path": str(path), "best": path == best}
+                                      for path in reversed(done)]})
+    return found

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton
+
+from .workers import run_task
 
 
 def run_of(model_id: str | None) -> str | None:
@@ -19,8 +21,43 @@ def run_of(model_id: str | None) -> str | None:
 class FollowingMixin:
     def _init_following(self) -> None:
         self._training_run: str | None = None  # the run the newest snapshot came from
+        self._saved: list[dict] = []  # api.saved_models of the project: its runs and their checkpoints
         self.follow_button.toggled.connect(self._on_follow_toggled)
-        self.open_button.clicked.connect(lambda: self.open_model_file())
+        self.open_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.open_button.setMenu(QMenu(self.open_button))
+        self.open_button.menu().aboutToShow.connect(self._fill_open_menu)
+
+    def saved_models(self) -> list[dict]:
+        return list(self._saved)
+
+    def refresh_saved_models(self) -> None:
+        """List the project's runs and checkpoints off the GUI thread, for the Open menu."""
+        project = self._project
+        if project is None:
+            self._saved = []
+            return
+        from engine import api  # loaded with the room, on the engine's thread
+
+        run_task(lambda _on_event, _control: api.saved_models(project),
+                 on_done=lambda saved: setattr(self, "_saved", saved) if project is self._project else None)
+
+    def _fill_open_menu(self) -> None:
+        """The best checkpoint of each run, every checkpoint of each run, and any file."""
+        menu = self.open_button.menu()
+        menu.clear()
+        for run in self._saved[:8]:
+            best = next((c for c in run["checkpoints"] if c["best"]), run["checkpoints"][0])
+            label = "best" if best["best"] else "newest"
+            menu.addAction(f"{run['run']}: {label} (step {best['step']:,})",
+                           lambda path=best["path"]: self.open_model_file(path))
+            earlier = menu.addMenu(f"{run['run']}: every checkpoint")
+            for checkpoint in run["checkpoints"]:
+                earlier.addAction(f"step {checkpoint['step']:,}" + ("  ★ best" if checkpoint["best"] else ""),
+                                  lambda path=checkpoint["path"]: self.open_model_file(path))
+        if self._saved:
+            menu.addSeparator()
+        menu.addAction("A model file, run or checkpoint…", lambda: self.open_model_file())
+        self.refresh_saved_models()  # for next time: a run may have saved more since
 
     @classmethod
     def ask_model_path(cls, parent, start: str) -> str | None:
@@ -60,6 +97,7 @@ class FollowingMixin:
         shown = run_of(self._info.id) if self._info is not None else None
         nothing_shown = self._info is None and not self.render.is_opening()
         another_run = self.following() and self._training_run is not None and self._training_run != shown
+        self.refresh_saved_models()
         if nothing_shown or another_run or self._follow_checkpoints:
             if another_run and not nothing_shown and not self._may_leave():
                 self.follow_button.setChecked(False)

@@ -35,8 +35,8 @@ def build(room) -> None:
     room.follow_button = QToolButton(text="Follow", checkable=True, checked=True,
                                      toolTip="Follow training: show the newest weights of whichever run trains, switching to a "
                                              "new run at its first checkpoint")
-    room.open_button = QToolButton(text="Open…", toolTip="Explore a checkpoint, a run or a model file "
-                                                               "(stops following training)")
+    room.open_button = QToolButton(text="Open", toolTip="Explore the best or an earlier checkpoint of any run, or "
+                                                          "a model file (stops following training)")
     tools.addWidget(room.follow_button)
     tools.addWidget(room.open_button)
     tools.addSpacing(12)

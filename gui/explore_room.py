@@ -104,6 +104,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         """Explore `project`: its bookmarks, and its newest model."""
         self._project = project
         self.tool("bookmarks").load(list(_api().load_bookmarks(project)) if project is not None else [])
+        self.refresh_saved_models()
         self.set_model(None)
 
     def set_model(self, path=None) -> None:

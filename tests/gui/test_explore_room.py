@@ -477,3 +477,31 @@ def test_explore_asks_before_leaving_a_point_that_is_not_bookmarked(qtbot, room,
     relay(qtbot, room, second_run(project))
     assert len(asked) == 1 and "not bookmarked" in asked[0]
     assert room.model_info().id == shown and not room.follow_button.isChecked()  # the artist said no: it stays
+
+
+def test_the_open_menu_offers_every_checkpoint_of_every_run_and_opening_one_stops_following(qtbot, tmp_path,
+                                                                                          digits_template):
+    project = api.Project.open(shutil.copytree(digits_template, tmp_path / "Digits"))
+    api.train(project, api.TrainConfig(family="dcgan", size=16, steps=20, batch=16, width=8, latent_dim=16,
+                                       precision="fp32", checkpoint_every=10, sample_every=10, kid_every=10))
+    room = ExploreRoom()
+    qtbot.addWidget(room)
+    try:
+        with qtbot.waitSignal(room.model_ready, timeout=WAIT):
+            room.set_project(project)
+        qtbot.waitUntil(lambda: room.saved_models() != [], timeout=WAIT)
+        room._fill_open_menu()
+        menu = room.open_button.menu()
+        titles = [action.text() for action in menu.actions()]
+        best = next(c for c in room.saved_models()[0]["checkpoints"] if c["best"])
+        assert titles[0] == f"{room.saved_models()[0]['run']}: best (step {best['step']})"
+        every = menu.actions()[1].menu()
+        assert [a.text().split("  ")[0] for a in every.actions()] == ["step 20", "step 10"]
+        assert sum("★ best" in a.text() for a in every.actions()) == 1
+        with qtbot.waitSignal(room.model_ready, timeout=WAIT) as opened:
+            every.actions()[1].trigger()  # the earlier checkpoint
+        assert opened.args[0].step == 10 and not room.following()
+        assert titles[-1].startswith("A model file")
+    finally:
+        room.shutdown()
+        QThreadPool.globalInstance().waitForDone(WAIT)
