@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
                                QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget, QStyle,
                                QWidget)
 
+from . import model_exports
 from .dataset_room import DatasetRoom
 from .engine_loader import EngineLoader
 from .settings import (APPLICATION, ORGANISATION, apply_theme, demo_target, projects_home, remember, settings,
@@ -100,6 +101,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction("&Open project…", QKeySequence.StandardKey.Open, self.choose_project)
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addAction("&Add images…", "Ctrl+I", self._add_images)
+        file_menu.addSeparator()
+        file_menu.addAction("Export &model…", lambda: model_exports.export(self, "model"))
+        file_menu.addAction("Export &ONNX…", lambda: model_exports.export(self, "onnx"))
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)

@@ -140,3 +140,28 @@ def test_the_demo_opens_with_its_model_and_the_theme_choice_sticks(qtbot, api, w
     window.set_theme("light")
     assert settings().value("theme") == "light"
     assert [action.data() for action in window.theme_group.actions() if action.isChecked()] == ["light"]
+
+
+def test_file_menu_exports_the_model_and_its_onnx(qtbot, api, window, digits_project, tmp_path, monkeypatch):
+    from gui import model_exports
+
+    api.train(digits_project, api.TrainConfig(family="dcgan", size=16, steps=4, batch=8, width=8, latent_dim=16,
+                                              precision="fp32", checkpoint_every=4, sample_every=4))
+    with qtbot.waitSignal(window.engine_ready, timeout=60_000):
+        window.start_engine()
+    window.open_project(str(digits_project.root))
+    qtbot.waitUntil(lambda: window.project is not None, timeout=20_000)
+    monkeypatch.setattr(model_exports, "ask_path", lambda parent, caption, start, pattern:
+                        str(tmp_path / ("digits.onnx" if "ONNX" in caption else "digits.safetensors")))
+    monkeypatch.setattr(model_exports, "ask_licence", lambda parent: "CC0-1.0")
+    actions = {action.text().replace("&", ""): action for action in window.menuBar().actions()[0].menu().actions()}
+    for title, name in (("Export model…", "digits.safetensors"), ("Export ONNX…", "digits.onnx")):
+        actions[title].trigger()
+        qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved"), timeout=60_000)
+        assert (tmp_path / name).is_file()
+        window.statusBar().clearMessage()
+    from engine import files
+
+    _, header = files.load_tensors(tmp_path / "digits.safetensors")
+    assert header["licence"] == "CC0-1.0" and header["family"] == "dcgan" and header["image_count"] == 300
+    assert api.open_model(tmp_path / "digits.safetensors").size == 16
