@@ -29,6 +29,7 @@ from .projection import Projection, load_images, project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
 from .train_config import TrainConfig, suggest_config
 from .run_folder import family_of, saved_models
+from .run_queue import KeepAwake, RunQueue
 from .training import Trainer, resumable_run, train
 
 __all__ = [
@@ -44,7 +45,7 @@ __all__ = [
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
     "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
     "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips", "Atlas",
-    "family_options", "saved_models",
+    "family_options", "saved_models", "KeepAwake", "RunQueue",
     "atlas_for",
 ]
 

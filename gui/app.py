@@ -407,6 +407,18 @@ class MainWindow(QMainWindow):
             self.notify("Saving a checkpoint before closing…")
             event.ignore()
             return
+        queue = self.train_room.queue_panel
+        if queue.is_running():
+            if not self.ask(self, "The queue is running", "Stop the queue and quit?\nThe run under way keeps a "
+                            "checkpoint and goes on when the queue runs again."):
+                event.ignore()
+                return
+            self._closing_after_save = True
+            queue.queue_finished.connect(lambda: self._close_after_save(False))
+            queue.stop()
+            self.notify("Saving a checkpoint before closing…")
+            event.ignore()
+            return
         self._remember({"geometry": self.saveGeometry(), "window_state": self.saveState()})
         self.dataset_room.cancel()
         cancel_all_tasks()

@@ -66,6 +66,11 @@ def unique_folder(path: Path) -> Path:
     return candidate
 
 
+def queue_path() -> Path:
+    """Where the queue of runs is kept: beside the settings file (tests point both at a temporary folder)."""
+    return Path(settings().fileName()).parent / "queue.json"
+
+
 def demo_target() -> Path:
     """Where the demo project is made on first use: the user's data folder, so the bundled files stay pristine."""
     return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "Demo"

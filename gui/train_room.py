@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
+from .run_queue_panel import QueuePanel
+from .settings import queue_path
 from .widgets.run_reports import RunReports
 from .widgets.sample_history import SampleHistory
 from .widgets.train_settings import TrainSettings
@@ -76,6 +78,8 @@ class TrainRoom(QWidget):
         self.advanced = None  # a superqt QCollapsible holding `settings`, made in set_api (see _fold_settings)
         self._advanced_holder = QWidget()
         QVBoxLayout(self._advanced_holder).setContentsMargins(0, 0, 0, 0)
+        self._queue_holder = QWidget()
+        QVBoxLayout(self._queue_holder).setContentsMargins(0, 0, 0, 0)
 
         self.start_button = _button("Start", "Start a new run with these settings (Ctrl+Return)", "Ctrl+Return",
                                     lambda: self.start(new=True))
@@ -84,9 +88,15 @@ class TrainRoom(QWidget):
         self.resume_button = _button("Resume", "Go on from where it paused (Ctrl+R)", "Ctrl+R", self.resume)
         self.stop_button = _button("Stop", "Stop and save a checkpoint; the run can be continued later (Ctrl+.)",
                                    "Ctrl+.", self.stop)
+        self.queue_button = _button("Add to queue", "Add a run with these settings to the queue below, to run "
+                                    "later, one after another (Ctrl+Shift+Return)", "Ctrl+Shift+Return",
+                                    self.add_to_queue)
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
             buttons.addWidget(button)
+        self.queue_panel = QueuePanel(queue_path())
+        self.queue_panel.blocked_by = lambda: self.run is not None  # one training at a time
+        self.queue_panel.queue_finished.connect(lambda: self._set_state("idle" if self.run is None else "running"))
 
         self.banner_label = _wrapped_label()
         self.continue_button = _button("Continue run", "Resume the interrupted run from its newest checkpoint",
@@ -111,6 +121,8 @@ class TrainRoom(QWidget):
         form.addRow(self.warning_label)
         form.addRow(self._advanced_holder)
         form.addRow(buttons)
+        form.addRow(self.queue_button)
+        form.addRow(self._queue_holder)
         scroll = QScrollArea()
         scroll.setWidget(setup)
         scroll.setWidgetResizable(True)
@@ -145,6 +157,7 @@ class TrainRoom(QWidget):
     def set_api(self, api) -> None:
         self.api = api
         self._fold_settings()
+        self.queue_panel.set_api(api)
         self.settings.set_demo(str(api.DEMO_MODEL) if api.demo_available() else "")
         self.control = api.Control()
         self.family_box.clear()
@@ -162,6 +175,9 @@ class TrainRoom(QWidget):
             self.advanced = QCollapsible("Advanced settings")
             self.advanced.addWidget(self.settings)
             self._advanced_holder.layout().addWidget(self.advanced)
+            queue = QCollapsible("Queue of runs")
+            queue.addWidget(self.queue_panel)
+            self._queue_holder.layout().addWidget(queue)
 
     def set_project(self, project) -> None:
         self.project = project
@@ -203,6 +219,9 @@ class TrainRoom(QWidget):
         config = self.config()
         if config is None or self.is_training():
             return
+        if self.queue_panel.is_running():
+            self.notify.emit("The queue of runs is training: stop it first, or add this run to it", "warning")
+            return
         if self._measuring is not None:
             self._measuring.request_stop()  # the run needs the CPU; its own images/s replace the estimate
         self.run = TrainRun(self.api, self.project, config, new=new, parent=self)
@@ -216,6 +235,15 @@ class TrainRoom(QWidget):
         self._set_state("starting")
         self.run.start()
         self.training_state_changed.emit(True)
+
+    def add_to_queue(self) -> None:
+        config = self.config()
+        if config is not None and self.project is not None:
+            self.queue_panel.add(self.project, config)
+            if self.advanced is not None:
+                self._queue_holder.layout().itemAt(0).widget().expand(animate=False)
+            self.notify.emit(f"Added a {config.family or 'default'} run of {self.project.root.name} to the queue",
+                             "info")
 
     def continue_run(self) -> None:
         """Resume the interrupted run, whatever family the box shows (a new run of another family otherwise)."""
@@ -243,6 +271,7 @@ class TrainRoom(QWidget):
         """Blocking last resort (the app is exiting): stop the run and wait for its checkpoint."""
         if self.run is not None:
             self.run.stop_and_wait()
+        self.queue_panel.shutdown()
 
     def measure_speed(self) -> None:
         config = self.config()
@@ -428,6 +457,7 @@ class TrainRoom(QWidget):
         ready = self.api is not None and self.project is not None and self._config is not None
         training = self.run is not None
         self.start_button.setEnabled(ready and not training)
+        self.queue_button.setEnabled(ready)
         self.continue_button.setEnabled(ready and not training)
         self.pause_button.setEnabled(training and state in ("running", "starting"))
         self.resume_button.setEnabled(training and state == "paused")

@@ -102,7 +102,10 @@ class TrainWorker(QObject):
     def run(self) -> None:
         result = None
         try:
-            result = self._api.train(self._project, self._config, on_event=self.event.emit, control=self._control,
+            project = self._project
+            if isinstance(project, str):  # a queued run names its project by folder: opened here, off the GUI
+                project = self._api.Project.open(project)
+            result = self._api.train(project, self._config, on_event=self.event.emit, control=self._control,
                                      new=self._new)
         except Exception as error:  # noqa: BLE001 - errors are values at the thread boundary
             self.failed.emit(error_text(error))
