@@ -44,7 +44,9 @@ def run_to_resume(project: Project, cfg, new: bool = False):
     if resume_from is None:
         return complete_config(project, cfg), run_dir, None
     saved = TrainConfig.from_dict(files.read_json(run_dir / "config.json"))
-    return replace(saved, steps=cfg.steps or saved.steps, minutes=cfg.minutes, device=cfg.device), run_dir, resume_from
+    budget = saved.minutes if not saved.steps else 0  # a run whose budget is time keeps it: it spends what is left
+    return (replace(saved, steps=cfg.steps or saved.steps, minutes=cfg.minutes or budget, device=cfg.device), run_dir,
+            resume_from)
 
 
 def family_of(run: Path) -> str | None:

@@ -1,10 +1,19 @@
-"""What changes over a run, as pure functions of its progress in [0, 1] (step / last step), so a resumed run
-follows the same curve and a longer or shorter run is a whole schedule, not a truncated one."""
+"""What changes over a run, as pure functions of its progress in [0, 1], so a resumed run follows the same curve
+and a longer or shorter run is a whole schedule, not a truncated one.
+
+A run's horizon is its step count, or, when the artist gives time instead ("train for 15 minutes"), its budget of
+training time: progress is then the share of the budget spent (kept across resumes), and the step count is what
+the measured speed will reach. Learning-rate decay, the EMA's horizon, a VQ-VAE's stages and the KID's cadence all
+follow the progress, so a 15-minute run and an overnight one each end their schedules on their last step.
+"""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 LR_FLOOR = 0.1  # cosine decay ends at this fraction of the learning rate
+EMA_SHARE = 0.25  # the EMA's half-life is at most this share of the planned steps...
+KID_SHARE = 0.05  # ...and the quality measurements take at most this share of a time budget
 
 
 def learning_rate_factor(progress: float, decay: str) -> float:
@@ -14,3 +23,44 @@ def learning_rate_factor(progress: float, decay: str) -> float:
         return 1.0
     progress = min(1.0, max(0.0, progress))
     return LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def ema_decay(updates: int, planned_steps: float, longest: float) -> float:
+    """The EMA's decay at update `updates`: a short average while the networks change fast (warm-up), never longer
+    than the family's own (`longest`), and with a half-life of at most EMA_SHARE of the planned steps, so a short
+    run's average is not made of its first weights."""
+    half_life = max(1.0, EMA_SHARE * planned_steps)
+    return min(longest, 0.5 ** (1 / half_life), (1 + updates) / (10 + updates))
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """Where a run ends: `steps` (0: none) or `budget_s` seconds of training time (0: none), whichever comes first."""
+    steps: int
+    budget_s: float
+
+    @property
+    def by_time(self) -> bool:
+        """The budget is time alone: the step count follows from the speed."""
+        return not self.steps and self.budget_s > 0
+
+    def progress(self, step: int, seconds: float, step_seconds: float = 0.0) -> float:
+        """How far along the run is when it takes step `step + 1`, having trained `seconds` (and expecting that
+        step to take `step_seconds`, so the last step gets the schedule's end)."""
+        done = 0.0
+        if self.steps:
+            done = step / max(1, self.steps - 1)
+        if self.budget_s:
+            done = max(done, (seconds + step_seconds) / self.budget_s)
+        return min(1.0, done)
+
+    def planned_steps(self, step: int, seconds: float) -> int:
+        """The steps the run will take: its step count, or what its speed so far reaches in its budget."""
+        if not self.by_time:
+            return self.steps
+        if seconds <= 0 or step == 0:
+            return 0
+        return max(step, round(step * self.budget_s / seconds))
+
+    def done(self, step: int, seconds: float) -> bool:
+        return bool(self.steps and step >= self.steps) or bool(self.budget_s and seconds >= self.budget_s)

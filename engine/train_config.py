@@ -33,7 +33,7 @@ class TrainConfig:
     family: str = ""  # a name from engine.models.FAMILIES; "" = the default for the size (models.default_family)
     size: int = 0  # training resolution; 0 = the project's dataset size
     steps: int = 0  # stop after this many steps in total; 0 = the preset's
-    minutes: float = 0.0  # also stop after this many minutes of this session; 0 = no limit
+    minutes: float = 0.0  # minutes of training time, across resumes; without steps, the run's budget; 0 = none
     batch: int = 0  # images per step over all devices; 0 = the preset's
     lr: float = 0.0  # Adam learning rate; 0 = the preset's
     latent_dim: int = 0  # size of the latent vector; 0 = the preset's (sized to the data)
@@ -90,11 +90,14 @@ def suggest_config(project: Project, family: str | None = None, device: str = "a
 
 
 def complete_config(project: Project, cfg: TrainConfig) -> TrainConfig:
-    """Fill every 0, "" or None ("the preset's") in cfg from suggest_config."""
+    """Fill every 0, "" or None ("the preset's") in cfg from suggest_config. Minutes without steps make time the
+    budget: the steps stay 0 (the speed decides them) and early stopping stays off unless asked for."""
     suggested = suggest_config(project, cfg.family or None, cfg.device, cfg.size or None)
-    return replace(cfg, **{f.name: getattr(suggested, f.name) for f in fields(cfg)
-                           if getattr(cfg, f.name) is None
-                           or (_unset(getattr(cfg, f.name)) and f.name not in _ZERO_IS_A_CHOICE)})
+    budget = {"steps": 0, "early_stop_patience": cfg.early_stop_patience or 0} if cfg.minutes and not cfg.steps \
+        else {}
+    filled = {f.name: getattr(suggested, f.name) for f in fields(cfg)
+              if getattr(cfg, f.name) is None or (_unset(getattr(cfg, f.name)) and f.name not in _ZERO_IS_A_CHOICE)}
+    return replace(cfg, **{**filled, **budget})
 
 
 def settle(cfg: TrainConfig) -> TrainConfig:

@@ -46,8 +46,9 @@ class Trainer:
     """Owns one run: call `run()` to train to the end, or `start()` and `step()` yourself (tests, benchmarks)."""
 
     def __init__(self, project: Project, cfg: TrainConfig, on_event=None, control: Control | None = None,
-                 run_dir: Path | None = None):
+                 run_dir: Path | None = None, clock=time.monotonic):
         self.project = project
+        self.clock = clock  # seconds; tests give a fake one
         self.on_event = on_event or (lambda event: None)
         self.control = control or Control()
         self.rank, self.world = distributed.setup(cfg.device)
@@ -66,6 +67,10 @@ class Trainer:
                 raise ValueError(f"{family.info.title} needs images sorted into at least two labelled sub-folders")
             cfg = replace(cfg, num_classes=len(self.data.label_names))
         self.cfg, self.family = cfg, family
+        # steps, or (minutes without steps) a budget of training time across resumes; minutes beside steps only
+        # cap this session
+        self.horizon = schedule.Horizon(cfg.steps, 0.0 if cfg.steps else cfg.minutes * 60)
+        self.step_seconds = 0.0  # how long the last step took: the next one is expected to take as long
         self.learner = self._new_learner(cfg.seed)
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed + 1)  # batches, noise, augmentation
         self.grid_inputs = family.inputs(cfg).grid(SAMPLE_SEED, GRID_ROWS, GRID_COLUMNS, self.device)
@@ -121,7 +126,7 @@ class Trainer:
                           "warning")
         elif self.cfg.from_model:
             self._start_from_source(self.cfg.from_model)
-        self._emit(RunStarted(self.folder.path, self.step_count, self.cfg.steps, resumed, str(self.device),
+        self._emit(RunStarted(self.folder.path, self.step_count, self.planned_steps(), resumed, str(self.device),
                               asdict(self.cfg)))
 
     def _restore(self, checkpoint: Path) -> dict:
@@ -141,8 +146,16 @@ class Trainer:
         self._say(f"fine-tuning {Path(path).name} (step {source_step})"
                   + (f"; {', '.join(fresh)} from scratch" if fresh else ""))
 
+    def progress(self) -> float:
+        return self.horizon.progress(self.step_count, self.seconds, self.step_seconds)
+
+    def planned_steps(self) -> int:
+        return self.horizon.planned_steps(self.step_count, self.seconds)
+
     def step(self) -> dict[str, torch.Tensor]:
         """One optimisation step on a fresh batch; returns the losses as tensors (no host sync)."""
+        self.learner.progress = self.progress()
+        self.learner.planned_steps = self.planned_steps() or 10**9
         self._set_learning_rate()
         batch = self.data.next_batch(self.cfg.batch, self.gen, (self.rank, self.world))
         while True:
@@ -169,8 +182,7 @@ class Trainer:
 
     def _set_learning_rate(self) -> None:
         """lr = the optimizer's initial lr x decay(progress) x rollback scale; left alone when both are 1."""
-        progress = self.step_count / max(1, self.cfg.steps - 1)  # the last step gets the schedule's end
-        factor = self.lr_scale * schedule.learning_rate_factor(progress, self.cfg.lr_decay)
+        factor = self.lr_scale * schedule.learning_rate_factor(self.learner.progress, self.cfg.lr_decay)
         if factor == 1.0 and self.cfg.lr_decay == "none":
             return
         for name, opt in self.learner.opts.items():
@@ -184,7 +196,8 @@ class Trainer:
             if reason == "failed":
                 state, checkpoint = "failed", checkpoints.latest(self.folder.path)
             else:
-                state = "finished" if self.step_count >= self.cfg.steps or reason == "early_stop" else "stopped"
+                finished = self.horizon.done(self.step_count, self.seconds) or reason == "early_stop"
+                state = "finished" if finished else "stopped"
             self.folder.set_status(state, step=self.step_count, reason=reason)
             result = RunFinished(self.step_count, reason, checkpoint, error=error)
         except files.WriteFailed as e:  # a full disk, say: every file written before is whole; end cleanly
@@ -193,29 +206,34 @@ class Trainer:
         return result
 
     def _loop(self) -> tuple[str, str | None, Path | None]:
-        """Steps until the end, a stop, the time limit, early stopping or failure: (reason, error, checkpoint)."""
-        cfg = self.cfg
-        started = last_log = last_ckpt = last_pass = time.monotonic()
+        """Steps until the end (of the steps or of the time budget, spent across resumes), a stop, early stopping
+        or failure: (reason, error, checkpoint)."""
+        cfg, clock = self.cfg, self.clock
+        started = last_log = last_ckpt = last_pass = clock()
         steps_at_start = last_log_step = self.step_count
         checkpoint = None
-        while self.step_count < cfg.steps:
+        self._kid_clock = (self.seconds, 0.0)  # (training time at the end of the last KID, how long it took)
+        while not self._finished():
             if self.control.paused:
                 self._emit(Paused(self.step_count))
-                paused_at = time.monotonic()
+                paused_at = clock()
                 self.control.wait_if_paused()
-                started += time.monotonic() - paused_at  # a pause spends none of the run's minutes
-                last_pass += time.monotonic() - paused_at
+                started += clock() - paused_at  # a pause spends none of the run's minutes
+                last_pass += clock() - paused_at
             if self.control.should_stop():
                 return "stopped", None, self._last_checkpoint(checkpoint)
-            if cfg.minutes and time.monotonic() - started >= cfg.minutes * 60:
+            if cfg.steps and cfg.minutes and clock() - started >= cfg.minutes * 60:
                 return "time", None, self._last_checkpoint(checkpoint)
             self.control.yield_to_renders()
+            step_started = clock()
             losses = self.step()
             self._nonfinite |= ~torch.isfinite(torch.stack([v.detach().float().sum() for v in losses.values()])).all()
-            now = time.monotonic()
+            now = clock()
+            self.step_seconds = now - step_started
             self.seconds, last_pass = self.seconds + now - last_pass, now  # this pass: its step, the last's checkpoint
-            log_now = self.step_count % cfg.log_every == 0 or self.step_count == cfg.steps
-            kid_now = bool(cfg.kid_every) and self.step_count % cfg.kid_every == 0
+            last = self._finished()
+            log_now = self.step_count % cfg.log_every == 0 or last
+            kid_now = self._kid_due()
             checkpoint_now = (self.step_count % cfg.checkpoint_every == 0 or kid_now
                               or now - last_ckpt >= cfg.checkpoint_minutes * 60)
             if log_now or checkpoint_now:
@@ -225,7 +243,7 @@ class Trainer:
                     error = self._roll_back(trouble)
                     if error:
                         return "failed", error, None
-                    last_log, last_log_step = time.monotonic(), self.step_count
+                    last_log, last_log_step = clock(), self.step_count
                     continue
                 if log_now:
                     images_per_s = (self.step_count - last_log_step) * cfg.batch / max(now - last_log, 1e-9)
@@ -234,13 +252,32 @@ class Trainer:
             if self.step_count % cfg.sample_every == 0:
                 self._samples()
             if kid_now and self.learner.can_sample():
+                measured = clock()
                 self._measure_kid()
+                self._kid_clock = (self.seconds + clock() - measured, clock() - measured)
             if checkpoint_now:
                 checkpoint = self._checkpoint()
-                last_ckpt = time.monotonic()
+                last_ckpt = clock()
                 if self._patience_ran_out():
                     return "early_stop", None, self._last_checkpoint(checkpoint)
         return "done", None, self._last_checkpoint(checkpoint)
+
+    def _finished(self) -> bool:
+        """The end of the steps or of the budget; every rank ends on the same step (rank 0's clock decides)."""
+        done = self.horizon.done(self.step_count, self.seconds)
+        return distributed.broadcast(done, self.world) if self.horizon.budget_s else done
+
+    def _kid_due(self) -> bool:
+        """Every kid_every steps; with a time budget, from a tenth of it on, spaced so that the measurements take
+        at most KID_SHARE of the training time."""
+        if not self.cfg.kid_every:
+            return False
+        if not self.horizon.by_time:
+            return self.step_count % self.cfg.kid_every == 0
+        ended_at, took = self._kid_clock
+        gap = max(self.horizon.budget_s / 10, took * (1 - schedule.KID_SHARE) / schedule.KID_SHARE)
+        due = self.seconds >= self.horizon.budget_s / 10 and self.seconds - ended_at >= gap
+        return distributed.broadcast(due, self.world)
 
     def _last_checkpoint(self, checkpoint: Path | None) -> Path | None:
         """The grid and checkpoint of the step the run ends on, unless they were just made."""
@@ -320,13 +357,16 @@ class Trainer:
     # --- reports ----------------------------------------------------------------------------------------------
     def _log(self, values, images_per_s, started, steps_at_start):
         done_here = self.step_count - steps_at_start
-        rate = done_here / max(time.monotonic() - started, 1e-9)
-        eta = (self.cfg.steps - self.step_count) / rate if rate > 0 else float("inf")
-        if self.cfg.minutes:
-            eta = min(eta, self.cfg.minutes * 60 - (time.monotonic() - started))
+        rate = done_here / max(self.clock() - started, 1e-9)
+        planned = self.planned_steps()
+        eta = (planned - self.step_count) / rate if rate > 0 else float("inf")
+        if self.horizon.budget_s:
+            eta = self.horizon.budget_s - self.seconds
+        elif self.cfg.minutes:
+            eta = min(eta, self.cfg.minutes * 60 - (self.clock() - started))
         lr = self.learner.opts[next(iter(self.learner.opts))].param_groups[0]["lr"]
         self.folder.note({"step": self.step_count, **values, "images_per_s": round(images_per_s, 1), "lr": lr})
-        self._emit(StepDone(self.step_count, self.cfg.steps, values, images_per_s, max(0.0, eta), lr))
+        self._emit(StepDone(self.step_count, planned, values, images_per_s, max(0.0, eta), lr))
         for text, level in self.learner.drain_messages():
             self._say(text, level)
 

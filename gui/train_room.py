@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLab
 
 from .run_queue_panel import QueuePanel
 from .settings import queue_path
+from .widgets.duration import DurationChoice
 from .widgets.run_reports import RunReports
 from .widgets.sample_history import SampleHistory
 from .widgets.train_settings import TrainSettings
@@ -75,6 +76,8 @@ class TrainRoom(QWidget):
         self.warning_label.hide()
         self.settings = TrainSettings()
         self.settings.changed.connect(self._show_estimate)
+        self.duration = DurationChoice()
+        self.duration.changed.connect(self._show_estimate)
         self.advanced = None  # a superqt QCollapsible holding `settings`, made in set_api (see _fold_settings)
         self._advanced_holder = QWidget()
         QVBoxLayout(self._advanced_holder).setContentsMargins(0, 0, 0, 0)
@@ -117,6 +120,7 @@ class TrainRoom(QWidget):
         form.addRow(self.labels_hint)
         form.addRow("Device", self.device_label)
         form.addRow("Speed", self.speed_label)
+        form.addRow("Train for", self.duration)
         form.addRow("", self.measure_button)
         form.addRow(self.warning_label)
         form.addRow(self._advanced_holder)
@@ -206,11 +210,17 @@ class TrainRoom(QWidget):
                  on_failed=lambda text: self.notify.emit(text, "error"))
 
     def config(self):
-        return None if self._config is None else self.settings.apply(self._config)
+        """The settings shown; a time chosen under "Train for" is the run's budget (its steps follow)."""
+        if self._config is None:
+            return None
+        config = self.settings.apply(self._config)
+        minutes = self.duration.minutes()
+        return replace(config, minutes=minutes, steps=0) if minutes else config
 
     def set_config(self, config) -> None:
         self._config = config
         self.settings.set_config(config, self.api.family_options(config.family) if config.family else frozenset())
+        self.duration.set_budget(config.minutes if config.minutes and not config.steps else 0.0)
 
     def is_training(self) -> bool:
         return self.run is not None
@@ -386,8 +396,12 @@ class TrainRoom(QWidget):
         speed = self._speeds.get(_speed_key(config)) if config is not None else None
         if config is None or self._measuring is not None:
             return
+        self.duration.show_expected(speed, config.batch, config.steps)
         if speed is None:
             self.speed_label.setText("Not measured yet for these settings")
+            return
+        if not config.steps:
+            self.speed_label.setText(f"{speed:,.0f} images/s on this machine")
             return
         seconds = config.steps * config.batch / max(speed, 1e-9)
         if config.minutes:

@@ -11,6 +11,8 @@ import math
 import torch
 from torch import nn
 
+from .. import schedule
+
 
 def levels(size: int) -> int:
     """Number of 2x up-sampling blocks from 4 x 4 to size x size; sizes are powers of two from 16 to 256."""
@@ -54,6 +56,8 @@ class Learner:
         self.micro_batches = 1  # raised when CUDA runs out of memory: the batch is split, gradients accumulate
         self.scaler = torch.amp.GradScaler(device.type, enabled=False)
         self.updates = 0  # steps the run has taken (the Trainer keeps it, a checkpoint restores it): EMA warm-up
+        self.progress = 0.0  # how far the run is, 0 to 1 (the Trainer sets it before each step; schedule.py)
+        self.planned_steps = 10**9  # the steps the run will take, for the EMA's horizon (the Trainer sets it)
         self.notes: list[tuple[str, str]] = []  # (text, level) for the user, emptied by drain_messages
 
     def step(self, batch: dict[str, torch.Tensor], gen: torch.Generator, amp_dtype: torch.dtype | None,
@@ -137,8 +141,8 @@ class Learner:
         source = unwrapped(net)
         if self.distributed:
             self._average_buffers(source)
-        # warm-up: a short average while the networks change fast, so early samples are not the initial weights
-        decay = min(self.ema_decay, (1 + self.updates) / (10 + self.updates))
+        # a warm-up while the networks change fast, and a horizon that follows the run's (engine/schedule.py)
+        decay = schedule.ema_decay(self.updates, self.planned_steps, self.ema_decay)
         for e, p in zip(self.ema.parameters(), source.parameters()):
             e.lerp_(p.detach(), 1 - decay)
         for e, b in zip(self.ema.buffers(), source.buffers()):

@@ -324,7 +324,8 @@ class VQLearner(Learner):
 
     def step(self, batch, gen, amp_dtype, shard):
         real = batch["image"]
-        if self.stage == 1 and self.steps >= self.vq_steps():
+        second = self.steps >= self.vq_steps() if self.cfg.steps else self.progress >= self.settings.vq_fraction
+        if self.stage == 1 and second:
             self._start_prior()
         if self.cfg.flip:
             flip = torch.rand(real.shape[0], 1, 1, 1, generator=gen, device=real.device) < 0.5

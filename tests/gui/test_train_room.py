@@ -224,3 +224,21 @@ def test_the_family_options_show_for_the_families_that_read_them(qtbot, room, ap
     room.set_config(api.suggest_config(room.project, "vae"))
     assert room.settings.form.isRowVisible(room.settings.beta)
     assert not room.settings.form.isRowVisible(room.settings.path_length)
+
+
+def test_a_duration_makes_time_the_budget_and_shows_when_it_ends(qtbot, room):
+    import datetime
+
+    duration = room.duration
+    assert room.config().steps > 0 and room.config().minutes == 0  # the preset's steps
+    duration.choice.setCurrentIndex(duration.choice.findData("15"))
+    config = room.config()
+    assert config.minutes == 15 and config.steps == 0  # the speed decides the steps
+    duration.choice.setCurrentIndex(duration.choice.findData("overnight"))
+    duration.until.setTime(duration.until.time().fromString("07:00", "HH:mm"))
+    evening = datetime.datetime(2026, 12, 1, 23, 30)
+    assert duration.minutes(now=evening) == 7.5 * 60  # until 7:00 tomorrow
+    duration.show_expected(images_per_s=400.0, batch=16, steps=3000)
+    assert "Ends about" in duration.expected.text() and "steps" in duration.expected.text()
+    room.set_config(room.config())  # a config with a budget shows it
+    assert duration.choice.currentData() == "custom" and room.config().steps == 0

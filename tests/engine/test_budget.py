@@ -1,0 +1,105 @@
+"""Time is the artist's budget: `--minutes` without `--steps` trains for that much training time, whatever the
+speed, with every schedule (learning rate, EMA horizon, quality measurements) ending on the last step; a resumed
+run spends what is left. Measured on a fake clock, so the test is exact and quick."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import api, sample_quality, schedule
+from engine.run_folder import run_to_resume
+from engine.train_config import complete_config
+from engine.training import Trainer
+
+from .helpers import digits_project, tiny
+
+
+class FakeClock:
+    """Seconds that pass only when a step (or a measurement) says so."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, small_digits_dir):
+    return digits_project(tmp_path_factory.mktemp("budget"), small_digits_dir)
+
+
+def budget_config(project, **overrides):
+    settings = dict(steps=0, minutes=1.0, lr_decay="cosine", checkpoint_every=10**6, sample_every=10**6,
+                    log_every=10**6, kid_every=0)
+    settings.update(overrides)
+    return complete_config(project, tiny("dcgan", **settings))
+
+
+def timed(trainer, clock, seconds_per_step, record):
+    """Each step of `trainer` takes `seconds_per_step(training seconds so far)` on `clock`; records the lr."""
+    step = trainer.learner.step
+
+    def slow_step(*args, **kwargs):
+        clock.now += seconds_per_step(trainer.seconds)
+        record.append((next(iter(trainer.learner.opts.values())).param_groups[0]["lr"], trainer.learner.planned_steps,
+                       trainer.learner.progress))
+        return step(*args, **kwargs)
+
+    trainer.learner.step = slow_step
+
+
+def test_a_budget_run_ends_on_time_with_its_schedules_at_their_end_though_the_speed_halves(project, monkeypatch):
+    cfg = budget_config(project, kid_every=1)
+    assert cfg.steps == 0 and cfg.early_stop_patience == 0  # no step count: the speed decides it
+    clock, record, measured = FakeClock(), [], []
+
+    def kid(self, *args, **kwargs):  # a quality measurement that takes 1.5 s of the budget
+        clock.now += 1.5
+        measured.append(clock.now)
+        return 0.1
+
+    monkeypatch.setattr(sample_quality.KidMeter, "measure", kid)
+    monkeypatch.setattr(sample_quality.CopyShare, "measure", lambda self, *a, **k: 0.0)
+    trainer = Trainer(project, cfg, clock=clock)
+    timed(trainer, clock, lambda spent: 0.25 if spent < 30 else 0.5, record)  # half as fast after 30 s
+    result = trainer.run()
+    assert result.reason == "done"
+    assert 0.95 * 60 <= trainer.seconds <= 1.05 * 60
+    base = record[0][0]
+    lr, planned, progress = record[-1]
+    assert lr == pytest.approx(base * schedule.LR_FLOOR, rel=0.01)  # the last step is at the floor
+    assert abs(planned - trainer.step_count) <= 0.05 * trainer.step_count  # the EMA's horizon as planned
+    assert progress == pytest.approx(1.0, abs=0.01)
+    assert 60 / 0.5 < trainer.step_count < 60 / 0.25  # what the two speeds reach, not a preset's step count
+    assert measured and len(measured) * 1.5 <= schedule.KID_SHARE * trainer.seconds + 1.5  # at most 5% (+ one)
+    lrs = np.array([r[0] for r in record])
+    assert (np.diff(lrs) <= 1e-12).all()  # the cosine only goes down, even when the speed changes
+
+
+def test_a_resumed_budget_run_spends_what_is_left_with_no_jump_in_the_learning_rate(project):
+    cfg = budget_config(project, checkpoint_every=5)
+    clock, before, after = FakeClock(), [], []
+    control = api.Control()
+    first = Trainer(project, cfg, control=control, clock=clock)
+    timed(first, clock, lambda spent: 0.3, before)
+    steps = first.learner.step
+
+    def stop_halfway(*args, **kwargs):
+        if first.seconds >= 25 and first.step_count % 5 == 0:
+            control.request_stop()
+        return steps(*args, **kwargs)
+
+    first.learner.step = stop_halfway
+    assert first.run().reason == "stopped"
+    spent = first.seconds
+    assert 20 <= spent <= 35
+
+    resumed_cfg, run_dir, checkpoint = run_to_resume(project, api.TrainConfig(family="dcgan"))  # no --minutes
+    assert run_dir == first.folder.path and resumed_cfg.minutes == 1.0 and resumed_cfg.steps == 0
+    second = Trainer(project, resumed_cfg, run_dir=run_dir, clock=clock)
+    timed(second, clock, lambda spent: 0.3, after)
+    assert second.run(checkpoint).reason == "done"
+    assert 0.95 * 60 <= second.seconds <= 1.05 * 60  # the budget, not the budget again
+    assert after[0][2] == pytest.approx(before[-1][2], abs=0.02)  # progress goes on where it stopped...
+    assert after[0][0] == pytest.approx(before[-1][0], rel=0.03)  # ...and so does the learning rate
