@@ -44,8 +44,10 @@ def main() -> None:
     if "psi" in inputs and args.psi is not None:  # left out, it is 1.0
         feeds["psi"] = np.array([args.psi], np.float32)
 
-    image = session.run(["image"], feeds)[0][0]  # C x H x W in [-1, 1]
-    pixels = np.round((np.clip(image, -1, 1) + 1) * 127.5).astype(np.uint8).transpose(1, 2, 0)
+    image = (np.clip(session.run(["image"], feeds)[0][0], -1, 1) + 1) / 2  # C x H x W in [0, 1]
+    if image.shape[0] == 4:  # colour and alpha, the colour premultiplied by alpha: made straight for the PNG
+        image[:3] = np.where(image[3:] > 0, image[:3] / np.maximum(image[3:], 1e-6), 0).clip(0, 1)
+    pixels = np.round(image * 255).astype(np.uint8).transpose(1, 2, 0)
     Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(args.out)
     print(f"wrote {args.out} ({header['family']} model {header['model_id']})")
 

@@ -9,7 +9,8 @@ from . import files
 from .atlas import Atlas, atlas_for
 from .augment import preview as preview_augmentations
 from .control import Cancelled, Control
-from .dataset import dataset_stats, ingest, load_dataset, remove_images
+from .aspect import ASPECTS
+from .dataset import chosen_aspect, dataset_stats, ingest, load_dataset, remove_images, uses_alpha
 from .demo import DEMO_DIR, DEMO_MODEL, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
@@ -45,7 +46,7 @@ __all__ = [
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",
     "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
     "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips", "Atlas",
-    "family_options", "saved_models", "KeepAwake", "RunQueue",
+    "family_options", "saved_models", "KeepAwake", "RunQueue", "uses_alpha", "ASPECTS", "chosen_aspect",
     "atlas_for",
 ]
 

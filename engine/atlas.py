@@ -99,7 +99,7 @@ def _pca(latents: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def encode_training_images(model, dataset, checkpoint: Path | None, on_event=None,
                            control: Control | None = None) -> np.ndarray:
     """The latents of every image of `dataset`: the model's encoder where it has one, else a learned inverse."""
-    images = dataset.rgb()
+    images = np.asarray(dataset.images) if model.output.channels == 4 else dataset.rgb()  # what the model takes
     if model.can(Capability.ENCODER):
         labels = None
         if model.inputs.num_classes:
@@ -126,8 +126,8 @@ def atlas_for(path, samples: int = SAMPLES, on_event=None, control: Control | No
     model = open_model(checkpoint)
     if not model.can(Capability.CONTINUOUS_LATENT):
         raise ValueError(f"a {model.family} model has no continuous latent space to map")
-    dataset = load_dataset(Project.open(root), model.size)
-    key = f"{model.id}-{dataset_hash(dataset.hashes, model.size)}-{samples}"
+    dataset = load_dataset(Project.open(root), model.size, aspect=model.aspect)
+    key = f"{model.id}-{dataset_hash(dataset.hashes, model.size, model.aspect)}-{samples}"
     stored = checkpoint.parent / f"atlas-{checkpoint.stem}.safetensors"
     if stored.is_file():
         try:
@@ -146,3 +146,31 @@ def atlas_for(path, samples: int = SAMPLES, on_event=None, control: Control | No
                   np.concatenate([np.full(count, -1), np.arange(samples)]).astype(np.int64), method, model.id)
     atlas.save(stored, key)
     return atlas
+
+
+def mosaic(positions: np.ndarray, images: np.ndarray, side: int = 2048, thumb: int = 36,
+           framed: np.ndarray | None = None, bounds: tuple | None = None) -> np.ndarray:
+    """One side x side RGBA picture of the map: each image as a `thumb`-pixel thumbnail at its position (scaled
+    like the map's view: the bounding square of `bounds`, (low, high) corners, else of the positions, fills the
+    picture less a thumbnail's margin), framed in light grey where `framed` says so, on a transparent ground. One
+    picture paints in one go, however many thousands of images the map holds."""
+    from PIL import Image
+
+    out = np.zeros((side, side, 4), np.uint8)
+    if not len(positions):
+        return out
+    low, high = bounds if bounds is not None else (positions.min(0), positions.max(0))
+    scale = (side - 2 * thumb) / max(float((np.asarray(high) - low).max()), 1e-6)
+    height, width = images.shape[1:3]  # wide and tall pictures keep their shape inside the thumbnail's square
+    across, down = (thumb, max(1, thumb * height // width)) if width >= height else (max(1, thumb * width // height),
+                                                                                     thumb)
+    corners = ((positions - low) * scale + thumb / 2).astype(int) + [(thumb - across) // 2, (thumb - down) // 2]
+    for index, (x, y) in enumerate(corners):
+        small = np.asarray(Image.fromarray(np.ascontiguousarray(images[index][..., :3])).resize((across, down),
+                                                                                              Image.NEAREST))
+        out[y:y + down, x:x + across, :3] = small
+        out[y:y + down, x:x + across, 3] = 255
+        if framed is not None and framed[index]:
+            out[y:y + down, [x, x + across - 1], :3] = 200
+            out[[y, y + down - 1], x:x + across, :3] = 200
+    return out

@@ -37,13 +37,22 @@ def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float | torch.
 
     if flip:
         x = torch.where(rand(n, 1, 1, 1) < 0.5, x.flip(3), x)
+    alpha = x.shape[1] == 4  # premultiplied colour and alpha (engine/pixels.py): the colour changes, alpha stays
     if "color" in ops:
         on = chosen()
-        x = x + on * (rand(n, 1, 1, 1).to(x.dtype) - 0.5)  # brightness
-        mean = x.mean(dim=1, keepdim=True)
-        x = mean + (x - mean) * (1 + on * (rand(n, 1, 1, 1).to(x.dtype) * 2 - 1))  # saturation, x0..x2
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        x = mean + (x - mean) * (1 + on * (rand(n, 1, 1, 1).to(x.dtype) - 0.5))  # contrast, x0.5..x1.5
+        colour = x[:, :3] if alpha else x
+        shine = on * (rand(n, 1, 1, 1).to(x.dtype) - 0.5)
+        colour = colour + (shine * (x[:, 3:] + 1) / 2 if alpha else shine)  # brightness (of the straight colour)
+        mean = colour.mean(dim=1, keepdim=True)
+        colour = mean + (colour - mean) * (1 + on * (rand(n, 1, 1, 1).to(x.dtype) * 2 - 1))  # saturation, x0..x2
+        contrast = 1 + on * (rand(n, 1, 1, 1).to(x.dtype) - 0.5)  # x0.5..x1.5
+        if alpha:  # around the mean straight colour, scaled by each pixel's alpha: transparent stays transparent
+            a, c = (x[:, 3:] + 1) / 2, (colour + 1) / 2
+            mean = c.sum(dim=(1, 2, 3), keepdim=True) / (3 * a.sum(dim=(1, 2, 3), keepdim=True)).clamp_min(1e-6)
+            x = torch.cat([((mean * a + (c - mean * a) * contrast) * 2 - 1), x[:, 3:]], 1)
+        else:
+            mean = colour.mean(dim=(1, 2, 3), keepdim=True)
+            x = mean + (colour - mean) * contrast
     if "translation" in ops:
         on = chosen().view(n, 1)
         shift = (rand(n, 2) * 2 - 1) * 0.25 * on.float()  # up to 1/8 of the image, in [-1, 1] coordinates
@@ -52,7 +61,10 @@ def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float | torch.
         theta[:, 1, 1] = 1
         theta[:, :, 2] = shift
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        x = F.grid_sample(x, grid.to(x.dtype), mode="nearest", padding_mode="zeros", align_corners=False)
+        if alpha:  # what moves in from outside is transparent (-1 in every premultiplied channel)
+            x = F.grid_sample(x + 1, grid.to(x.dtype), mode="nearest", padding_mode="zeros", align_corners=False) - 1
+        else:
+            x = F.grid_sample(x, grid.to(x.dtype), mode="nearest", padding_mode="zeros", align_corners=False)
     if "cutout" in ops:
         on = chosen()
         h, w = x.shape[2:]
@@ -60,7 +72,8 @@ def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float | torch.
         ys = torch.arange(h, device=x.device).view(1, h, 1)
         xs = torch.arange(w, device=x.device).view(1, 1, w)
         hole = ((ys - cy).abs() < h / 4) & ((xs - cx).abs() < w / 4)  # a square half the image wide
-        x = x * (1 - on * hole.unsqueeze(1).to(x.dtype))
+        keep = 1 - on * hole.unsqueeze(1).to(x.dtype)
+        x = (x + 1) * keep - 1 if alpha else x * keep  # an alpha image's hole is transparent, colour and alpha
     return x
 
 

@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--project", required=True, type=Path)
     q.add_argument("--size", type=int, help="training resolution (16-256, a power of two)")
     q.add_argument("--crop", choices=["center", "pad"])
+    q.add_argument("--alpha", choices=["on", "off", "auto"], help="models learn transparency: on, off, or auto (when "
+                   "a quarter of the images use it)")
+    q.add_argument("--aspect", choices=["auto", *api.ASPECTS], help="width:height of what models draw; auto: the "
+                   "nearest to the images' median (the default)")
     q.set_defaults(func=_ingest)
 
     q = sub.add_parser("train", help="train (or resume) a model on a project's images")
@@ -55,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--width", type=int, help="network width (channel multiplier); default sized to the data")
     q.add_argument("--latent-dim", type=int)
     q.add_argument("--flip", action="store_true", help="add horizontal flips to the augmentation")
+    q.add_argument("--alpha", choices=["on", "off", "auto"], help="learn and make transparency (default: the "
+                   "project's setting; auto when a quarter of its images use it)")
+    q.add_argument("--aspect", choices=list(api.ASPECTS), help="width:height of what the model draws (default: the "
+                   "project's; FastGAN and the VQ-VAE draw squares)")
     q.add_argument("--new", action="store_true", help="start a new run instead of resuming the last one")
     q.add_argument("--from", dest="from_model", type=Path,
                    help="fine-tune this model (project, run, checkpoint or model file) of the same family and shape")
@@ -141,7 +149,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _ingest(args) -> int:
     project = api.Project.open_or_create(args.project)
-    result = api.ingest(project, args.sources, size=args.size, crop=args.crop, on_event=_Printer(False))
+    result = api.ingest(project, args.sources, size=args.size, crop=args.crop, on_event=_Printer(False),
+                        alpha=args.alpha, aspect=args.aspect)
     print(result.summary())
     return 0 if result.total else 1
 
@@ -157,6 +166,7 @@ def _train(args) -> int:
     cfg = api.TrainConfig(family=args.model or "", size=args.size or 0, steps=args.steps or 0,
                           minutes=args.minutes or 0.0, batch=args.batch or 0, lr=args.lr or 0.0,
                           width=args.width or 0, latent_dim=args.latent_dim or 0, flip=args.flip,
+                          alpha={"on": True, "off": False}.get(args.alpha), aspect=args.aspect or "",
                           device=args.device, precision=args.precision, seed=args.seed or 0,
                           loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
                           lr_decay=args.lr_decay or "none", kid_every=args.kid_every,
@@ -202,7 +212,7 @@ def _project(args) -> int:
     model = api.open_model(args.model)
     background = api.Project.open(args.model).dataset.background if api.Project.is_project(args.model) \
         else (255, 255, 255)
-    names, images, rejected = api.load_images(args.images, model.size, background=background)
+    names, images, rejected = api.load_images(args.images, model.size, background=background, aspect=model.aspect)
     for path, reason in rejected:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     if not names:
@@ -237,7 +247,8 @@ def _export(args) -> int:
 def _nearest(args) -> int:
     project, flips = api.project_and_flips(args.model, args.project)
     meter = api.meter_for(project, flips=flips)
-    names, images, rejected = api.load_images(args.images, meter.size, background=project.dataset.background)
+    names, images, rejected = api.load_images(args.images, meter.size, background=project.dataset.background,
+                                              aspect=meter.aspect)
     for path, reason in rejected:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     if not names:

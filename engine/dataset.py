@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from . import files
+from .aspect import ASPECTS, SQUARE, nearest, shape
+from .aspect import check as check_aspect
 from .control import Control
 from .decode import CROPS, MAX_FILE_BYTES, Item, Outcome, decode_all
 from .events import IngestResult, Message
@@ -28,11 +30,12 @@ JUNK_FILES = {".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", ".director
 JUNK_FOLDERS = {"__MACOSX", ".git", ".svn", ".hg", "@eaDir", ".thumbnails", ".Trash"}
 ZIP_SEPARATOR = "::"  # "archive.zip::inner/path.png" names a zip member in the manifest and the report
 CHUNK = 512  # cache rows copied at a time
+TRANSPARENT_IMAGES = 0.25  # a project's models learn transparency (alpha "auto") when this share of its images use it
 
 
 @dataclass(frozen=True)
 class Dataset:
-    images: np.ndarray  # N x S x S x 4 uint8 RGBA, usually a read-only memory map of the cache
+    images: np.ndarray  # N x H x W x 4 uint8 RGBA, usually a read-only memory map of the cache
     labels: np.ndarray  # int64 index into label_names, -1 where the image has no label
     label_names: list[str]
     split: np.ndarray  # bool, True for the held-out images
@@ -43,7 +46,7 @@ class Dataset:
         return len(self.hashes)
 
     def rgb(self, indices=None) -> np.ndarray:
-        """The images composited onto the background: ... x S x S x 3 uint8."""
+        """The images composited onto the background: ... x H x W x 3 uint8."""
         images = self.images if indices is None else self.images[indices]
         out = np.empty(images.shape[:-1] + (3,), np.uint8)
         flat_in, flat_out = images.reshape(-1, images.shape[-1]), out.reshape(-1, 3)
@@ -64,12 +67,18 @@ def composite(rgba: np.ndarray, background) -> np.ndarray:
 # --- the public functions --------------------------------------------------------------------------------------------
 
 def ingest(project: Project, sources: list[str | Path], size: int | None = None, crop: str | None = None,
-           workers: int | None = None, on_event=None, control: Control | None = None) -> IngestResult:
+           workers: int | None = None, on_event=None, control: Control | None = None,
+           alpha: str | None = None, aspect: str | None = None) -> IngestResult:
     """Add the images in `sources` (folders, image files, zips) to the project; list every file refused and why.
 
     Duplicates of each other or of images already in the project are dropped. Changing `crop` re-crops the images
-    already there (an empty `sources` does only that).
+    already there (an empty `sources` does only that). `alpha` (on, off, auto) and `aspect` (width:height, or auto)
+    set what the project's models draw.
     """
+    if alpha is not None and alpha not in ("on", "off", "auto"):
+        raise ValueError(f"alpha is on, off or auto, not {alpha!r}")
+    if aspect is not None and aspect != "auto":
+        check_aspect(aspect)
     size = int(size or project.dataset.size)
     crop = crop or project.dataset.crop
     if size < 1 or crop not in CROPS:
@@ -108,7 +117,7 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
     # Everything is decoded; from here on nothing checks for cancellation, so the writes below all happen.
     if new_rows or old_pixels is not None:
         old_blocks = _cache_blocks(old_cached) if old_pixels is None else _list_blocks(old_pixels)
-        _write_cache(project.cache_path(size), size, len(rows) + len(new_rows),
+        _write_cache(project.cache_path(size), shape(size), len(rows) + len(new_rows),
                      itertools.chain(old_blocks, _list_blocks(new_pixels)))
         rows = rows + new_rows
         _delete_other_caches(project, keep=size)
@@ -116,6 +125,8 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
     _write_report(project, rejects, {item.source for item in items},
                   {"kept": len(new_rows), "rejected": len(rejects), "duplicates": duplicates, "small": small})
     project.dataset.size, project.dataset.crop = size, crop
+    project.dataset.alpha = alpha or project.dataset.alpha
+    project.dataset.aspect = aspect or project.dataset.aspect
     added = [path for path in paths if path not in refused_sources]
     project.dataset.sources = list(dict.fromkeys(project.dataset.sources + added))
     project.save()
@@ -124,15 +135,16 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
 
 
 def load_dataset(project: Project, size: int | None = None, on_event=None, control: Control | None = None,
-                 workers: int | None = None) -> Dataset:
-    """The dataset at `size` px; when no cache exists at that size it is built from the sources and saved."""
+                 workers: int | None = None, aspect: str = SQUARE) -> Dataset:
+    """The dataset at `size` px (the long side) and `aspect`; when no cache exists for them it is built from the
+    sources and saved."""
     size = int(size or project.dataset.size)
     emit = on_event or (lambda event: None)
     rows = _read_manifest(project)
-    path = project.cache_path(size)
-    if _valid_cache(project, size, len(rows)) is None:
-        kept, pixels = _rebuild(rows, size, project.dataset.crop, workers, emit, control)
-        _write_cache(path, size, len(kept), _list_blocks(pixels))
+    path = project.cache_path(size, aspect)
+    if _valid_cache(project, size, len(rows), aspect) is None:
+        kept, pixels = _rebuild(rows, size, project.dataset.crop, workers, emit, control, aspect)
+        _write_cache(path, shape(size, aspect), len(kept), _list_blocks(pixels))
         if len(kept) < len(rows):
             _drop_rows(project, rows, {row["hash"] for row in kept}, skip=path)
         rows = kept
@@ -161,9 +173,13 @@ def dataset_stats(project: Project) -> dict:
         if row["label"]:
             labels[row["label"]] = labels.get(row["label"], 0) + 1
     sides = [min(row["width"], row["height"]) for row in rows]
+    ratios = [row["width"] / row["height"] for row in rows if row["width"] and row["height"]]
     report = files.read_json(project.report_path, default={"rejected": []})
     return {"count": len(rows), "labels": dict(sorted(labels.items())),
-            "median_size": int(np.median(sides)) if sides else 0, "rejected": len(report["rejected"])}
+            "median_size": int(np.median(sides)) if sides else 0, "rejected": len(report["rejected"]),
+            "transparent": sum(bool(row.get("transparent")) for row in rows),
+            "median_aspect": float(np.median(ratios)) if ratios else 1.0,
+            "aspect": nearest(float(np.median(ratios))) if ratios else SQUARE}  # what "auto" chooses
 
 
 # --- scanning --------------------------------------------------------------------------------------------------------
@@ -256,8 +272,9 @@ def _scan_zip(path: Path, items: list, rejects: list, archives: list) -> None:
         items.append(Item(source=f"{path}{ZIP_SEPARATOR}{info.filename}", label=label, archive=archive, member=info))
 
 
-def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control):
-    """Decode the manifest's images again at `size`; rows whose source vanished or changed are dropped, with a word."""
+def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control, aspect: str = SQUARE):
+    """Decode the manifest's images again at `size` and `aspect`; rows whose source vanished or changed are dropped,
+    with a word."""
     items, archives = [], {}
     try:
         for row in rows:
@@ -274,7 +291,7 @@ def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control):
             info = _member_info(archive, member)
             items.append(Item(source=row["source"], label=row["label"], archive=archive if info else None,
                               member=info))
-        outcomes = decode_all(items, size, crop, set(), workers, emit, control, f"cache {size} px")
+        outcomes = decode_all(items, size, crop, set(), workers, emit, control, f"cache {size} px", aspect)
     finally:
         for archive in archives.values():
             if archive is not None:
@@ -285,7 +302,7 @@ def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control):
         if reason:
             emit(Message(f"{row['source']}: {reason}; dropped from the dataset", "warning"))
         else:
-            kept.append(row)
+            kept.append({**row, "transparent": outcome.transparent})
             pixels.append(outcome.pixels)
     return kept, pixels
 
@@ -302,7 +319,25 @@ def _member_info(archive: zipfile.ZipFile | None, member: str) -> zipfile.ZipInf
 def _row(outcome: Outcome) -> dict:
     holdout = int(outcome.hash[:8], 16) % 10 == 0  # by content, so an image stays on its side across re-ingests
     return {"source": outcome.item.source, "hash": outcome.hash, "label": outcome.item.label,
-            "width": outcome.width, "height": outcome.height, "split": "holdout" if holdout else "train"}
+            "width": outcome.width, "height": outcome.height, "split": "holdout" if holdout else "train",
+            "transparent": outcome.transparent}
+
+
+def chosen_aspect(project: Project) -> str:
+    """The aspect the project's models draw at: the artist's choice, or (auto) the one nearest the images' median
+    width / height."""
+    mode = project.dataset.aspect
+    return dataset_stats(project)["aspect"] if mode == "auto" else mode
+
+
+def uses_alpha(project: Project) -> bool:
+    """Whether the project's models learn transparency: its setting, or (auto) whether at least a quarter of its
+    images use transparency."""
+    mode = getattr(project.dataset, "alpha", "auto")
+    if mode in ("on", "off"):
+        return mode == "on"
+    stats = dataset_stats(project)
+    return stats["count"] > 0 and stats["transparent"] >= TRANSPARENT_IMAGES * stats["count"]
 
 
 # --- persisted state -------------------------------------------------------------------------------------------------
@@ -325,31 +360,35 @@ def _write_report(project: Project, rejects: list, attempted: set, counts: dict)
                      {"rejected": now + [entry for entry in earlier if entry["path"] not in listed], "last": counts})
 
 
-def _valid_cache(project: Project, size: int, count: int) -> Path | None:
-    """The cache at `size` when it matches the manifest row for row (a crash between writes leaves a mismatch)."""
-    path = project.cache_path(size)
+def _valid_cache(project: Project, size: int, count: int, aspect: str = SQUARE) -> Path | None:
+    """The cache at `size` and `aspect` when it matches the manifest row for row (a crash between writes leaves a
+    mismatch)."""
+    path = project.cache_path(size, aspect)
     if not path.exists():
         return None
     try:
         images = files.load_npy(path)
     except (OSError, ValueError):
         return None
-    valid = images.dtype == np.uint8 and images.shape == (count, size, size, 4)
+    valid = images.dtype == np.uint8 and images.shape == (count, *shape(size, aspect), 4)
     del images
     return path if valid else None
 
 
-def _cache_sizes(project: Project) -> dict[int, Path]:
+def _caches(project: Project) -> dict[tuple[int, str], Path]:
+    """Every cache in the project by (size, aspect)."""
     if not project.dataset_dir.is_dir():
         return {}
-    return {int(m.group(1)): path for path in project.dataset_dir.glob("images-*.npy")
-            if (m := re.fullmatch(r"images-(\d+)\.npy", path.name))}
+    return {(int(m.group(1)), f"{m.group(2)}:{m.group(3)}" if m.group(2) else SQUARE): path
+            for path in project.dataset_dir.glob("images-*.npy")
+            if (m := re.fullmatch(r"images-(\d+)(?:-(\d+)x(\d+))?\.npy", path.name))}
 
 
 def _delete_other_caches(project: Project, keep: int) -> None:
-    for size, path in _cache_sizes(project).items():
-        if size != keep:
-            path.unlink(missing_ok=True)  # stale now; rebuilt from the sources on demand
+    """All but the square cache at `keep` px: stale now, rebuilt from the sources on demand."""
+    for (size, aspect), path in _caches(project).items():
+        if (size, aspect) != (keep, SQUARE):
+            path.unlink(missing_ok=True)
 
 
 def _drop_rows(project: Project, rows: list[dict], keep: set, skip: Path | None = None) -> int:
@@ -358,11 +397,11 @@ def _drop_rows(project: Project, rows: list[dict], keep: set, skip: Path | None 
     removed = len(rows) - len(index)
     if removed == 0:
         return 0
-    for size, path in _cache_sizes(project).items():
-        if path == skip:
+    for (size, aspect), path in _caches(project).items():
+        if path == skip or aspect not in ASPECTS:
             continue
-        if _valid_cache(project, size, len(rows)):
-            _write_cache(path, size, len(index), _cache_blocks(path, index))
+        if _valid_cache(project, size, len(rows), aspect):
+            _write_cache(path, shape(size, aspect), len(index), _cache_blocks(path, index))
         else:
             path.unlink(missing_ok=True)
     _write_manifest(project, [rows[i] for i in index])
@@ -384,14 +423,14 @@ def _list_blocks(pixels: list[np.ndarray]):
         yield np.stack(pixels[start:start + CHUNK])
 
 
-def _write_cache(path: Path, size: int, count: int, blocks) -> None:
+def _write_cache(path: Path, frame: tuple[int, int], count: int, blocks) -> None:
     """Stream blocks into a new .npy beside `path` and rename it into place; memory holds one block at a time.
     Plain writes, not a memory map: a full disk then fails the write (ENOSPC) instead of killing the process
     with SIGBUS when a mapped page cannot be backed."""
-    shape = (count, size, size, 4)
     with files.atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": shape})
+            np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
+                                                     "shape": (count, *frame, 4)})
             at = 0
             for block in blocks:
                 f.write(np.ascontiguousarray(block, np.uint8).tobytes())

@@ -1,8 +1,8 @@
-"""Reading and decoding the user's files: one file (or zip member) in, one square RGBA training image out, safely.
+"""Reading and decoding the user's files: one file (or zip member) in, one RGBA training image out, safely.
 
 Holds reading with plain reasons for every failure, sniffing the format by content (never by extension), the pixel
 limit against decompression bombs, EXIF orientation, mode normalisation (16-bit, palette, CMYK, alpha), the crop or
-pad plus resize to a square, and the thread pool that does this for many files at once.
+pad plus resize to a square or another aspect (engine/aspect.py), and the thread pool that does this for many files at once.
 
 Reads the user's files and never writes anything. Changes no global Pillow setting: it runs on many threads at once.
 Which files to read, and what becomes of the pixels, is engine/dataset.py's business.
@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from .aspect import SQUARE, shape
 from .events import Progress
 
-CROPS = ("center", "pad")  # "center" keeps the central square; "pad" centres the image on a transparent square
+CROPS = ("center", "pad")  # "center" keeps the middle at the frame's aspect; "pad" centres all of it on transparency
+TRANSPARENT_PIXELS = 0.01  # a picture uses transparency when this share of its pixels is below alpha 250
 MAX_FILE_BYTES = 1 << 30  # a single image file larger than this is refused before it is read into memory
 
 
@@ -51,6 +53,7 @@ class Outcome:
     height: int = 0
     reason: str = ""
     duplicate: bool = False  # of an image the project already holds; the pixels were not decoded
+    transparent: bool = False  # the picture uses transparency (decode.uses_transparency)
 
 
 # --- reading and decoding on a thread pool ------------------------------------------------------------------------
@@ -83,20 +86,20 @@ def read(item: Item) -> bytes:
     return data
 
 
-def decode_one(item: Item, size: int, crop: str, known: set) -> Outcome:
+def decode_one(item: Item, size: int, crop: str, known: set, aspect: str = SQUARE) -> Outcome:
     try:
         data = read(item)
         digest = hashlib.blake2b(data, digest_size=20).hexdigest()
         if digest in known:
             return Outcome(item, digest, duplicate=True)
-        pixels, width, height = decode_square(data, size, crop)
-        return Outcome(item, digest, pixels, width, height)
+        pixels, width, height, transparent = decode_square(data, size, crop, aspect)
+        return Outcome(item, digest, pixels, width, height, transparent=transparent)
     except Rejected as rejected:
         return Outcome(item, reason=str(rejected))
 
 
 def decode_all(items: list[Item], size: int, crop: str, known: set, workers: int | None, emit, control,
-               what: str) -> list[Outcome]:
+               what: str, aspect: str = SQUARE) -> list[Outcome]:
     """Decode on a thread pool (Pillow releases the GIL); outcomes in the order of `items`, so runs repeat exactly."""
     workers = max(1, workers or os.cpu_count() or 1)
     window = workers * 4  # futures in flight: enough to keep every thread busy, few enough to cancel quickly
@@ -112,7 +115,7 @@ def decode_all(items: list[Item], size: int, crop: str, known: set, workers: int
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         try:
             for item in items:
-                pending.append(pool.submit(decode_one, item, size, crop, known))
+                pending.append(pool.submit(decode_one, item, size, crop, known, aspect))
                 if len(pending) >= window:
                     collect()
             while pending:
@@ -143,8 +146,9 @@ class ThrottledProgress:
 
 # --- one image ------------------------------------------------------------------------------------------------------
 
-def decode_square(data: bytes, size: int, crop: str) -> tuple[np.ndarray, int, int]:
-    """(size x size x 4 uint8 RGBA, upright width, upright height) of an image file's bytes, or raise Rejected."""
+def decode_square(data: bytes, size: int, crop: str, aspect: str = SQUARE) -> tuple[np.ndarray, int, int, bool]:
+    """(H x W x 4 uint8 RGBA, upright width, upright height, whether it uses transparency) of an image file's
+    bytes, or raise Rejected. H x W is `size` px (the long side) at `aspect`."""
     img = _open(data)
     try:
         width, height = img.size
@@ -157,7 +161,8 @@ def decode_square(data: bytes, size: int, crop: str) -> tuple[np.ndarray, int, i
         upright = _upright(img)
         if upright.size != img.size:
             width, height = height, width
-        return _square(_standard_mode(upright), size, crop), width, height
+        standard = _standard_mode(upright)
+        return _framed(standard, *shape(size, aspect), crop), width, height, uses_transparency(standard)
     finally:
         img.close()
 
@@ -222,21 +227,31 @@ def _standard_mode(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # palette without transparency, CMYK, YCbCr, LAB, HSV
 
 
-def _square(img: Image.Image, size: int, crop: str) -> np.ndarray:
+def _framed(img: Image.Image, height: int, width: int, crop: str) -> np.ndarray:
+    """The picture as height x width RGBA: its middle at that aspect ("center"), or all of it centred on a
+    transparent ground ("pad")."""
     if img.mode == "RGBA":
         img = img.convert("RGBa")  # premultiplied, so the colour of transparent pixels cannot bleed into edges
-    width, height = img.size
+    w, h = img.size
     if crop == "center":
-        side = min(width, height)
-        left, top = (width - side) // 2, (height - side) // 2
-        out = _resize(img, (size, size), side > size, box=(left, top, left + side, top + side)).convert("RGBA")
+        scale = min(w / width, h / height)  # the largest box of the frame's aspect that fits in the picture
+        box_w, box_h = width * scale, height * scale
+        left, top = (w - box_w) // 2, (h - box_h) // 2
+        out = _resize(img, (width, height), scale > 1, box=(left, top, left + box_w, top + box_h)).convert("RGBA")
     else:
-        side = max(width, height)
-        inner = (max(1, round(width * size / side)), max(1, round(height * size / side)))
-        out = Image.new("RGBA", (size, size), (0, 0, 0, 0))  # alpha 0: the background colour is applied later
-        corner = ((size - inner[0]) // 2, (size - inner[1]) // 2)
-        out.paste(_resize(img, inner, side > size).convert("RGBA"), corner)
+        scale = min(width / w, height / h)
+        inner = (min(width, max(1, round(w * scale))), min(height, max(1, round(h * scale))))
+        out = Image.new("RGBA", (width, height), (0, 0, 0, 0))  # alpha 0: the background colour is applied later
+        out.paste(_resize(img, inner, scale < 1).convert("RGBA"), ((width - inner[0]) // 2, (height - inner[1]) // 2))
     return np.array(out, dtype=np.uint8)
+
+
+def uses_transparency(img: Image.Image) -> bool:
+    """Whether a picture uses transparency: at least 1% of its pixels are below alpha 250 (padding added to frame
+    it does not count)."""
+    if img.mode != "RGBA":
+        return False
+    return bool((np.asarray(img.getchannel("A")) < 250).mean() >= TRANSPARENT_PIXELS)
 
 
 def _resize(img: Image.Image, dims: tuple[int, int], shrinking: bool, box=None) -> Image.Image:

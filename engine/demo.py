@@ -59,7 +59,7 @@ def create_demo_project(dest: Path, on_event=None, control: Control | None = Non
     try:
         project = Project.create(building, name=dest.name)
         emit(Message("Adding the demo pictures"))
-        ingest(project, [DEMO_IMAGES], size=64, crop="pad", on_event=emit, control=control)
+        ingest(project, [DEMO_IMAGES], size=64, crop="pad", on_event=emit, control=control, alpha="off", aspect="1:1")
         control.check()
         emit(Message("Installing the demo model"))
         _install_model(project)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import files
+from .aspect import first_grid
 from .control import Control
 from .events import Progress
 from .pixels import to_unit
@@ -27,9 +28,10 @@ WIDTH = 32
 
 
 class InverseEncoder(nn.Module):
-    """Image (3 x S x S in [-1, 1]) -> latent: strided convolutions down to 4 x 4, then a linear layer."""
+    """Image (C x H x W in [-1, 1]) -> latent: strided convolutions down to 4 x 4 (the first grid of the model's
+    aspect), then a linear layer."""
 
-    def __init__(self, size: int, latent_dim: int, channels: int = 3, width: int = WIDTH):
+    def __init__(self, size: int, latent_dim: int, channels: int = 3, width: int = WIDTH, grid=(4, 4)):
         super().__init__()
         layers, c, side = [], channels, size
         while side > 4:
@@ -37,7 +39,7 @@ class InverseEncoder(nn.Module):
             layers += [nn.Conv2d(c, out, 4, 2, 1), nn.GroupNorm(min(8, out), out), nn.LeakyReLU(0.2)]
             c, side = out, side // 2
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(c * 4 * 4, latent_dim)
+        self.head = nn.Linear(c * grid[0] * grid[1], latent_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x).flatten(1))
@@ -48,7 +50,8 @@ def train_encoder(model, steps: int = STEPS, seed: int = 0, on_event=None, contr
     control = control or Control()
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    encoder = InverseEncoder(model.size, model.latent_dim, model.output.channels).to(model.device)
+    encoder = InverseEncoder(model.size, model.latent_dim, model.output.channels,
+                                  grid=first_grid(model.aspect)).to(model.device)
     opt = torch.optim.Adam(encoder.parameters(), lr=LR, betas=(0.5, 0.99))
     for step in range(steps):
         control.check()
@@ -75,7 +78,8 @@ def encoder_for(model, checkpoint: Path | None, on_event=None, control: Control 
         try:
             tensors, meta = files.load_tensors(path)
             if meta.get("model_id") == model.id:
-                encoder = InverseEncoder(model.size, model.latent_dim, model.output.channels).to(model.device)
+                encoder = InverseEncoder(model.size, model.latent_dim, model.output.channels,
+                                  grid=first_grid(model.aspect)).to(model.device)
                 encoder.load_state_dict({k: v.to(model.device) for k, v in tensors.items()})
                 return encoder.eval()
         except (files.FileRefused, RuntimeError):

@@ -83,9 +83,11 @@ def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.
     return paths
 
 
-def export_animation(model, latents: np.ndarray, path: Path, fps: int = 24, scale: int = 1) -> Path:
+def export_animation(model, latents: np.ndarray, path: Path, fps: int = 24, scale: int = 1,
+                     background=(0, 0, 0)) -> Path:
     """Render every latent as a frame and write a looping GIF (Pillow), or an MP4 through imageio-ffmpeg's bundled
-    ffmpeg."""
+    ffmpeg. Frames with alpha keep it in a GIF (where a pixel is either transparent or not) and are laid over
+    `background` in an MP4, which has no transparency."""
     path = Path(path)
     frames = np.concatenate([model.render(part) for part in np.array_split(latents, max(1, len(latents) // 32))])
     if scale > 1:
@@ -95,9 +97,12 @@ def export_animation(model, latents: np.ndarray, path: Path, fps: int = 24, scal
         if suffix == ".gif":
             _write_gif(tmp, frames, fps)
         elif suffix == ".mp4":
-            if frames.shape[1] % 16:  # H.264 encoders want sides divisible by 16
-                side = (frames.shape[1] // 16 + 1) * 16
-                frames = _resize_nearest(frames, side)
+            if frames.shape[-1] == 4:
+                from .dataset import composite
+
+                frames = composite(frames, background)
+            if frames.shape[1] % 16 or frames.shape[2] % 16:  # H.264 encoders want sides divisible by 16
+                frames = _resize_nearest(frames, -(-frames.shape[1] // 16) * 16, -(-frames.shape[2] // 16) * 16)
             _write_mp4(tmp, frames, fps)
         else:
             raise ValueError(f"unknown animation format {suffix!r}: use .gif or .mp4")
@@ -107,6 +112,19 @@ def export_animation(model, latents: np.ndarray, path: Path, fps: int = 24, scal
 def _write_gif(path: Path, frames: np.ndarray, fps: int) -> None:
     from PIL import Image
 
+    if frames.shape[-1] == 4:  # 255 colours of each frame, and the 256th for its transparent pixels
+        pictures = []
+        for frame in frames:
+            picture = Image.fromarray(np.ascontiguousarray(frame[..., :3])).quantize(255)
+            indices = np.asarray(picture).copy()
+            indices[frame[..., 3] < 128] = 255
+            paletted = Image.fromarray(indices, "P")
+            paletted.putpalette(picture.getpalette()[:765] + [0, 0, 0])
+            pictures.append(paletted)
+        first, *rest = pictures
+        first.save(path, format="GIF", save_all=True, append_images=rest, duration=1000 / fps, loop=0,
+                   transparency=255, disposal=2)
+        return
     first, *rest = [Image.fromarray(frame) for frame in frames]
     first.save(path, format="GIF", save_all=True, append_images=rest, duration=1000 / fps, loop=0)
 
@@ -130,6 +148,7 @@ def _write_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
         raise OSError(int(code[1]), code[2]) if code else RuntimeError(f"ffmpeg: {last}")
 
 
-def _resize_nearest(frames: np.ndarray, side: int) -> np.ndarray:
-    idx = (np.arange(side) * frames.shape[1] / side).astype(int)
-    return frames[:, idx][:, :, idx]
+def _resize_nearest(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    rows = (np.arange(height) * frames.shape[1] / height).astype(int)
+    columns = (np.arange(width) * frames.shape[2] / width).astype(int)
+    return frames[:, rows][:, :, columns]

@@ -117,13 +117,13 @@ def network(device: torch.device | str = "cpu") -> EfficientNetLite0:
 
 @torch.no_grad()
 def image_features(images: torch.Tensor, batch: int = 64, input_size: int | None = None) -> torch.Tensor:
-    """N x 3 x S x S images in [-1, 1] (float, on any device) -> N x 1280 float32 features on the same device."""
+    """N x 3 x H x W images in [-1, 1] (float, on any device) -> N x 1280 float32 features on the same device."""
     net = network(images.device)
     input_size = input_size or INPUT_SIZE
     out = []
     for part in images.split(batch):
         part = part.float()
-        if part.shape[-1] != input_size:
+        if tuple(part.shape[-2:]) != (input_size, input_size):  # wide and tall pictures too
             part = F.interpolate(part, size=(input_size, input_size), mode="bilinear", align_corners=False,
                                  antialias=part.shape[-1] > input_size)
         out.append(net.features(part))

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from . import files
+from .aspect import SQUARE, suffix
 from .control import Control
 from .dataset import load_dataset
 from .training_data import dataset_hash
@@ -63,7 +64,11 @@ def alter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def _pixels(images: np.ndarray, side: int) -> torch.Tensor:
+def _pixels(images: np.ndarray, side: int, background=(255, 255, 255)) -> torch.Tensor:
+    if images.shape[-1] == 4:  # what a model with alpha makes is seen over the background its images were laid on
+        from .dataset import composite
+
+        images = composite(images, background)
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
     return F.interpolate(x, size=(side, side), mode="area") if x.shape[-1] != side else x
 
@@ -77,13 +82,14 @@ class Meter:
     """The training images as the meter compares them, and the calibrated threshold."""
 
     def __init__(self, images: np.ndarray, sources: list[str], threshold: float, calibration: dict,
-                 flips: bool = False):
+                 flips: bool = False, background=(255, 255, 255), aspect: str = SQUARE):
+        self.background, self.aspect = tuple(background), aspect
         self.side = min(SIDE, images.shape[1])
         self.shift = max(1, self.side // 16)
         bank = _unit(_pixels(images, self.side))
         if flips:  # a mirrored training image is a copy when the run trained on mirrored images
             bank = torch.cat([bank, _unit(_pixels(images[:, :, ::-1], self.side))])
-        self._bank, self._count, self._images, self.size = bank, len(images), images, images.shape[1]
+        self._bank, self._count, self._images, self.size = bank, len(images), images, max(images.shape[1:3])
         self.sources, self.threshold, self.calibration, self.flips = sources, threshold, calibration, flips
 
     def image(self, index: int) -> np.ndarray:
@@ -95,7 +101,7 @@ class Meter:
         `exclude[i]`, where given, is a training index image i may not match (itself, when calibrating)."""
         best_sims, best_index = [], []
         for start in range(0, len(images), CHUNK):
-            query = _pixels(images[start:start + CHUNK], self.side)
+            query = _pixels(images[start:start + CHUNK], self.side, self.background)
             padded = F.pad(query, (self.shift,) * 4, mode="replicate")
             best = None
             for dy in range(2 * self.shift + 1):
@@ -144,24 +150,26 @@ def _balanced(copies: np.ndarray, others: np.ndarray) -> float:
     return float(candidates[int(np.argmax(scores))])
 
 
-def meter_for(project, size: int | None = None, flips: bool = False, control: Control | None = None) -> Meter:
-    """The meter of a project's images at `size` (default: the project's), calibrated once and kept beside the
-    dataset."""
-    dataset = load_dataset(project, size=size, control=control)
+def meter_for(project, size: int | None = None, flips: bool = False, control: Control | None = None,
+              aspect: str = SQUARE) -> Meter:
+    """The meter of a project's images at `size` (default: the project's) and `aspect`, calibrated once and kept
+    beside the dataset."""
+    dataset = load_dataset(project, size=size, control=control, aspect=aspect)
     if len(dataset) < 2:
         raise ValueError("the meter needs at least two images in the project")
-    images, side = dataset.rgb(), dataset.images.shape[1]
+    images, side = dataset.rgb(), max(dataset.images.shape[1:3])  # the long side, as the model's size
     sources = {row["hash"]: row.get("source", "") for row in files.read_json(project.manifest_path,
                                                                               default={"images": []})["images"]}
-    key = f"{dataset_hash(dataset.hashes, side)}-{CALIBRATION_SEED}"
-    path = project.root / "dataset" / f"meter-{side}{'-flips' if flips else ''}.json"
+    key = f"{dataset_hash(dataset.hashes, side, aspect)}-{CALIBRATION_SEED}"
+    path = project.root / "dataset" / f"meter-{side}{suffix(aspect)}{'-flips' if flips else ''}.json"
     stored = files.read_json(path, default={})
     if stored.get("key") == key:
         threshold, figures = stored["threshold"], stored["calibration"]
     else:
         threshold, figures = calibrate(images, flips)
         files.write_json(path, {"key": key, "threshold": threshold, "calibration": figures})
-    return Meter(images, [sources.get(h, "") for h in dataset.hashes], threshold, figures, flips)
+    return Meter(images, [sources.get(h, "") for h in dataset.hashes], threshold, figures, flips,
+                 dataset.background, aspect)
 
 
 def project_and_flips(source, project=None) -> tuple:
@@ -186,14 +194,15 @@ def project_and_flips(source, project=None) -> tuple:
         _, meta = files.load_tensors(source)
         flips = bool(meta.get("config", {}).get("flip"))
         if project is None:
-            project = _project_with(provenance_of(source).get("dataset_hash"), meta.get("config", {}).get("size", 0),
-                                    source.resolve().parent)
+            config = meta.get("config", {})
+            project = _project_with(provenance_of(source).get("dataset_hash"), config.get("size", 0),
+                                    config.get("aspect") or SQUARE, source.resolve().parent)
     if project is None:
         raise ValueError(f"cannot tell which project {source.name} was trained on: give it with --project")
     return Project.open(Path(project)), flips
 
 
-def _project_with(fingerprint: str | None, size: int, near: Path):
+def _project_with(fingerprint: str | None, size: int, aspect: str, near: Path):
     """A project folder beside or above `near` (or one level inside those) whose dataset hashes to `fingerprint`."""
     from .project import Project
 
@@ -203,6 +212,6 @@ def _project_with(fingerprint: str | None, size: int, near: Path):
         for candidate in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
             if Project.is_project(candidate):
                 rows = files.read_json(Project.open(candidate).manifest_path, default={"images": []})["images"]
-                if dataset_hash([row["hash"] for row in rows], size) == fingerprint:
+                if dataset_hash([row["hash"] for row in rows], size, aspect) == fingerprint:
                     return candidate
     return None

@@ -179,7 +179,7 @@ def mixture_for(path, max_components: int = 12, seed: int = 0, device: str = "cp
     root = checkpoint.parent.parent.parent.parent  # project / runs / <run> / checkpoints / step-XXXXXX.json
     if not Project.is_project(root):
         raise FileRefused(f"{checkpoint.name} is not inside a project, so its training images are unknown")
-    data = load_dataset(Project.open(root), model.size)
+    data = load_dataset(Project.open(root), model.size, aspect=model.aspect)
     train = np.flatnonzero(~data.split) if (~data.split).any() else np.arange(len(data.split))
     labels = [data.label_names[i] for i in data.labels[train]] if model.cfg.num_classes else None
     mixture = fit_mixture(model, data.rgb(train), labels, max_components, seed, control)

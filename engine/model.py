@@ -50,8 +50,13 @@ class Model:
 
     @property
     def size(self) -> int:
-        """The side of a square output (what the explorer and the exports lay out)."""
-        return self.output.height
+        """The long side of the output (what the explorer and the exports lay out)."""
+        return self.cfg.size
+
+    @property
+    def aspect(self) -> str:
+        """Width:height of the output (engine/aspect.py)."""
+        return self.cfg.aspect or "1:1"
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities

@@ -109,8 +109,9 @@ def _count_if_same_dataset(project, record: dict) -> int | None:
     from .training_data import dataset_hash
 
     rows = files.read_json(project.manifest_path, default={"images": []})["images"]
-    size = record.get("config", {}).get("size", 0)
-    same = record.get("dataset_hash") == dataset_hash([row["hash"] for row in rows], size)
+    config = record.get("config", {})
+    same = record.get("dataset_hash") == dataset_hash([row["hash"] for row in rows], config.get("size", 0),
+                                                      config.get("aspect") or "1:1")
     return len(rows) if same else None
 
 

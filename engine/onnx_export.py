@@ -185,7 +185,8 @@ def _finish(path: Path, model, names: tuple[str, ...]) -> None:
         dim.dim_value = value
     helper.set_model_props(proto, {HEADER_KEY: json.dumps(header)})
     proto.doc_string = (f"Latent Studio {model.family} model {model.id}: inputs {', '.join(names)}; output image "
-                        f"N x {out.channels} x {out.height} x {out.width} in [-1, 1]")
+                        f"N x {out.channels} x {out.height} x {out.width} in [-1, 1]"
+                        + ("; channels are colour premultiplied by alpha, then alpha" if out.channels == 4 else ""))
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
 

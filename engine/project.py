@@ -15,16 +15,19 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from . import files
+from .aspect import suffix
 
 FORMAT_VERSION = 1
 
 
 @dataclass
 class DatasetSettings:
-    size: int = 64  # side of the square training images; a cache exists per size
+    size: int = 64  # the long side of the training images; a cache exists per size (and aspect)
     crop: str = "center"  # "center" crops to a square, "pad" pads with the background colour
     background: tuple[int, int, int] = (255, 255, 255)  # transparent pixels are composited onto this for RGB models
     sources: list[str] = field(default_factory=list)  # folders, files and zips ingested so far, absolute paths
+    alpha: str = "auto"  # models learn transparency: "on", "off", or "auto" (when a quarter of the images use it)
+    aspect: str = "auto"  # what models draw: "1:1", "2:1", "1:2", "4:3", "3:4" (width:height), or "auto" (the images')
 
 
 @dataclass
@@ -50,8 +53,9 @@ class Project:
     def report_path(self) -> Path:
         return self.dataset_dir / "report.json"
 
-    def cache_path(self, size: int) -> Path:
-        return self.dataset_dir / f"images-{size}.npy"
+    def cache_path(self, size: int, aspect: str = "1:1") -> Path:
+        """The decoded images at `size` px (the long side): images-64.npy for squares, images-64-2x1.npy for 2:1."""
+        return self.dataset_dir / f"images-{size}{suffix(aspect)}.npy"
 
     @property
     def runs_dir(self) -> Path:

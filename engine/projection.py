@@ -20,7 +20,8 @@ from . import devices
 from .control import Control
 from .events import Progress
 from .models import Capability
-from .pixels import to_unit
+from .dataset import composite
+from .pixels import over, to_unit
 
 STARTS = 256  # random latents scored per image and label before any optimisation
 KEEP = 4  # of which the best are refined
@@ -40,11 +41,13 @@ class Projection:
     error: float  # mean squared error per pixel between that and the target, in [-1, 1] units
 
 
-def load_images(paths: list, size: int, crop: str = "center", background=(255, 255, 255)):
-    """Image files, or folders of them, as N x size x size x 3 uint8: (names, images, [(path, reason), ...] for
-    what could not be read). Decoded like the dataset's images (engine/decode.py)."""
+def load_images(paths: list, size: int, crop: str = "center", background=(255, 255, 255), aspect: str = "1:1"):
+    """Image files, or folders of them, as N x H x W x 3 uint8 (`size` px, the long side, at `aspect`): (names,
+    images, [(path, reason), ...] for what could not be read). Decoded like the dataset's images
+    (engine/decode.py)."""
     from pathlib import Path
 
+    from .aspect import shape
     from .dataset import composite
     from .decode import Rejected, decode_square
 
@@ -54,19 +57,20 @@ def load_images(paths: list, size: int, crop: str = "center", background=(255, 2
     names, images, rejected = [], [], []
     for path in files:
         try:
-            rgba, _, _ = decode_square(path.read_bytes(), size, crop)
+            rgba, _, _, _ = decode_square(path.read_bytes(), size, crop, aspect)
         except (Rejected, OSError) as error:
             rejected.append((str(path), str(error) if isinstance(error, Rejected) else error.strerror or str(error)))
             continue
         names.append(str(path))
         images.append(composite(rgba, background))
-    return names, np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8), rejected
+    return names, np.stack(images) if images else np.zeros((0, *shape(size, aspect), 3), np.uint8), rejected
 
 
 def project(model, images: np.ndarray, labels=None, steps: int | None = None, seed: int = 0, on_event=None,
-            control: Control | None = None) -> list[Projection]:
-    """N x H x W x C uint8 images at the model's size -> their projections. `labels` (names or indices) fixes a
-    conditional model's label; without them every label is tried. `steps`: a GAN's optimisation steps."""
+            control: Control | None = None, background=(255, 255, 255)) -> list[Projection]:
+    """N x H x W x 3 uint8 images at the model's size -> their projections. `labels` (names or indices) fixes a
+    conditional model's label; without them every label is tried. `steps`: a GAN's optimisation steps. A model
+    with alpha is compared over `background`, the colour the pictures were laid on."""
     control = control or Control()
     steps = STEPS if steps is None else steps
     emit = on_event or (lambda event: None)
@@ -76,7 +80,7 @@ def project(model, images: np.ndarray, labels=None, steps: int | None = None, se
     def chunk(start: int, stop: int) -> list[Projection]:
         return _project_chunk(model, images[start:stop], None if labels is None else labels[start:stop], steps,
                               [seed + i for i in range(start, stop)], control,
-                              lambda done: emit(Progress("projection", start + done, len(images))))
+                              lambda done: emit(Progress("projection", start + done, len(images))), background)
 
     # out of device memory, fewer images at a time: each image's random starts come from its own seed, so the
     # projections do not depend on how the images were split
@@ -84,20 +88,26 @@ def project(model, images: np.ndarray, labels=None, steps: int | None = None, se
     return [found for part in parts for found in part]
 
 
-def _project_chunk(model, images, labels, steps, seeds, control, progress) -> list[Projection]:
+def _project_chunk(model, images, labels, steps, seeds, control, progress, background) -> list[Projection]:
     target = to_unit(images, model.device)
+    if model.output.channels == 4:  # the pictures are opaque: that is what an alpha model's encoder is shown
+        opaque = np.concatenate([images, np.full(images.shape[:-1] + (1,), 255, np.uint8)], -1)
+    else:
+        opaque = images
     conditional = model.inputs.num_classes > 0
     options = [labels] if labels is not None or not conditional else \
         [[label] * len(images) for label in range(model.inputs.num_classes)]
     best = None
     for i, option in enumerate(options):
         if model.can(Capability.ENCODER):
-            latents = model.encode(images, option)
+            latents = model.encode(opaque, option)
         else:
             latents = _optimise(model, target, option, steps, [s + 1000 * i for s in seeds], control,
-                                lambda done: progress(len(images) * (i * steps + done) // (len(options) * steps)))
+                                lambda done: progress(len(images) * (i * steps + done) // (len(options) * steps)),
+                                background)
         drawn = model.render(latents, option)
-        errors = ((to_unit(drawn, model.device) - target) ** 2).flatten(1).mean(1).cpu().numpy()
+        seen = composite(drawn, background) if drawn.shape[-1] == 4 else drawn
+        errors = ((to_unit(seen, model.device) - target) ** 2).flatten(1).mean(1).cpu().numpy()
         found = [Projection(latents[j].astype(np.float32), None if option is None else int(option[j]), drawn[j],
                             float(errors[j])) for j in range(len(images))]
         best = found if best is None else [a if a.error <= b.error else b for a, b in zip(best, found)]
@@ -106,7 +116,7 @@ def _project_chunk(model, images, labels, steps, seeds, control, progress) -> li
 
 
 def _optimise(model, target: torch.Tensor, labels, steps: int, seeds: list[int], control: Control,
-              progress) -> np.ndarray:
+              progress, background=(255, 255, 255)) -> np.ndarray:
     """GAN inversion: score STARTS random latents per image (from the image's seed), refine the KEEP best with
     Adam, keep the best one."""
     n, dim = target.shape[0], model.latent_dim
@@ -116,7 +126,7 @@ def _optimise(model, target: torch.Tensor, labels, steps: int, seeds: list[int],
 
     def losses(z: torch.Tensor, repeat: int, pixel_only: bool = False) -> torch.Tensor:
         batch = model.inputs.batch(z, None if labels is None else np.repeat(labels, repeat), model.device)
-        images = model.contract.sample(model.net, batch)
+        images = over(model.contract.sample(model.net, batch), background)
         pixel = (images - target.repeat_interleave(repeat, 0)).square().flatten(1).mean(1)
         if pixel_only:
             return pixel

@@ -44,6 +44,8 @@ def run_to_resume(project: Project, cfg, new: bool = False):
     if resume_from is None:
         return complete_config(project, cfg), run_dir, None
     saved = TrainConfig.from_dict(files.read_json(run_dir / "config.json"))
+    # a run saved before alpha and aspects existed made colour only, and squares
+    saved = replace(saved, alpha=bool(saved.alpha), aspect=saved.aspect or "1:1")
     budget = saved.minutes if not saved.steps else 0  # a run whose budget is time keeps it: it spends what is left
     return (replace(saved, steps=cfg.steps or saved.steps, minutes=cfg.minutes or budget, device=cfg.device), run_dir,
             resume_from)

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from . import devices
+from .pixels import over
 
 KID_SEED = 4321  # the fixed inputs of every KID measurement
 KID_SAMPLES = 512  # generated images per KID (Binkowski et al. use 1,000s; 500 keeps a CPU measurement ~10 s)
@@ -18,8 +19,10 @@ COPY_SAMPLES = 64  # samples the memorisation meter judges at each KID pass
 
 
 class KidMeter:
-    def __init__(self, cache: Path, dataset_hash: str, real_images, device: torch.device):
+    def __init__(self, cache: Path, dataset_hash: str, real_images, device: torch.device,
+                 background=(255, 255, 255)):
         self.cache, self.dataset_hash, self.real_images, self.device = cache, dataset_hash, real_images, device
+        self.background = background  # samples with alpha are laid on it, as the real images are
         self._real = None
 
     def measure(self, family, sampler, cfg, on_message=None) -> float:
@@ -34,7 +37,7 @@ class KidMeter:
         inputs = family.inputs(cfg).random(KID_SAMPLES, gen, self.device)
 
         def features_of(start, stop):
-            images = family.sample(sampler, part(inputs, start, stop)).float().clamp(-1, 1)
+            images = over(family.sample(sampler, part(inputs, start, stop)).float().clamp(-1, 1), self.background)
             return features.image_features(images, batch=stop - start)
 
         with torch.no_grad():
@@ -46,8 +49,8 @@ class CopyShare:
     """The share of a run's samples that the memorisation meter calls copies; the meter is built (and calibrated
     on the project's images, once per dataset) at the first measurement."""
 
-    def __init__(self, project, size: int, flips: bool):
-        self.project, self.size, self.flips = project, size, flips
+    def __init__(self, project, size: int, flips: bool, background=(255, 255, 255), aspect: str = "1:1"):
+        self.project, self.size, self.flips, self.background, self.aspect = project, size, flips, background, aspect
         self._meter = None
 
     def measure(self, family, sampler, cfg, device: torch.device) -> float:
@@ -55,9 +58,9 @@ class CopyShare:
         from .pixels import to_uint8
 
         if self._meter is None:
-            self._meter = meter_for(self.project, self.size, self.flips)
+            self._meter = meter_for(self.project, self.size, self.flips, aspect=self.aspect)
         gen = torch.Generator(device).manual_seed(KID_SEED)
         inputs = family.inputs(cfg).random(COPY_SAMPLES, gen, device)
         with torch.no_grad():
-            images = to_uint8(family.sample(sampler, inputs))
+            images = to_uint8(over(family.sample(sampler, inputs).float(), self.background))
         return sum(v.copy for v in self._meter.judge(images)) / len(images)

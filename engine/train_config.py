@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from . import devices
-from .dataset import dataset_stats
-from .models import FAMILIES, default_family, get_family
+from . import aspect
+from .dataset import chosen_aspect, dataset_stats, uses_alpha
+from .models import FAMILIES, Capability, default_family, get_family
 from .project import Project
 
 SCHEMA_VERSION = 1
 # fields whose 0 means "off", not "the preset's", when complete_config fills a config
 _ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_stop_patience", "num_classes",
                      "codebook_size", "top_k", "path_length", "style_mixing"}
-COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip",
+COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip", "alpha", "aspect",
           "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "device",
           "precision", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "schema_version"}
 # every other field is a family's option (Family.options), read only by the families that declare it
@@ -41,6 +42,8 @@ class TrainConfig:
     beta: float = 0.0  # VAEs: weight of the KL term; 0 = the family's (1, or 4 for the conditional VAE)
     num_classes: int = 0  # conditional families: number of labels (sub-folders); set from the dataset
     flip: bool = False  # horizontal flips as augmentation (off: many artworks are not mirror-symmetric)
+    alpha: bool | None = None  # learn and make transparency (4 channels); None = the project's setting
+    aspect: str = ""  # width:height of what the model draws (engine/aspect.py); "" = the project's
     checkpoint_every: int = 500  # steps between checkpoints
     checkpoint_minutes: float = 5.0  # and at least this often in wall time
     keep_checkpoints: int = 3  # newest checkpoints kept, besides the best one
@@ -85,8 +88,16 @@ def suggest_config(project: Project, family: str | None = None, device: str = "a
     n_images = dataset_stats(project)["count"]
     preset = get_family(family).preset(n_images, size, kind)
     steps = 20000 if kind == "cuda" else 3000
-    cfg = TrainConfig(family=family, size=size, steps=steps, device=device, **preset)
+    cfg = TrainConfig(family=family, size=size, steps=steps, device=device, alpha=uses_alpha(project),
+                      aspect=project_aspect(project, family), **preset)
     return settle(replace(cfg, **{k: v for k, v in overrides.items() if v is not None}))
+
+
+def project_aspect(project: Project, family: str) -> str:
+    """The aspect a run of `family` takes from the project: the project's, or a square for families that draw
+    squares only."""
+    chosen = chosen_aspect(project)
+    return chosen if Capability.ANY_ASPECT in get_family(family).info.capabilities else aspect.SQUARE
 
 
 def complete_config(project: Project, cfg: TrainConfig) -> TrainConfig:
@@ -115,6 +126,11 @@ def settle(cfg: TrainConfig) -> TrainConfig:
             takers = [f.info.title for f in FAMILIES.values() if name in f.options]
             raise ValueError(f"{family.info.title} does not take {flag(name)}; {', '.join(takers)} "
                              f"{'does' if len(takers) == 1 else 'do'}")
+    if cfg.aspect and aspect.check(cfg.aspect) != aspect.SQUARE \
+            and Capability.ANY_ASPECT not in family.info.capabilities:
+        takers = [f.info.title for f in FAMILIES.values() if Capability.ANY_ASPECT in f.info.capabilities]
+        raise ValueError(f"{family.info.title} draws square pictures only; {', '.join(takers)} draw "
+                         f"{cfg.aspect} ones")
     if cfg.lr_decay not in ("none", "cosine"):
         raise ValueError(f"unknown learning-rate decay {cfg.lr_decay!r}; choose none or cosine")
     left = {name: value for name, value in family.choices.items() if _unset(getattr(cfg, name))}

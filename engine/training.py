@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from . import checkpoints, devices, distributed, files, schedule, transfer
+from .aspect import SQUARE, suffix
 from .control import Control
 from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
                      Snapshot, StepDone)
@@ -33,7 +34,8 @@ from .sample_quality import CopyShare, KidMeter
 from .sampling import grid
 from .pixels import to_uint8
 from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
-from .train_config import TrainConfig, settle
+from .train_config import TrainConfig, project_aspect, settle
+from .dataset import chosen_aspect, uses_alpha
 from .training_data import TrainingData
 
 __all__ = ["Trainer", "train", "resumable_run", "SAMPLE_SEED"]
@@ -58,10 +60,17 @@ class Trainer:
 
         if not cfg.family:
             cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size))
+        if cfg.alpha is None:
+            cfg = replace(cfg, alpha=uses_alpha(project))
+        cfg = replace(cfg, aspect=cfg.aspect or project_aspect(project, cfg.family))
+        if cfg.aspect != chosen_aspect(project) and project_aspect(project, cfg.family) == SQUARE:
+            self.on_event(Message(f"{get_family(cfg.family).info.title} draws squares: this run trains on square "
+                                  f"crops of your {chosen_aspect(project)} pictures"))
         cfg = settle(cfg)
         family = get_family(cfg.family)
         labelled = Capability.LABELS in family.info.capabilities
-        self.data = TrainingData(project, cfg.size, self.device, labelled, family.judged_on_holdout)
+        self.data = TrainingData(project, cfg.size, self.device, labelled, family.judged_on_holdout, bool(cfg.alpha),
+                                 cfg.aspect)
         if labelled:
             if not self.data.fully_labelled:
                 raise ValueError(f"{family.info.title} needs images sorted into at least two labelled sub-folders")
@@ -74,9 +83,9 @@ class Trainer:
         self.learner = self._new_learner(cfg.seed)
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed + 1)  # batches, noise, augmentation
         self.grid_inputs = family.inputs(cfg).grid(SAMPLE_SEED, GRID_ROWS, GRID_COLUMNS, self.device)
-        self.kid_meter = KidMeter(project.dataset_dir / f"features-{cfg.size}.safetensors", self.data.hash,
-                            self.data.real_for_kid, self.device)
-        self.copy_share = CopyShare(project, cfg.size, cfg.flip)
+        self.kid_meter = KidMeter(project.dataset_dir / f"features-{cfg.size}{suffix(cfg.aspect)}.safetensors",
+                                  self.data.hash, self.data.real_for_kid, self.device, project.dataset.background)
+        self.copy_share = CopyShare(project, cfg.size, cfg.flip, project.dataset.background, cfg.aspect)
         self.step_count = 0
         self.best = BestSoFar()
         self.saved_step = -1

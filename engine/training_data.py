@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import torch
 
+from .aspect import SQUARE
 from .dataset import load_dataset
 from .distributed import share
 from .pixels import to_unit
@@ -15,9 +17,11 @@ HOLDOUT_JUDGED = 512  # held-out images a checkpoint is judged on: enough for a 
 KID_REAL = 2048  # real images whose features KID compares with (cached per dataset and size)
 
 
-def dataset_hash(hashes: list[str], size: int) -> str:
-    """The fingerprint of a dataset at a size: a checkpoint records it, so a resumed run sees what changed."""
-    return hashlib.sha1(("|".join(hashes) + f"@{size}").encode()).hexdigest()[:16]
+def dataset_hash(hashes: list[str], size: int, aspect: str = SQUARE) -> str:
+    """The fingerprint of a dataset at a size and aspect: a checkpoint records it, so a resumed run sees what
+    changed."""
+    framing = f"@{size}" if aspect == SQUARE else f"@{size}@{aspect}"
+    return hashlib.sha1(("|".join(hashes) + framing).encode()).hexdigest()[:16]
 
 
 class TrainingData:
@@ -25,8 +29,9 @@ class TrainingData:
     takes labels, {"label": N}. The held-out images stay out of training when the family is judged on them (others
     train on every image, and their in-training measure still reads the held-out ones)."""
 
-    def __init__(self, project: Project, size: int, device: torch.device, labelled: bool, hold_out: bool):
-        data = load_dataset(project, size)
+    def __init__(self, project: Project, size: int, device: torch.device, labelled: bool, hold_out: bool,
+                 alpha: bool = False, aspect: str = SQUARE):
+        data = load_dataset(project, size, aspect=aspect)
         if len(data.hashes) == 0:
             raise ValueError("the dataset is empty: add images first")
         self.label_names = list(data.label_names)
@@ -36,14 +41,16 @@ class TrainingData:
         holdout = torch.from_numpy(data.split.copy())
         if hold_out and holdout.all():  # too few images to hold any out
             holdout[:] = False
-        images = torch.from_numpy(data.rgb())  # N x S x S x 3 uint8, composited onto the project's background
+        # N x H x W x 4 uint8 RGBA for models that learn transparency (an image without alpha is opaque), else
+        # N x H x W x 3 composited onto the project's background
+        images = torch.from_numpy(np.array(data.images) if alpha else data.rgb())
         labels = torch.from_numpy(data.labels.astype("int64"))
         keep = ~holdout if hold_out else torch.ones_like(holdout)
         self.images, self.labels = images[keep].to(device), labels[keep].to(device)
         judged = holdout.nonzero().flatten()[:HOLDOUT_JUDGED]
         self.holdout = to_unit(images[judged].to(device)) if len(judged) else None
         self.holdout_labels = labels[judged].to(device) if len(judged) else None
-        self.hash = dataset_hash(data.hashes, size)
+        self.hash = dataset_hash(data.hashes, size, aspect)
         self.count = len(data.hashes)  # images in the dataset, held-out ones included (what `hash` covers)
         pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:KID_REAL].sort().values
         self.real_for_kid = lambda: data.rgb(pick.numpy())  # read only when the features are not cached yet

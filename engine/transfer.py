@@ -35,7 +35,8 @@ def adopt_source(cfg):
                              f"the model's shape: leave {flag} out (or set it to {getattr(src, field)}), "
                              f"or train from scratch without --from")
     return replace(cfg, family=source.family, size=src.size, latent_dim=src.latent_dim, width=src.width,
-                   num_classes=src.num_classes,
+                   # the source's channels and aspect, whatever the project's
+                   num_classes=src.num_classes, alpha=bool(src.alpha), aspect=src.aspect or "1:1",
                    spectral_norm=src.spectral_norm if cfg.spectral_norm is None else cfg.spectral_norm,
                    from_model=str(Path(cfg.from_model).resolve()))
 

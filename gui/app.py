@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
                                QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget, QStyle,
                                QWidget)
 
-from . import model_exports
+from . import gui_thread_gc, model_exports
 from .dataset_room import DatasetRoom
 from .engine_loader import EngineLoader
 from .settings import (APPLICATION, ORGANISATION, apply_theme, demo_target, projects_home, remember, settings,
@@ -274,7 +274,7 @@ class MainWindow(QMainWindow):
         self.notify("Preparing the demo…")
         run_task(lambda on_event, control: self.api.create_demo_project(target, on_event, control),
                  on_done=lambda _: self.open_project(str(target)),
-                 on_failed=lambda text: self.notify(f"Could not make the demo: {text}", "error"))
+                 on_failed=lambda text: self.notify(f"Could not make the demo: {text}", "error"), owner=self)
 
     def _set_project(self, project) -> None:
         self.project = project
@@ -444,6 +444,7 @@ def launch() -> tuple[QApplication, MainWindow]:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    gui_thread_gc.install(app)
     apply_theme(settings().value("theme", "dark"))
     window = MainWindow()
     window.show()

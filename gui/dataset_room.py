@@ -21,7 +21,9 @@ from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel, crisp_pixmap
 from .workers import run_task
 
 SIZES = (16, 32, 64, 128, 256)
-CROPS = (("center", "Center crop"), ("pad", "Pad to square"))
+CROPS = (("center", "Center crop"), ("pad", "Pad to fit"))
+ASPECT_CHOICES = (("auto", "Automatic"), ("1:1", "1:1 square"), ("2:1", "2:1 wide"), ("1:2", "1:2 tall"),
+                  ("4:3", "4:3 landscape"), ("3:4", "3:4 portrait"))
 PREVIEW_COUNT = 8
 PREVIEW_PX = 64
 IMAGE_FILTER = "Images or zip (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.zip);;All files (*)"
@@ -66,9 +68,23 @@ class DatasetRoom(QWidget):
         self.crop_box = QComboBox()
         for name, title in CROPS:
             self.crop_box.addItem(title, name)
-        self.crop_box.setToolTip("How non-square images become square: crop the middle, or pad the sides with "
-                                 "the background colour.")
+        self.crop_box.setToolTip("How pictures of another shape fit the models' shape: crop the middle, or pad "
+                                 "the sides with the background colour.")
         self.crop_box.activated.connect(self._on_settings_changed)
+        self.alpha_box = QComboBox()
+        for name, title in (("auto", "Automatic"), ("on", "On"), ("off", "Off")):
+            self.alpha_box.addItem(title, name)
+        self.alpha_box.setToolTip("Whether models learn and make transparency. Automatic turns it on when a quarter "
+                                  "of the images use it (cut-outs, sprites)")
+        self.alpha_box.activated.connect(self._on_alpha_chosen)
+        self._transparent = (0, 0)  # (images using transparency, images)
+        self.aspect_box = QComboBox()
+        for name, title in ASPECT_CHOICES:
+            self.aspect_box.addItem(title, name)
+        self.aspect_box.setToolTip("The shape of the pictures models make (width:height). Automatic picks the one "
+                                   "nearest your images' usual shape")
+        self.aspect_box.activated.connect(self._on_aspect_chosen)
+        self._auto_aspect = "1:1"  # the shape nearest the images' median
         self.summary = QLabel()
         self.summary.setObjectName("roomSummary")
 
@@ -80,6 +96,10 @@ class DatasetRoom(QWidget):
         bar.addWidget(self.size_box)
         bar.addWidget(QLabel("Crop"))
         bar.addWidget(self.crop_box)
+        bar.addWidget(QLabel("Transparency"))
+        bar.addWidget(self.alpha_box)
+        bar.addWidget(QLabel("Shape"))
+        bar.addWidget(self.aspect_box)
         bar.addStretch(1)
         bar.addWidget(self.summary)
 
@@ -211,7 +231,9 @@ class DatasetRoom(QWidget):
 
         def load(on_event, control):
             rows = api.manifest(project)
-            dataset = api.load_dataset(project, on_event=on_event, control=control) if rows else None
+            # at the shape models will draw, so the thumbnails show it
+            dataset = api.load_dataset(project, on_event=on_event, control=control,
+                                       aspect=api.chosen_aspect(project)) if rows else None
             return {"rows": rows, "dataset": dataset, "report": api.read_report(project),
                     "stats": api.dataset_stats(project)}
 
@@ -273,7 +295,7 @@ class DatasetRoom(QWidget):
         self.progress_row.show()
         self._task = run_task(function, control=self.api.Control(), on_done=on_done, on_event=self._on_event,
                               on_failed=lambda text: self.notify.emit(text, "error"),
-                              on_cancelled=self._on_cancelled, on_finished=self._next_job)
+                              on_cancelled=self._on_cancelled, on_finished=self._next_job, owner=self)
         self.busy_changed.emit(True)
         self._set_enabled()
 
@@ -313,6 +335,8 @@ class DatasetRoom(QWidget):
         _fill(self.rejected_table, [(Path(r["path"]).name, r["reason"]) for r in rejected],
               tooltips=[r["path"] for r in rejected])
         self.rejected_box.setTitle(f"Rejected files ({len(rejected)})")
+        self._transparent = (stats["transparent"], stats["count"])
+        self._auto_aspect = stats["aspect"]
         self._show_settings()
         self.summary.setText(f"{stats['count']:,} images · median {stats['median_size']} px" if rows else "")
         self._set_enabled()
@@ -328,6 +352,36 @@ class DatasetRoom(QWidget):
             return
         self.size_box.setCurrentIndex(max(0, self.size_box.findData(self.project.dataset.size)))
         self.crop_box.setCurrentIndex(max(0, self.crop_box.findData(self.project.dataset.crop)))
+        mode = getattr(self.project.dataset, "alpha", "auto")
+        self.alpha_box.setCurrentIndex(max(0, self.alpha_box.findData(mode)))
+        using, count = self._transparent
+        on = mode == "on" or (mode == "auto" and count and using >= count / 4)
+        self.alpha_box.setItemText(0, f"Automatic: {'on' if on else 'off'}")
+        self.alpha_box.setToolTip(f"{using:,} of your {count:,} images use transparency. Models "
+                                  f"{'learn and make' if on else 'do not learn'} it; exports are "
+                                  f"{'RGBA' if on else 'RGB'}. Automatic turns it on when a quarter of the images "
+                                  "use it")
+        self.aspect_box.setCurrentIndex(max(0, self.aspect_box.findData(self.project.dataset.aspect)))
+        self.aspect_box.setItemText(0, f"Automatic: {self._auto_aspect}")
+
+    def _on_aspect_chosen(self) -> None:
+        if self.project is None or self.aspect_box.currentData() == self.project.dataset.aspect:
+            return
+        project = self.project
+        project.dataset.aspect = self.aspect_box.currentData()
+        self._show_settings()
+        self._queue("Saving the project", lambda _on_event, _control: project.save(),
+                    lambda _done: self._changed(f"Shape: {self.aspect_box.currentText().lower()}"))
+        self.reload()  # the thumbnails at the new shape
+
+    def _on_alpha_chosen(self) -> None:
+        if self.project is None:
+            return
+        project, mode = self.project, self.alpha_box.currentData()
+        project.dataset.alpha = mode
+        self._show_settings()
+        self._queue("Saving the project", lambda _on_event, _control: project.save(),
+                    lambda _done: self._changed(f"Transparency: {self.alpha_box.currentText().lower()}"))
 
     def _on_settings_changed(self) -> None:
         if self.project is None:
@@ -361,6 +415,8 @@ class DatasetRoom(QWidget):
         self.add_button.setEnabled(self.api is not None)  # with no project yet, the window makes one
         self.size_box.setEnabled(idle)
         self.crop_box.setEnabled(idle)
+        self.alpha_box.setEnabled(idle)
+        self.aspect_box.setEnabled(idle)
         self.remove_button.setEnabled(idle and self.grid.selectionModel().hasSelection())
         self.preview_button.setEnabled(idle and self.dataset is not None)
 

@@ -39,7 +39,8 @@ class FollowingMixin:
         from engine import api  # loaded with the room, on the engine's thread
 
         run_task(lambda _on_event, _control: api.saved_models(project),
-                 on_done=lambda saved: setattr(self, "_saved", saved) if project is self._project else None)
+                 on_done=lambda saved: setattr(self, "_saved", saved) if project is self._project else None,
+                 owner=self)
 
     def _fill_open_menu(self) -> None:
         """The best checkpoint of each run, every checkpoint of each run, and any file."""

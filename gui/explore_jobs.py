@@ -33,12 +33,14 @@ def export_look(model_path: str, snapshot, look, path: str, seed, truncation, sa
     return str(api.export_look(model, look, path, seed=seed, truncation=truncation))
 
 
-def export_animation(model_path: str, snapshot, frames, path: str, fps: int, sampling: dict) -> str:
+def export_animation(model_path: str, snapshot, frames, path: str, fps: int, sampling: dict,
+                     background=(0, 0, 0)) -> str:
+    """A GIF or MP4 of the frames; a model with alpha keeps it in a GIF and is laid over `background` in an MP4."""
     from engine import api
 
     model = _model(model_path, snapshot, sampling, path)
     scale = max(1, 256 // model.size)  # small models would make postage stamps; nearest upscaling keeps pixels
-    return str(api.export_animation(model, frames, path, fps=fps, scale=scale))
+    return str(api.export_animation(model, frames, path, fps=fps, scale=scale, background=background))
 
 
 def project_image(model_path: str, snapshot, sampling: dict, path: str, background, on_event, control) -> dict:
@@ -47,7 +49,7 @@ def project_image(model_path: str, snapshot, sampling: dict, path: str, backgrou
     from engine import api
 
     model = _model(model_path, snapshot, sampling)
-    _, images, rejected = api.load_images([path], model.size, background=background)
+    _, images, rejected = api.load_images([path], model.size, background=background, aspect=model.aspect)
     if rejected:
         raise ValueError(f"{Path(path).name}: {rejected[0][1]}")
     return _projection(model, images, on_event, control)
@@ -59,7 +61,7 @@ def project_training_image(model_path: str, snapshot, sampling: dict, project, i
     from engine import api
 
     model = _model(model_path, snapshot, sampling)
-    dataset = api.load_dataset(project, size=model.size)
+    dataset = api.load_dataset(project, size=model.size, aspect=model.aspect)
     index = int(np.random.default_rng(seed).integers(len(dataset))) if index is None else index
     found = _projection(model, dataset.rgb([index]), on_event, control)
     sources = {row["hash"]: row.get("source", "") for row in api.manifest(project)}
@@ -74,13 +76,21 @@ def _projection(model, images, on_event, control) -> dict:
             "error": found.error}
 
 
-def atlas(model_path: str, project, size: int, on_event, control) -> tuple:
-    """The atlas of the model (made, or read from beside its checkpoint) and its training images' thumbnails."""
+MOSAIC_THUMB = 36  # pixels a training image takes in the atlas's picture
+
+
+def atlas(model_path: str, project, size: int, aspect: str, on_event, control) -> tuple:
+    """The atlas of the model (made, or read from beside its checkpoint) and the picture of its training images."""
     from engine import api
+    from engine.atlas import mosaic
 
     found = api.atlas_for(model_path, on_event=on_event, control=control)
-    dataset = api.load_dataset(project, size=size)
-    return found, dataset.rgb(found.images[found.images >= 0])
+    own = found.images >= 0
+    images = api.load_dataset(project, size=size, aspect=aspect).rgb(found.images[own])
+    bounds = (found.positions.min(0), found.positions.max(0))  # the view scales the whole map, samples too
+    picture = mosaic(found.positions[own], images, thumb=MOSAIC_THUMB, framed=np.ones(len(images), bool),
+                     bounds=bounds)
+    return found, picture
 
 
 def read_png(path: str):
@@ -96,12 +106,12 @@ def save_bookmarks(project, bookmarks: list[dict]) -> int:
     return len(bookmarks)
 
 
-def direction_inputs(project, size: int, conditional: bool, count: int = 1024) -> dict:
+def direction_inputs(project, size: int, aspect: str, conditional: bool, count: int = 1024) -> dict:
     """Keyword arguments for `api.fit_directions` of an encoder model: the training images (a VAE ranks its latent
     dimensions by KL over them) and, for a conditional one, their labels by name."""
     from engine import api
 
-    dataset = api.load_dataset(project, size=size)
+    dataset = api.load_dataset(project, size=size, aspect=aspect)
     if not conditional:
         return {"images": dataset.rgb()[:count]}
     labelled = np.flatnonzero(np.asarray(dataset.labels) >= 0)[:count]

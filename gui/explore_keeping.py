@@ -33,7 +33,7 @@ class KeepingMixin:
                 return
         self.status.emit(f"Exporting {Path(path).name}{f' ({what})' if what else ''}…")
         run_task(lambda _on_event, _control: job(str(path)), on_done=self._on_exported,
-                 on_failed=lambda reason: self.status.emit(f"Export failed: {reason}"))
+                 on_failed=lambda reason: self.status.emit(f"Export failed: {reason}"), owner=self)
 
     def export_png(self, path: str | None = None) -> None:
         """Save the current image with its point in the PNG.
@@ -68,7 +68,8 @@ class KeepingMixin:
             return
         run_task(lambda _on_event, _control: explore_jobs.read_png(path),
                  on_done=lambda record: self._on_png_read(path, record),
-                 on_failed=lambda reason: self.status.emit(f"Could not read {Path(path).name}: {reason}"))
+                 on_failed=lambda reason: self.status.emit(f"Could not read {Path(path).name}: {reason}"),
+                 owner=self)
 
     def _offer_picture(self, path: str) -> None:
         if not any(tool.picture_dropped(path) for tool in self._tools_shown()):

@@ -37,7 +37,17 @@ def to_pixmap(array: np.ndarray) -> QPixmap:
 def thumbnail(array: np.ndarray, side: int, smooth: bool = False) -> QPixmap:
     """A `side` x `side` pixmap of the image, aspect kept; nearest-neighbour unless `smooth` (pixel art stays crisp)."""
     mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
-    return to_pixmap(array).scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio, mode)
+    scaled = to_pixmap(array).scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio, mode)
+    if np.asarray(array).shape[-1] != 4:
+        return scaled
+    from .widgets.canvas import checkerboard  # transparency shows over the checkerboard, as on the canvas
+
+    framed = QPixmap(scaled.size())
+    painter = QPainter(framed)
+    painter.fillRect(framed.rect(), checkerboard(max(2, side // 8)))
+    painter.drawPixmap(0, 0, scaled)
+    painter.end()
+    return framed
 
 
 def placeholder(side: int, text: str = "") -> QPixmap:

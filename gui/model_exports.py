@@ -62,4 +62,4 @@ def export(window, kind: str, path: str | None = None, licence: str | None = Non
                "images"
 
     run_task(job, on_done=lambda text: (window.notify(text), on_done and on_done(path)),
-             on_failed=lambda reason: window.notify(f"Export failed: {reason}", "error"))
+             on_failed=lambda reason: window.notify(f"Export failed: {reason}", "error"), owner=window)

@@ -45,6 +45,7 @@ class ModelInfo:
     style_ranges: dict = field(default_factory=dict)  # style-based: {"coarse": (start, stop), ...}
     num_styles: int = 0  # style-based: how many styles a point has
     flips: bool = False  # trained with mirrored images too (a mirrored training image is then a copy)
+    aspect: str = "1:1"  # width:height of what it draws (`size` is the long side)
 
     @property
     def in_w(self) -> bool:
@@ -229,7 +230,7 @@ class RenderThread(QThread):
                                          dict(model.sampling()), model.codebook_size,
                                          (model.output.channels, model.output.height, model.output.width),
                                          model.inputs.kind.value, dict(model.net.style_ranges()) if styled else {},
-                                         model.inputs.num_styles, bool(model.cfg.flip)))
+                                         model.inputs.num_styles, bool(model.cfg.flip), model.aspect))
 
     def _do_snapshot(self, weights: dict, step: int) -> None:
         self._model.load_snapshot(weights, step)

@@ -207,7 +207,7 @@ class TrainRoom(QWidget):
                     "resumable_family": api.family_of(resumable) if resumable is not None else None}
 
         run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
-                 on_failed=lambda text: self.notify.emit(text, "error"))
+                 on_failed=lambda text: self.notify.emit(text, "error"), owner=self)
 
     def config(self):
         """The settings shown; a time chosen under "Train for" is the run's budget (its steps follow)."""
@@ -304,7 +304,8 @@ class TrainRoom(QWidget):
             self._show_estimate()
 
         run_task(measure, control=self._measuring, on_done=done, on_finished=finished,
-                 on_failed=lambda text: self.notify.emit(f"Could not measure the speed: {text}", "warning"))
+                 on_failed=lambda text: self.notify.emit(f"Could not measure the speed: {text}", "warning"),
+                 owner=self)
 
     # --- preparation results --------------------------------------------------------------------------------------
     def _on_facts(self, generation: int, facts: dict, keep_settings: bool) -> None:

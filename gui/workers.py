@@ -14,6 +14,7 @@ import sys
 import traceback
 from typing import Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 
@@ -66,18 +67,26 @@ _running_tasks: set[Task] = set()
 
 
 def run_task(function: Callable, control=None, on_done=None, on_failed=None, on_event=None, on_cancelled=None,
-             on_finished=None) -> Task:
-    """Run `function(on_event, control)` on the global QThreadPool; the handlers are called on the GUI thread."""
+             on_finished=None, *, owner: QObject) -> Task:
+    """Run `function(on_event, control)` on the global QThreadPool; the handlers are called on the GUI thread,
+    and only while `owner` (the widget they paint into) still exists: a job may outlive the room that started it."""
     task = Task(function, control)
     for signal, handler in ((task.signals.done, on_done), (task.signals.failed, on_failed),
                             (task.signals.event, on_event), (task.signals.cancelled, on_cancelled),
                             (task.signals.finished, on_finished)):
         if handler is not None:
-            signal.connect(handler)
+            signal.connect(_while_alive(owner, handler))
     task.signals.finished.connect(lambda: _running_tasks.discard(task))
     _running_tasks.add(task)
     QThreadPool.globalInstance().start(task)
     return task
+
+
+def _while_alive(owner: QObject, handler: Callable) -> Callable:
+    def call(*args):
+        if shiboken6.isValid(owner):
+            handler(*args)
+    return call
 
 
 def cancel_all_tasks() -> None:

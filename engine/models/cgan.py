@@ -20,7 +20,7 @@ from ..augment import diff_augment
 from .adversarial import GANLearner
 from .base import channels, chunks, levels
 from .dcgan import DCGAN
-from .family import Capability, Family, FamilyInfo
+from .family import Capability, Family, FamilyInfo, first_grid, image_channels
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -38,13 +38,14 @@ class ConditionalBatchNorm(nn.Module):
 
 
 class Generator(nn.Module):
-    def __init__(self, latent_dim: int, width: int, size: int, num_classes: int, image_channels: int = 3):
+    def __init__(self, latent_dim: int, width: int, size: int, num_classes: int, image_channels: int = 3,
+                 grid=(4, 4)):
         super().__init__()
         self.latent_dim, self.size, self.num_classes = latent_dim, size, num_classes
         n = levels(size)
         # latent_dim x 1 x 1 -> c0 x 4 x 4, then each block doubles the side:
         # state size. channels(level - 1) x 2^(level+1) -> channels(level) x 2^(level+2)
-        self.blocks = nn.ModuleList([nn.ConvTranspose2d(latent_dim, channels(width, 0, n), 4, 1, 0, bias=False)])
+        self.blocks = nn.ModuleList([nn.ConvTranspose2d(latent_dim, channels(width, 0, n), grid, 1, 0, bias=False)])
         self.blocks.extend(nn.ConvTranspose2d(channels(width, level - 1, n), channels(width, level, n), 4, 2, 1,
                                               bias=False) for level in range(1, n))
         self.norms = nn.ModuleList(ConditionalBatchNorm(channels(width, level, n), num_classes) for level in range(n))
@@ -72,7 +73,7 @@ class Generator(nn.Module):
 
 
 class ProjectionDiscriminator(nn.Module):
-    def __init__(self, width: int, size: int, num_classes: int, image_channels: int = 3):
+    def __init__(self, width: int, size: int, num_classes: int, image_channels: int = 3, grid=(4, 4)):
         super().__init__()
         n = levels(size)
         layers = []
@@ -84,7 +85,7 @@ class ProjectionDiscriminator(nn.Module):
             c_in = c_out
         features = 2 * c_in
         # c0 x 4 x 4 -> phi(x), `features` x 1 x 1: a whole-image view, as DCGAN's last layer
-        layers += [nn.Conv2d(c_in, features, 4, 1, 0), nn.LeakyReLU(0.2, True), nn.Flatten()]
+        layers += [nn.Conv2d(c_in, features, grid, 1, 0), nn.LeakyReLU(0.2, True), nn.Flatten()]
         self.phi = nn.Sequential(*layers)
         self.psi = nn.Linear(features, 1)  # "is this a real image", whatever its label
         self.embed = nn.Embedding(num_classes, features)  # "does it look like this label": <embed(y), phi(x)>
@@ -107,8 +108,9 @@ class CGANLearner(GANLearner):
     augment_ops = ("color", "translation")  # no cutout: see the module's docstring
 
     def __init__(self, cfg, device, distributed=False):
-        super().__init__(cfg, device, Generator(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes),
-                         ProjectionDiscriminator(cfg.width, cfg.size, cfg.num_classes), distributed)
+        super().__init__(cfg, device, ConditionalGAN.build_sampler(cfg),
+                         ProjectionDiscriminator(cfg.width, cfg.size, cfg.num_classes, image_channels(cfg),
+                                                 first_grid(cfg)), distributed)
 
     def step(self, batch, gen, amp_dtype, shard):
         G, D = self.nets["generator"], self.nets["discriminator"]
@@ -153,11 +155,11 @@ class ConditionalGAN(Family):
         title="Conditional GAN",
         description="A DCGAN that learns your labelled sub-folders: pick the label, the latent picks the rest.",
         capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LABELS,
-                                Capability.LAYER_FEATURES}),
+                                Capability.LAYER_FEATURES, Capability.ANY_ASPECT}),
     )
     Learner = CGANLearner
     preset = staticmethod(DCGAN.preset)
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
-        return Generator(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes)
+        return Generator(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes, image_channels(cfg), first_grid(cfg))

@@ -11,17 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .family import Capability, FamilyInfo
+from .family import Capability, FamilyInfo, first_grid, image_channels
 from .vae import VAE, ConvVAE, VAELearner
 
 
 class CVAE(VAE):
-    def __init__(self, latent_dim: int, width: int, size: int, num_classes: int, image_channels: int = 3):
-        super().__init__(latent_dim, width, size, image_channels)
+    def __init__(self, latent_dim: int, width: int, size: int, num_classes: int, image_channels: int = 3,
+                 grid=(4, 4)):
+        super().__init__(latent_dim, width, size, image_channels, grid)
         self.num_classes = num_classes
         # the one-hot label joins the encoder's features (c0 x 4 x 4, flattened) and the latent (Sohn et al. §4.1)
-        self.to_stats = nn.Linear(self.c0 * 16 + num_classes, 2 * latent_dim)
-        self.from_latent = nn.Linear(latent_dim + num_classes, self.c0 * 16)
+        self.to_stats = nn.Linear(self.features + num_classes, 2 * latent_dim)
+        self.from_latent = nn.Linear(latent_dim + num_classes, self.features)
 
     def one_hot(self, labels: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         if labels is None:
@@ -29,7 +30,7 @@ class CVAE(VAE):
         return F.one_hot(labels.long(), self.num_classes).to(like.dtype)
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.encoder(x)  # N x c0 * 16
+        features = self.encoder(x)  # N x c0 x the first grid, flattened
         return self.posterior(torch.cat([features, self.one_hot(labels, features)], dim=1))
 
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -41,7 +42,7 @@ class CVAELearner(VAELearner):
 
     @staticmethod
     def network(cfg) -> CVAE:
-        return CVAE(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes)
+        return ConditionalVAE.build_sampler(cfg)
 
 
 class ConditionalVAE(ConvVAE):
@@ -50,7 +51,8 @@ class ConditionalVAE(ConvVAE):
         title="Conditional VAE",
         description="A VAE that learns your labelled sub-folders: pick the label, the latent picks the style. "
                     "It can encode your pictures too.",
-        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.ENCODER, Capability.LABELS}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.ENCODER, Capability.LABELS,
+                                Capability.ANY_ASPECT}),
     )
     Learner = CVAELearner
     # A heavier KL term: at beta 1 the latent keeps the class and the decoder learns to ignore the label (digits,
@@ -64,4 +66,4 @@ class ConditionalVAE(ConvVAE):
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
-        return CVAE(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes)
+        return CVAE(cfg.latent_dim, cfg.width, cfg.size, cfg.num_classes, image_channels(cfg), first_grid(cfg))

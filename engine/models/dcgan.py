@@ -13,17 +13,17 @@ from torch import nn
 from ..augment import diff_augment
 from .adversarial import GANLearner
 from .base import channels, chunks, levels, preset_width
-from .family import Capability, Family, FamilyInfo
+from .family import Capability, Family, FamilyInfo, first_grid, image_channels
 
 
 class Generator(nn.Module):
-    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3):
+    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3, grid=(4, 4)):
         super().__init__()
         self.latent_dim, self.size = latent_dim, size
         n = levels(size)
         c0 = channels(width, 0, n)
-        # latent_dim x 1 x 1 -> c0 x 4 x 4
-        layers = [nn.ConvTranspose2d(latent_dim, c0, 4, 1, 0, bias=False), nn.BatchNorm2d(c0), nn.ReLU(True)]
+        # latent_dim x 1 x 1 -> c0 x 4 x 4 (the first grid: 2 x 4 for a 2:1 model)
+        layers = [nn.ConvTranspose2d(latent_dim, c0, grid, 1, 0, bias=False), nn.BatchNorm2d(c0), nn.ReLU(True)]
         for level in range(1, n):
             # state size. c_in x 2^(level+1) -> c_out x 2^(level+2)
             c_in, c_out = channels(width, level - 1, n), channels(width, level, n)
@@ -41,7 +41,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, width: int, size: int, image_channels: int = 3):
+    def __init__(self, width: int, size: int, image_channels: int = 3, grid=(4, 4)):
         super().__init__()
         n = levels(size)
         layers = []
@@ -51,7 +51,7 @@ class Discriminator(nn.Module):
             c_out = channels(width, level, n)
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2, True)]
             c_in = c_out
-        layers += [nn.Conv2d(c_in, 1, 4, 1, 0)]  # c0 x 4 x 4 -> 1 x 1 x 1
+        layers += [nn.Conv2d(c_in, 1, grid, 1, 0)]  # c0 x 4 x 4 (the first grid) -> 1 x 1 x 1
         self.net = nn.Sequential(*layers)
         self.apply(_dcgan_init)
 
@@ -72,8 +72,8 @@ def _dcgan_init(m: nn.Module) -> None:
 
 class DCGANLearner(GANLearner):
     def __init__(self, cfg, device, distributed=False):
-        super().__init__(cfg, device, Generator(cfg.latent_dim, cfg.width, cfg.size),
-                         Discriminator(cfg.width, cfg.size), distributed)
+        super().__init__(cfg, device, DCGAN.build_sampler(cfg),
+                         Discriminator(cfg.width, cfg.size, image_channels(cfg), first_grid(cfg)), distributed)
 
     def step(self, batch, gen, amp_dtype, shard):
         G, D = self.nets["generator"], self.nets["discriminator"]
@@ -115,7 +115,8 @@ class DCGAN(Family):
         name="dcgan",
         title="DCGAN",
         description="A fast, classic GAN. Sharp images from a few thousand pictures; the quickest to try.",
-        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES,
+                                Capability.ANY_ASPECT}),
     )
     Learner = DCGANLearner
 
@@ -127,4 +128,4 @@ class DCGAN(Family):
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
-        return Generator(cfg.latent_dim, cfg.width, cfg.size)
+        return Generator(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg), first_grid(cfg))

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import aspect
 from ..sampling import latents_for_seed
 
 
@@ -40,7 +41,8 @@ class Capability(str, enum.Enum):
     TRUNCATION = "truncation"  # a truncation slider makes sense (GAN noise)
     LAYER_FEATURES = "layer_features"  # an early layer's activations, where GANSpace finds directions
     CODE_SAMPLING = "code_sampling"  # draws codes with a temperature and a top-k (a Transformer prior)
-    STYLE_MIXING = "style_mixing"  # per-layer styles that can come from two points
+    STYLE_MIXING = "mixes_styles"  # per-layer styles that can come from two points
+    ANY_ASPECT = "any_aspect"  # draws wide and tall pictures (2:1, 1:2, 4:3, 3:4) as well as squares
 
 
 class InputKind(str, enum.Enum):
@@ -185,6 +187,17 @@ class Inputs:
         return record
 
 
+def first_grid(cfg) -> tuple[int, int]:
+    """The generator's first feature map and the discriminator's last, in rows x columns: 4 x 4 for squares, 2 x 4
+    for 2:1 and so on (engine/aspect.py)."""
+    return aspect.first_grid(getattr(cfg, "aspect", "") or aspect.SQUARE)
+
+
+def image_channels(cfg) -> int:
+    """Colour, and alpha when the project's images use transparency (colour premultiplied: engine/pixels.py)."""
+    return 4 if getattr(cfg, "alpha", False) else 3
+
+
 def part(batch: dict, start: int, stop: int) -> dict:
     """Rows start:stop of every tensor in a batch."""
     return {key: value[start:stop] for key, value in batch.items()}
@@ -208,7 +221,7 @@ class Family:
 
     @classmethod
     def output(cls, cfg) -> Output:
-        return Output(3, cfg.size, cfg.size)
+        return Output(image_channels(cfg), *aspect.shape(cfg.size, getattr(cfg, "aspect", "") or aspect.SQUARE))
 
     @classmethod
     def inputs(cls, cfg) -> Inputs:

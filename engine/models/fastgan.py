@@ -29,7 +29,7 @@ from .adversarial import (GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, GANLearner, c
                           gradient_penalty, r1_penalty)
 from ..distributed import share
 from .base import channels, chunks, levels, unwrapped
-from .family import Capability, Family, FamilyInfo
+from .family import Capability, Family, FamilyInfo, image_channels
 
 
 class SkipLayerExcitation(nn.Module):
@@ -196,8 +196,9 @@ class FastGANLearner(GANLearner):
         loss = check_loss(cfg.loss or FastGAN.choices["loss"])
         spectral = FastGAN.choices["spectral_norm"] if cfg.spectral_norm is None else cfg.spectral_norm
         # Adam's betas (0.5, 0.999), GANLearner's default, are the paper's code's too
-        super().__init__(cfg, device, Generator(cfg.latent_dim, cfg.width, cfg.size),
-                         Discriminator(cfg.width, cfg.size, spectral_norm=spectral), distributed)
+        super().__init__(cfg, device, Generator(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg)),
+                         Discriminator(cfg.width, cfg.size, spectral_norm=spectral, image_channels=image_channels(cfg)),
+                         distributed)
         self.loss = loss
         self.ada = AdaptiveAugment(device, cfg.ada_target)
         self.steps = 0  # for lazy R1; restored with the checkpoint
@@ -289,4 +290,4 @@ class FastGAN(Family):
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
-        return Generator(cfg.latent_dim, cfg.width, cfg.size)
+        return Generator(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg))

@@ -31,7 +31,7 @@ from ..augment import diff_augment
 from ..distributed import share
 from .adversarial import R1_INTERVAL, AdaptiveAugment, GANLearner, r1_penalty
 from .base import channels, chunks, levels, unwrapped
-from .family import Capability, Family, FamilyInfo, InputKind, Inputs
+from .family import Capability, Family, FamilyInfo, InputKind, Inputs, first_grid, image_channels
 
 MAPPING_LAYERS = 4
 MAPPING_LR = 0.01  # the mapping network's learning-rate multiplier (StyleGAN §C)
@@ -96,13 +96,13 @@ class ModulatedConv(nn.Module):
 class StyledLayer(nn.Module):
     """Modulated convolution, noise (a learned per-layer strength, zero at first), bias, activation."""
 
-    def __init__(self, c_in: int, c_out: int, w_dim: int, side: int, up: bool = False):
+    def __init__(self, c_in: int, c_out: int, w_dim: int, shape: tuple[int, int], up: bool = False):
         super().__init__()
         self.conv = ModulatedConv(c_in, c_out, 3, w_dim, up=up)
         self.noise_strength = nn.Parameter(torch.zeros(()))
         self.bias = nn.Parameter(torch.zeros(c_out))
-        self.register_buffer("fixed_noise", torch.randn(1, 1, side, side))  # the noise every generation uses
-        self.side = side
+        self.register_buffer("fixed_noise", torch.randn(1, 1, *shape))  # the noise every generation uses
+        self.shape = tuple(shape)  # rows x columns of this layer's output
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         x = self.conv(x, w)
@@ -127,7 +127,7 @@ class Generator(nn.Module):
     convolution and a toRGB. `style_sides` gives each style's side, from which the coarse, middle and fine ranges
     follow."""
 
-    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3):
+    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3, grid=(4, 4)):
         super().__init__()
         self.latent_dim, self.size = latent_dim, size
         n = levels(size)
@@ -135,15 +135,16 @@ class Generator(nn.Module):
         self.mapping = nn.Sequential(*[EqualLinear(latent_dim, latent_dim, lr_mul=MAPPING_LR, activate=True)
                                        for _ in range(MAPPING_LAYERS)])
         self.register_buffer("w_avg", torch.zeros(latent_dim))
-        self.const = nn.Parameter(torch.randn(1, c[0], 4, 4))
-        self.layers = nn.ModuleList([StyledLayer(c[0], c[0], latent_dim, 4)])
+        self.const = nn.Parameter(torch.randn(1, c[0], *grid))  # the first grid: 4 x 4, or 2 x 4 for 2:1
+        self.layers = nn.ModuleList([StyledLayer(c[0], c[0], latent_dim, grid)])
         self.to_rgb = nn.ModuleList([ToRGB(c[0], latent_dim, image_channels)])
         sides = [4, 4]
         for level in range(1, n + 1):
-            side = 4 * 2 ** level
+            side = 4 * 2 ** level  # the long side
+            shape = (grid[0] * 2 ** level, grid[1] * 2 ** level)
             # state size. c[level - 1] x side/2 -> c[level] x side
-            self.layers.extend([StyledLayer(c[level - 1], c[level], latent_dim, side, up=True),
-                                StyledLayer(c[level], c[level], latent_dim, side)])
+            self.layers.extend([StyledLayer(c[level - 1], c[level], latent_dim, shape, up=True),
+                                StyledLayer(c[level], c[level], latent_dim, shape)])
             self.to_rgb.append(ToRGB(c[level], latent_dim, image_channels))
             sides += [side] * 3
         self.style_sides = tuple(sides)
@@ -221,7 +222,7 @@ class _DownBlock(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, width: int, size: int, image_channels: int = 3, group: int = 4):
+    def __init__(self, width: int, size: int, image_channels: int = 3, grid=(4, 4), group: int = 4):
         super().__init__()
         n = levels(size)
         self.group = group
@@ -231,7 +232,7 @@ class Discriminator(nn.Module):
                                       for lv in range(n, 0, -1)])
         c0 = channels(width, 0, n)
         self.conv = EqualConv(c0 + 1, c0, 3)  # + the minibatch standard deviation channel
-        self.fc = EqualLinear(c0 * 16, c0, activate=True)
+        self.fc = EqualLinear(c0 * grid[0] * grid[1], c0, activate=True)  # from c0 x 4 x 4 (the first grid)
         self.out = EqualLinear(c0, 1)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -245,9 +246,11 @@ class Discriminator(nn.Module):
 
 class StyleGANLearner(GANLearner):
     def __init__(self, cfg, device, distributed=False):
-        generator = Generator(cfg.latent_dim, cfg.width, cfg.size)
+        generator = StyleGAN.build_sampler(cfg)
         # StyleGAN2's Adam: betas (0, 0.99); the lazy regularisers' steps are folded into their weights instead
-        super().__init__(cfg, device, generator, Discriminator(cfg.width, cfg.size), distributed, betas=(0.0, 0.99))
+        super().__init__(cfg, device, generator,
+                         Discriminator(cfg.width, cfg.size, image_channels(cfg), first_grid(cfg)), distributed,
+                         betas=(0.0, 0.99))
         self.ada = AdaptiveAugment(device, cfg.ada_target)
         self.gamma = cfg.r1 or 0.0002 * cfg.size ** 2 / cfg.batch  # StyleGAN2-ADA's heuristic for R1's weight
         self.pl_mean = torch.zeros((), device=device)
@@ -255,7 +258,7 @@ class StyleGANLearner(GANLearner):
 
     def _noise(self, n: int, gen, shard) -> list[torch.Tensor]:
         G = unwrapped(self.nets["generator"])
-        return [share(torch.randn(n * shard[1], 1, layer.side, layer.side, generator=gen, device=self.device), shard)
+        return [share(torch.randn(n * shard[1], 1, *layer.shape, generator=gen, device=self.device), shard)
                 for layer in G.layers]
 
     def _mixing(self, n: int, gen, shard) -> tuple[torch.Tensor, torch.Tensor]:
@@ -347,7 +350,7 @@ class StyleGAN(Family):
                     "Slower per image than FastGAN on a CPU.",
         # TRUNCATION here is ψ, applied in W: the explorer passes it in each Look instead of scaling z.
         capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES,
-                                Capability.STYLE_MIXING}),
+                                Capability.STYLE_MIXING, Capability.ANY_ASPECT}),
     )
     Learner = StyleGANLearner
     options = frozenset({"r1", "ada_target", "path_length", "style_mixing"})
@@ -372,4 +375,4 @@ class StyleGAN(Family):
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
-        return Generator(cfg.latent_dim, cfg.width, cfg.size)
+        return Generator(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg), first_grid(cfg))

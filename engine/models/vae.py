@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Learner, channels, chunks, levels, preset_width, unwrapped
-from .family import Capability, Family, FamilyInfo
+from .family import Capability, Family, FamilyInfo, first_grid, image_channels
 
 
 def _block_down(c_in, c_out):
@@ -23,9 +23,9 @@ def _block_up(c_in, c_out):
 
 
 class VAE(nn.Module):
-    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3):
+    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3, grid=(4, 4)):
         super().__init__()
-        self.latent_dim, self.size = latent_dim, size
+        self.latent_dim, self.size, self.grid = latent_dim, size, tuple(grid)
         n = levels(size)
         self.c0 = channels(width, 0, n)
         down, c_in = [], image_channels
@@ -34,8 +34,9 @@ class VAE(nn.Module):
             down += _block_down(c_in, channels(width, level, n))
             c_in = channels(width, level, n)
         self.encoder = nn.Sequential(*down, nn.Flatten())
-        self.to_stats = nn.Linear(self.c0 * 16, 2 * latent_dim)  # c0 x 4 x 4 -> (mu, log variance)
-        self.from_latent = nn.Linear(latent_dim, self.c0 * 16)
+        self.features = self.c0 * grid[0] * grid[1]  # the encoder's c0 x 4 x 4 (the first grid), flattened
+        self.to_stats = nn.Linear(self.features, 2 * latent_dim)  # -> (mu, log variance)
+        self.from_latent = nn.Linear(latent_dim, self.features)
         up = []
         for level in range(1, n + 1):
             up += _block_up(channels(width, level - 1, n), channels(width, level, n))
@@ -57,8 +58,9 @@ class VAE(nn.Module):
         return self.pixels(self.from_latent(z))
 
     def pixels(self, h: torch.Tensor) -> torch.Tensor:
-        """from_latent's output (c0 * 16) -> image; conditional subclasses build h from the latent and a label."""
-        return self.decoder(F.leaky_relu(h, 0.2).view(h.shape[0], self.c0, 4, 4))
+        """from_latent's output (c0 x the first grid) -> image; conditional subclasses build h from the latent and a
+        label."""
+        return self.decoder(F.leaky_relu(h, 0.2).view(h.shape[0], self.c0, *self.grid))
 
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images through the posterior mean and back."""
@@ -94,7 +96,7 @@ class VAELearner(Learner):
 
     @staticmethod
     def network(cfg) -> VAE:
-        return VAE(cfg.latent_dim, cfg.width, cfg.size)
+        return ConvVAE.build_sampler(cfg)
 
     def step(self, batch, gen, amp_dtype, shard):
         # encode and decode are not forward, so DistributedDataParallel's wrapper never sees them: call the network
@@ -149,7 +151,7 @@ class ConvVAE(Family):
         title="VAE",
         description="A variational autoencoder: smooth, blurrier images, and it can encode your pictures back "
                     "into its latent space.",
-        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.ENCODER}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.ENCODER, Capability.ANY_ASPECT}),
     )
     Learner = VAELearner
     options = frozenset({"beta"})
@@ -163,4 +165,4 @@ class ConvVAE(Family):
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
-        return VAE(cfg.latent_dim, cfg.width, cfg.size)
+        return VAE(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg), first_grid(cfg))

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Learner, chunks, preset_width, unwrapped
-from .family import Capability, Family, FamilyInfo, Inputs, InputKind
+from .family import Capability, Family, FamilyInfo, Inputs, InputKind, image_channels
 from .prior import Prior, PriorConfig
 
 
@@ -303,7 +303,7 @@ class VQLearner(Learner):
     def __init__(self, cfg, device, distributed=False):
         super().__init__(cfg, device, distributed)
         self.settings = settings(cfg)
-        vqvae = VQVAE(self.settings, cfg.size)
+        vqvae = VQVAE(self.settings, cfg.size, image_channels(cfg))
         prior = Prior(prior_config(self.settings))
         self.nets = {"vqvae": self.wrap(vqvae), "prior": self.wrap(prior)}
         fused = device.type == "cuda"
@@ -456,4 +456,4 @@ class VQVAEPrior(Family):
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
         s = settings(cfg)
-        return VQSampler(VQVAE(s, cfg.size), Prior(prior_config(s)), cfg.temperature, cfg.top_k)
+        return VQSampler(VQVAE(s, cfg.size, image_channels(cfg)), Prior(prior_config(s)), cfg.temperature, cfg.top_k)

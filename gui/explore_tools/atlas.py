@@ -114,7 +114,8 @@ class AtlasTool(Tool):
             return
         self.cancel()
         control = self._control = Control()
-        generation, path, project, size = self._generation, info.path, self.context.project(), info.size
+        generation, path, project = self._generation, info.path, self.context.project()
+        size, aspect = info.size, info.aspect
         self._busy(True)
         self.info.setText("Placing your images…")
 
@@ -124,10 +125,10 @@ class AtlasTool(Tool):
                 self.progress.setValue(event.done)
                 self.info.setText(f"{event.what[0].upper()}{event.what[1:]}…")
 
-        run_task(lambda on_event, task_control: explore_jobs.atlas(path, project, size, on_event,
-                                                                                 task_control),
+        run_task(lambda on_event, task_control: explore_jobs.atlas(path, project, size, aspect, on_event,
+                                                                   task_control),
                  control=control, on_event=progress, on_done=lambda result: self._on_atlas(generation, result),
-                 on_failed=lambda reason: self._on_failed(generation, reason),
+                 owner=self.widget, on_failed=lambda reason: self._on_failed(generation, reason),
                  on_cancelled=lambda: self.info.setText("Map cancelled."),
                  on_finished=lambda: self._busy(False) if self._control is control else None)
 
@@ -138,11 +139,11 @@ class AtlasTool(Tool):
     def _on_atlas(self, generation: int, result) -> None:
         if generation != self._generation:
             return
-        atlas, thumbnails = result
+        atlas, picture = result
         self._atlas = atlas
         own = atlas.images >= 0
         self.view.set_points(atlas.positions, own)
-        self.view.set_thumbnails(np.flatnonzero(own), thumbnails)
+        self.view.set_mosaic(picture, explore_jobs.MOSAIC_THUMB)
         self._request_samples()
         self.info.setText(f"{int(own.sum())} of your images (framed) and {int((~own).sum())} samples, laid out by "
                           f"{atlas.method}. Click to go there; Shift-drag to draw a path.")
@@ -195,9 +196,12 @@ class AtlasTool(Tool):
         if frames is None or self.context.info() is None:
             return
         model_path, snapshot, sampling = self.context.model_source()
+        project = self.context.project()
+        background = tuple(project.dataset.background) if project is not None else (0, 0, 0)
         pattern = "GIF animations (*.gif)" if kind == "gif" else "MP4 videos (*.mp4)"
         self.context.export(f"Export {kind.upper()}", f"atlas-path.{kind}", pattern, path, f"{len(frames)} frames",
-                            lambda out: explore_jobs.export_animation(model_path, snapshot, frames, out, 24, sampling))
+                            lambda out: explore_jobs.export_animation(model_path, snapshot, frames, out, 24, sampling,
+                                                                          background))
 
     def _on_play(self, on: bool) -> None:
         if on and self._path_images is not None:

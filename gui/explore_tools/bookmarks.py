@@ -134,7 +134,8 @@ class BookmarksTool(Tool):
         run_task(lambda _on_event, _control: explore_jobs.save_bookmarks(project, bookmarks),
                  on_done=self.saved.emit,
                  on_finished=self._on_written,
-                 on_failed=lambda reason: self.context.notify(f"Bookmarks not saved: {reason}"))
+                 on_failed=lambda reason: self.context.notify(f"Bookmarks not saved: {reason}"),
+                 owner=self.widget)
 
     def _on_written(self) -> None:
         self._saving = False
@@ -192,8 +193,10 @@ class BookmarksTool(Tool):
         if self.context.info() is None or frames is None:
             return
         model_path, snapshot, sampling = self.context.model_source()
+        project = self.context.project()
+        background = tuple(project.dataset.background) if project is not None else (0, 0, 0)
         fps = self.interpolation.fps.value()
         pattern = "GIF animations (*.gif)" if kind == "gif" else "MP4 videos (*.mp4)"
         self.context.export(f"Export {kind.upper()}", f"path.{kind}", pattern, path, f"{len(frames)} frames",
                             lambda out: explore_jobs.export_animation(model_path, snapshot, frames, out, fps,
-                                                                      sampling))
+                                                                      sampling, background))

@@ -60,7 +60,8 @@ class DirectionsTool(Tool):
         load = None
         Capability, project = _api().Capability, self.context.project()
         if info.can(Capability.ENCODER) and project is not None:
-            load = partial(explore_jobs.direction_inputs, project, info.size, info.can(Capability.LABELS))
+            load = partial(explore_jobs.direction_inputs, project, info.size, info.aspect,
+                           info.can(Capability.LABELS))
         self.context.compute(self, "fit", partial(_fit, load))
 
     def model_closed(self) -> None:

@@ -67,15 +67,15 @@ class MeterTool(Tool):
                                  "opened without its project.")
             return
         self.verdict.setText("Preparing the copy check on your images…")
-        generation, size, flips = self._generation, info.size, info.flips
+        generation, size, flips, aspect = self._generation, info.size, info.flips, info.aspect
 
         def build(_on_event, control):
-            from engine.memorisation import meter_for
+            from engine import api
 
-            return meter_for(project, size=size, flips=flips, control=control)
+            return api.meter_for(project, size=size, flips=flips, control=control, aspect=aspect)
 
         run_task(build, on_done=lambda meter: self._on_meter(generation, meter),
-                 on_failed=lambda reason: self._on_meter_failed(generation, reason))
+                 owner=self.widget, on_failed=lambda reason: self._on_meter_failed(generation, reason))
 
     def model_closed(self) -> None:
         self._generation += 1
@@ -109,17 +109,18 @@ class MeterTool(Tool):
                                                   "*.webp *.bmp *.gif)")
             if not path:
                 return
-        meter, side = self._meter, self.context.info().size
+        meter, side, aspect = self._meter, self.context.info().size, self.context.info().aspect
 
         def read(_on_event, _control):
             from engine import api
 
-            _, images, rejected = api.load_images([path], side)
+            _, images, rejected = api.load_images([path], side, aspect=aspect)
             if rejected:
                 raise ValueError(rejected[0][1])
             return images
 
         run_task(read, on_done=lambda images: self._judge(images, Path(path).name, meter),
+                 owner=self.widget,
                  on_failed=lambda reason: self.context.notify(f"Could not check {Path(path).name}: {reason}"))
 
     def _check_canvas(self) -> None:
@@ -132,7 +133,7 @@ class MeterTool(Tool):
             return
         run_task(lambda _on_event, _control: meter.judge(images),
                  on_done=lambda verdicts: self._show(generation, what, verdicts),
-                 on_failed=lambda reason: self.context.notify(f"The copy check failed: {reason}"))
+                 owner=self.widget, on_failed=lambda reason: self.context.notify(f"The copy check failed: {reason}"))
 
     def _show(self, generation: int, what: str, verdicts: list) -> None:
         if generation != self._generation or self._meter is None or not verdicts:

@@ -115,7 +115,7 @@ class ModesTool(Tool):
         self._modes_jobs += 1
         run_task(lambda _on_event, job_control: explore_jobs.mixture(path, refit, job_control), control=control,
                  on_done=lambda mixture: self._on_mixture(generation, mixture),
-                 on_failed=lambda reason: self._on_mixture_failed(generation, reason),
+                 owner=self.widget, on_failed=lambda reason: self._on_mixture_failed(generation, reason),
                  on_finished=self._on_modes_job_finished)
 
     def _on_modes_job_finished(self) -> None:

@@ -124,7 +124,7 @@ class ProjectionTool(Tool):
         run_task(lambda on_event, task_control: job(source, on_event, task_control), control=control,
                  on_event=progress, on_done=done, on_finished=finished,
                  on_cancelled=lambda: self.context.notify(f"Projection of {name} cancelled"),
-                 on_failed=lambda reason: self.context.notify(f"Could not project {name}: {reason}"))
+                 owner=self.widget, on_failed=lambda reason: self.context.notify(f"Could not project {name}: {reason}"))
 
     def _show_result(self, found: dict | None, name: str = "") -> None:
         self.progress.hide()

@@ -1,20 +1,21 @@
 """A map of thumbnails that zooms (wheel) and pans (drag), reports clicks in map coordinates, and takes a path drawn
 with Shift held down. It shows what it is given and knows nothing of latents.
 
-Thumbnails are added a batch per event-loop turn, so ten thousand of them never hold up the window.
+The artist's images come as one picture (made off the GUI thread), so ten thousand of them paint as fast as one;
+the few samples drawn on top are added a batch per event-loop turn.
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
 from .. import imaging
 
 EXTENT = 1000.0  # the map is scaled into a square of this side (scene units)
 THUMB = 18.0  # a thumbnail's side in scene units
-BATCH = 400  # thumbnails added per event-loop turn
+BATCH = 100  # thumbnails added per event-loop turn
 
 
 class AtlasView(QGraphicsView):
@@ -24,6 +25,8 @@ class AtlasView(QGraphicsView):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
+        # no spatial index: adding thousands of items stays quick (the map is redrawn whole when it moves anyway)
+        self.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -34,6 +37,7 @@ class AtlasView(QGraphicsView):
         self._pending: list = []
         self._scale = (np.zeros(2, np.float32), 1.0)
         self._positions, self._framed = np.zeros((0, 2), np.float32), np.zeros(0, bool)
+        self.mosaic = None  # the picture of the images, once made
         self._drawing: list[QPointF] | None = None
         self._stroke = None
         self._marker = None
@@ -44,13 +48,23 @@ class AtlasView(QGraphicsView):
     def set_points(self, positions: np.ndarray, framed: np.ndarray) -> None:
         """Placeholders at `positions` (N x 2); `framed[i]` marks the artist's own images."""
         self.scene().clear()
-        self._items, self._stroke, self._marker = {}, None, None
+        self._items, self._stroke, self._marker, self.mosaic = {}, None, None, None
         low, high = positions.min(0), positions.max(0)
         self._scale = (low, EXTENT / max(float((high - low).max()), 1e-6))
         self._framed = framed
         self._positions = positions
         self.scene().setSceneRect(QRectF(-THUMB, -THUMB, EXTENT + 2 * THUMB, EXTENT + 2 * THUMB))
         self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def set_mosaic(self, picture: np.ndarray, thumb: int) -> None:
+        """The map's images as one picture (engine.atlas.mosaic, with thumbnails of `thumb` pixels), drawn under
+        everything else: one pixmap paints at once where thousands of items would not."""
+        item = self.scene().addPixmap(QPixmap.fromImage(imaging.to_qimage(picture)))
+        unit = EXTENT / (picture.shape[0] - 2 * thumb)  # scene units per mosaic pixel
+        item.setScale(unit)
+        item.setPos(-thumb * unit, -thumb * unit)
+        item.setZValue(-1)
+        self.mosaic = item
 
     def set_thumbnails(self, indices, images: np.ndarray) -> None:
         """Thumbnails for points `indices` (added over the next event-loop turns)."""

@@ -109,6 +109,8 @@ class Canvas(QWidget):
         scale = self.zoom()
         width, height = self._pixmap.width() * scale, self._pixmap.height() * scale
         target = QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
+        if self._pixmap.hasAlphaChannel():  # transparency shows as the usual grey checkerboard
+            painter.fillRect(target, checkerboard())
         painter.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
 
     def resizeEvent(self, event) -> None:
@@ -135,3 +137,16 @@ class Canvas(QWidget):
         if paths:
             event.acceptProposedAction()
             self.file_dropped.emit(paths[0])
+
+
+def checkerboard(square: int = 8):
+    """A brush of light and mid grey squares, drawn under images with transparency."""
+    from PySide6.QtGui import QBrush, QPixmap
+
+    tile = QPixmap(2 * square, 2 * square)
+    tile.fill(QColor(204, 204, 204))
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, square, square, QColor(153, 153, 153))
+    painter.fillRect(square, square, square, square, QColor(153, 153, 153))
+    painter.end()
+    return QBrush(tile)

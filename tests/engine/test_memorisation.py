@@ -12,6 +12,7 @@ import pytest
 from engine import api
 from engine.memorisation import CALIBRATION_SEED, alter
 
+from .. import clipart
 from ..digits import write_digits
 from .helpers import cli, digits_project, tiny
 
@@ -80,3 +81,17 @@ def test_nearest_on_the_command_line_from_a_project_and_from_a_model_file(projec
     assert done.returncode != 0 and "give it with --project" in done.stderr and len(done.stderr.splitlines()) == 1
     done = cli("nearest", str(alone), source, "--project", str(project.root), "--json")
     assert done.returncode == 0 and json.loads(done.stdout)[0]["copy"]
+
+
+@pytest.mark.skipif(not clipart.available(), reason="clip art needs `apt-get install openclipart-png`")
+def test_on_64_px_clip_art_altered_pictures_are_copies_and_other_pictures_are_not():
+    from engine.memorisation import Meter, calibrate
+
+    pictures = clipart.distinct_pictures(700)
+    seen, unseen = pictures[:500], pictures[500:]
+    meter = Meter(seen, [""] * len(seen), *calibrate(seen))
+    rng = np.random.default_rng(TEST_SEED)
+    picked = rng.choice(len(seen), 200, replace=False)
+    flagged = np.mean([v.copy for v in meter.judge(np.stack([alter(seen[i], rng) for i in picked]))])
+    assert flagged >= 0.95, flagged
+    assert np.mean([v.copy for v in meter.judge(unseen)]) <= 0.10

@@ -146,18 +146,19 @@ def test_a_w_slider_on_the_coarse_styles_changes_the_low_pass_more_than_the_high
     assert directions.space == "w"
     ranges, styles = trained.net.style_ranges(), trained.inputs.num_styles
 
-    def low_wins(layers) -> int:
-        wins = 0
-        for seed in range(8):
-            z = api.latents_for_seed(seed, trained.latent_dim)[0]
-            shift = api.shift_in_w(directions, [3.0], styles, ranges[layers])
-            before, after = trained.render_looks([api.Look(z), api.Look(z, w_shift=shift)])
-            (low_a, high_a), (low_b, high_b) = bands(before), bands(after)
-            wins += np.abs(low_a - low_b).mean() > np.abs(high_a - high_b).mean()
-        return wins
+    def low_over_high(layers: str, seed: int) -> float:
+        """How much the slider moves the 4 x 4 low-pass, over how much it moves the rest."""
+        z = api.latents_for_seed(seed, trained.latent_dim)[0]
+        shift = api.shift_in_w(directions, [3.0], styles, ranges[layers])
+        before, after = trained.render_looks([api.Look(z), api.Look(z, w_shift=shift)])
+        (low_a, high_a), (low_b, high_b) = bands(before), bands(after)
+        return float(np.abs(low_a - low_b).mean() / np.abs(high_a - high_b).mean())
 
-    coarse, fine = low_wins("coarse"), low_wins("fine")
-    assert coarse >= 6 and fine < coarse, (coarse, fine)
+    coarse = [low_over_high("coarse", seed) for seed in range(8)]
+    fine = [low_over_high("fine", seed) for seed in range(8)]
+    print(f"\nlow / high change, coarse {np.round(coarse, 2)}, fine {np.round(fine, 2)}")
+    assert np.median(coarse) > 1 > np.median(fine), (coarse, fine)  # coarse moves the layout, fine the detail
+    assert sum(c > f for c, f in zip(coarse, fine)) >= 7, (coarse, fine)  # for nearly every point
 
 
 def test_an_explorer_look_exports_with_both_points_in_w_and_comes_back_exactly(trained, tmp_path):

@@ -1,0 +1,93 @@
+"""Transparency end to end, on real digits made into sprites (ink opaque, paper transparent): the project turns
+alpha on by itself, the augmentation keeps colour premultiplied and moves alpha with it, a 4-channel model learns
+how much of a picture is transparent, and its exports keep the alpha (PNG, GIF) or lay it over a colour (MP4)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine import api
+from engine.augment import diff_augment
+from engine.pixels import to_uint8, to_unit
+
+from ..digits import write_digits, write_sprite_digits
+from .helpers import tiny
+
+
+@pytest.fixture(scope="module")
+def sprites(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sprites")
+    project = api.Project.create(root / "project")
+    api.ingest(project, [write_sprite_digits(root / "digits", per_class=30, px=32)], size=32)
+    return project
+
+
+def shares(images: np.ndarray) -> tuple[float, float]:
+    alpha = images[..., 3]
+    return float((alpha < 16).mean()), float((alpha > 240).mean())
+
+
+def test_a_project_of_cut_outs_turns_alpha_on_and_an_image_without_alpha_counts_as_opaque(sprites, tmp_path):
+    assert api.dataset_stats(sprites)["transparent"] == 300 and api.suggest_config(sprites, "dcgan").alpha
+    opaque = write_digits(tmp_path / "plain", per_class=2, px=32)  # RGB: no alpha
+    api.ingest(sprites, [opaque])
+    rows = api.manifest(sprites)
+    images = np.asarray(api.load_dataset(sprites).images)
+    plain = [i for i, row in enumerate(rows) if row["source"].startswith(str(opaque))]
+    assert len(plain) == 20 and (images[plain][..., 3] == 255).all()
+    assert not any(rows[i]["transparent"] for i in plain)
+    sprites.dataset.alpha = "off"
+    assert not api.suggest_config(sprites, "dcgan").alpha  # the project's setting wins
+    sprites.dataset.alpha = "auto"
+
+
+def test_augmentation_changes_colour_not_alpha_and_moves_alpha_with_the_colour(sprites):
+    images = np.asarray(api.load_dataset(sprites).images)[:16]
+    x = to_unit(images)
+    coloured = diff_augment(x, torch.Generator().manual_seed(0), ops=("color",))
+    torch.testing.assert_close(coloured[:, 3], x[:, 3])  # colour jitter leaves alpha alone
+    assert not torch.allclose(coloured[:, :3], x[:, :3])
+    for ops in (("color",), ("translation",), ("cutout",), ("color", "translation", "cutout")):
+        y = (diff_augment(x, torch.Generator().manual_seed(1), ops=ops) + 1) / 2
+        clear = (y[:, 3:] == 0).expand(-1, 3, -1, -1)
+        assert clear.any() and (y[:, :3][clear].abs() < 1e-5).all(), ops  # still premultiplied: no colour there
+    moved = diff_augment(x, torch.Generator().manual_seed(2), ops=("translation",))
+    changed = (moved != x).any(1)
+    assert changed.any() and ((moved[:, 3] != x[:, 3]) == changed).all()  # alpha moves exactly where colour does
+    holed = diff_augment(x, torch.Generator().manual_seed(3), ops=("cutout",))
+    assert ((holed[:, 3] == -1) | (holed[:, 3] == x[:, 3])).all()  # a hole is transparent
+
+
+def test_premultiplied_pixels_come_back_straight():
+    rgba = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 4), dtype=np.uint8)
+    rgba[..., 3] = np.where(rgba[..., 3] < 128, 0, 255)
+    back = to_uint8(to_unit(rgba))
+    opaque = rgba[..., 3] == 255
+    assert (back[..., 3] == rgba[..., 3]).all() and (back[opaque] == rgba[opaque]).all()
+    assert (back[~opaque][:, :3] == 0).all()  # a fully transparent pixel has no colour
+
+
+def test_a_four_channel_model_learns_how_much_is_transparent_and_exports_keep_it(sprites, tmp_path):
+    result = api.train(sprites, tiny("dcgan", size=32, steps=400, batch=16, width=8, lr=1e-3, checkpoint_every=400,
+                                     sample_every=400, kid_every=0), new=True)
+    model = api.open_model(result.checkpoint)
+    assert model.output.channels == 4 and model.cfg.alpha
+    made = model.render(api.latents_for_seed(0, model.latent_dim, 200))
+    real = np.asarray(api.load_dataset(sprites).images)
+    (clear_real, solid_real), (clear_made, solid_made) = shares(real), shares(made)
+    assert abs(clear_made - clear_real) <= 0.15 and abs(solid_made - solid_real) <= 0.15, \
+        (clear_real, clear_made, solid_real, solid_made)
+
+    png = api.generate(model, 1, tmp_path / "png")[0]
+    assert Image.open(png).mode == "RGBA" and (np.asarray(Image.open(png))[..., 3] < 16).any()
+    latents = api.latents_for_seed(1, model.latent_dim, 4)
+    gif = api.export_animation(model, latents, tmp_path / "loop.gif")
+    with Image.open(gif) as frames:
+        assert "transparency" in frames.info and frames.n_frames == 4
+    mp4 = api.export_animation(model, latents, tmp_path / "loop.mp4", background=(255, 0, 255))
+    import imageio.v3 as iio
+
+    first = iio.imread(mp4, index=0)
+    assert first.shape[-1] == 3 and (np.abs(first[0, 0].astype(int) - [255, 0, 255]) < 40).all()  # laid on magenta
