@@ -78,7 +78,8 @@ def diff_augment(x: torch.Tensor, gen: torch.Generator, strength: float | torch.
 
 
 def preview(images_uint8, count: int = 8, seed: int = 0, flip: bool = False):
-    """What the discriminator sees: `count` augmented copies of N x S x S x 3 uint8 images, as uint8 again."""
+    """What the discriminator sees: `count` augmented copies of N x H x W x 3 (or 4, with alpha) uint8 images, as
+    uint8 again."""
     import numpy as np
 
     gen = torch.Generator().manual_seed(seed)

@@ -49,18 +49,18 @@ def alter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
     out = image
     for kind in rng.choice(["jpeg", "shift", "resize"], size=int(rng.integers(1, 3)), replace=False):
-        side = out.shape[0]
+        height, width = out.shape[:2]
         if kind == "jpeg":
             buffer = io.BytesIO()
             Image.fromarray(out).save(buffer, "JPEG", quality=int(rng.integers(70, 96)))
             out = np.asarray(Image.open(buffer).convert("RGB"))
         elif kind == "shift":
-            limit = max(1, side // 16)
+            limit = max(1, min(height, width) // 16)
             out = np.roll(out, (int(rng.integers(-limit, limit + 1)), int(rng.integers(-limit, limit + 1))), (0, 1))
         else:
-            small = max(4, int(round(side * rng.uniform(0.8, 0.95))))
-            out = np.asarray(Image.fromarray(out).resize((small, small), Image.BICUBIC).resize((side, side),
-                                                                                                Image.BICUBIC))
+            scale = rng.uniform(0.8, 0.95)
+            small = (max(4, int(round(width * scale))), max(4, int(round(height * scale))))
+            out = np.asarray(Image.fromarray(out).resize(small, Image.BICUBIC).resize((width, height), Image.BICUBIC))
     return np.ascontiguousarray(out)
 
 

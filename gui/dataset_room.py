@@ -13,9 +13,10 @@ from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
-                               QLabel, QMenu, QMessageBox, QProgressBar, QPushButton, QSplitter, QStackedWidget,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QFileDialog, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QMenu, QMessageBox, QProgressBar, QPushButton, QSplitter,
+                               QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel, crisp_pixmap
 from .workers import run_task
@@ -85,6 +86,10 @@ class DatasetRoom(QWidget):
                                    "nearest your images' usual shape")
         self.aspect_box.activated.connect(self._on_aspect_chosen)
         self._auto_aspect = "1:1"  # the shape nearest the images' median
+        self.background_button = QPushButton("Background")
+        self.background_button.setToolTip("The colour transparent pictures are laid on: what models without "
+                                          "transparency learn, and the ground of MP4 exports of models with it")
+        self.background_button.clicked.connect(self.choose_background)
         self.summary = QLabel()
         self.summary.setObjectName("roomSummary")
 
@@ -100,6 +105,7 @@ class DatasetRoom(QWidget):
         bar.addWidget(self.alpha_box)
         bar.addWidget(QLabel("Shape"))
         bar.addWidget(self.aspect_box)
+        bar.addWidget(self.background_button)
         bar.addStretch(1)
         bar.addWidget(self.summary)
 
@@ -242,13 +248,15 @@ class DatasetRoom(QWidget):
     def refresh_preview(self) -> None:
         if self.dataset is None or len(self.dataset) == 0:
             return
-        api, dataset = self.api, self.dataset
+        api, dataset, project = self.api, self.dataset, self.project
         self._preview_seed += 1
         seed = self._preview_seed
         picks = sorted(random.Random(seed).sample(range(len(dataset)), min(len(dataset), 64)))
 
         def preview(on_event, control):
-            return api.preview_augmentations(dataset.rgb(picks), count=PREVIEW_COUNT, seed=seed)
+            # as models will see them: with alpha where they learn it, else laid on the background
+            images = dataset.images[picks] if api.uses_alpha(project) else dataset.rgb(picks)
+            return api.preview_augmentations(images, count=PREVIEW_COUNT, seed=seed)
 
         self._queue("Augmenting a few images", preview, self._on_preview)
 
@@ -363,6 +371,22 @@ class DatasetRoom(QWidget):
                                   "use it")
         self.aspect_box.setCurrentIndex(max(0, self.aspect_box.findData(self.project.dataset.aspect)))
         self.aspect_box.setItemText(0, f"Automatic: {self._auto_aspect}")
+        swatch = QPixmap(12, 12)
+        swatch.fill(QColor(*self.project.dataset.background))
+        self.background_button.setIcon(QIcon(swatch))
+
+    def choose_background(self, colour: QColor | None = None) -> None:
+        """Set the project's background colour (asked for when not given)."""
+        if self.project is None:
+            return
+        colour = colour or QColorDialog.getColor(QColor(*self.project.dataset.background), self, "Background colour")
+        if not colour.isValid():
+            return
+        project = self.project
+        project.dataset.background = (colour.red(), colour.green(), colour.blue())
+        self._show_settings()
+        self._queue("Saving the project", lambda _on_event, _control: project.save(),
+                    lambda _done: self._changed(f"Background: {colour.name()}"))
 
     def _on_aspect_chosen(self) -> None:
         if self.project is None or self.aspect_box.currentData() == self.project.dataset.aspect:
@@ -417,6 +441,7 @@ class DatasetRoom(QWidget):
         self.crop_box.setEnabled(idle)
         self.alpha_box.setEnabled(idle)
         self.aspect_box.setEnabled(idle)
+        self.background_button.setEnabled(idle)
         self.remove_button.setEnabled(idle and self.grid.selectionModel().hasSelection())
         self.preview_button.setEnabled(idle and self.dataset is not None)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
 
 _FORMATS = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGBA8888}
 
@@ -37,15 +37,28 @@ def to_pixmap(array: np.ndarray) -> QPixmap:
 def thumbnail(array: np.ndarray, side: int, smooth: bool = False) -> QPixmap:
     """A `side` x `side` pixmap of the image, aspect kept; nearest-neighbour unless `smooth` (pixel art stays crisp)."""
     mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
-    scaled = to_pixmap(array).scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio, mode)
-    if np.asarray(array).shape[-1] != 4:
-        return scaled
-    from .widgets.canvas import checkerboard  # transparency shows over the checkerboard, as on the canvas
+    return on_checkerboard(to_pixmap(array).scaled(QSize(side, side), Qt.AspectRatioMode.KeepAspectRatio, mode))
 
-    framed = QPixmap(scaled.size())
+
+def checkerboard(square: int = 8) -> QBrush:
+    """A brush of light and mid grey squares, the usual ground that shows transparency."""
+    tile = QPixmap(2 * square, 2 * square)
+    tile.fill(QColor(204, 204, 204))
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, square, square, QColor(153, 153, 153))
+    painter.fillRect(square, square, square, square, QColor(153, 153, 153))
+    painter.end()
+    return QBrush(tile)
+
+
+def on_checkerboard(pixmap: QPixmap) -> QPixmap:
+    """The pixmap laid over a checkerboard when it has transparency; as it is otherwise."""
+    if not pixmap.hasAlphaChannel():
+        return pixmap
+    framed = QPixmap(pixmap.size())
     painter = QPainter(framed)
-    painter.fillRect(framed.rect(), checkerboard(max(2, side // 8)))
-    painter.drawPixmap(0, 0, scaled)
+    painter.fillRect(framed.rect(), checkerboard(max(2, max(pixmap.width(), pixmap.height()) // 8)))
+    painter.drawPixmap(0, 0, pixmap)
     painter.end()
     return framed
 

@@ -9,6 +9,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ..imaging import checkerboard
+
 ZOOM_STEPS = (0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 
 
@@ -138,15 +140,3 @@ class Canvas(QWidget):
             event.acceptProposedAction()
             self.file_dropped.emit(paths[0])
 
-
-def checkerboard(square: int = 8):
-    """A brush of light and mid grey squares, drawn under images with transparency."""
-    from PySide6.QtGui import QBrush, QPixmap
-
-    tile = QPixmap(2 * square, 2 * square)
-    tile.fill(QColor(204, 204, 204))
-    painter = QPainter(tile)
-    painter.fillRect(0, 0, square, square, QColor(153, 153, 153))
-    painter.fillRect(square, square, square, square, QColor(153, 153, 153))
-    painter.end()
-    return QBrush(tile)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
-from ..imaging import to_qimage
+from ..imaging import on_checkerboard, to_qimage
 
 THUMB_PX = 72  # shown size of a thumbnail; small images are scaled up with nearest pixels so they stay crisp
 CACHE_ROWS = 3000  # pixmaps kept; about 60 MB at 72 px, and more than a full screen of thumbnails
@@ -30,7 +30,7 @@ def crisp_pixmap(pixels: np.ndarray, side: int) -> QPixmap:
         if big < side:
             side = big * max(1, side // big)
         image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
-    return QPixmap.fromImage(image)
+    return on_checkerboard(QPixmap.fromImage(image))  # transparency shows
 
 
 class ThumbnailModel(QAbstractListModel):

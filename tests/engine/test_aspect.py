@@ -39,7 +39,10 @@ def test_a_picture_is_framed_at_the_aspect_by_cropping_its_middle_or_padding_it(
 def test_a_2_to_1_set_trains_a_2_to_1_model_that_generates_2_to_1_images(wide, tmp_path):
     stats = api.dataset_stats(wide)
     assert stats["median_aspect"] == pytest.approx(2.0) and api.chosen_aspect(wide) == "2:1"
-    result = api.train(wide, tiny("dcgan", size=32, steps=20), new=True)
+    measured = []
+    result = api.train(wide, tiny("dcgan", size=32, steps=20, kid_every=20), new=True,
+                       on_event=lambda e: measured.append(e) if isinstance(e, api.QualityMeasured) else None)
+    assert measured and measured[0].kid > 0 and 0 <= measured[0].copies <= 1  # KID and the copy share, at 2:1
     model = api.open_model(result.checkpoint)
     assert model.aspect == "2:1" and (model.output.height, model.output.width) == (16, 32)
     png = api.generate(model, 2, tmp_path / "png")[0]

@@ -154,3 +154,28 @@ def test_ten_thousand_images_make_only_the_thumbnails_on_screen(qtbot, monkeypat
     qtbot.waitUntil(end_in_view, timeout=10_000)
     QApplication.processEvents()
     assert first_screen < len(made) < 2 * first_screen + 100  # the end costs about one more screenful
+
+
+def test_wide_cut_outs_show_their_shape_and_transparency_and_the_artist_can_change_both(qtbot, window, tmp_path):
+    from PySide6.QtGui import QColor
+
+    from tests.digits import write_sprite_digits, write_wide_digits
+
+    room = window.dataset_room
+    window.add_images([str(write_wide_digits(tmp_path / "wide", count=12, px=32))])
+    qtbot.waitUntil(lambda: room.model.rowCount() == 12 and not room.is_busy(), timeout=30_000)
+    assert room.aspect_box.currentText() == "Automatic: 2:1" and room.dataset.images.shape[1:3] == (8, 16)
+    thumbnail = room.model.index(0).data(Qt.ItemDataRole.DecorationRole)
+    assert thumbnail.width() == 2 * thumbnail.height()  # the grid shows the shape models will draw
+    assert room.alpha_box.currentText() == "Automatic: off"
+
+    window.add_images([str(write_sprite_digits(tmp_path / "sprites", per_class=3, px=32))])
+    qtbot.waitUntil(lambda: room.model.rowCount() == 42 and not room.is_busy(), timeout=30_000)
+    assert room.alpha_box.currentText() == "Automatic: on" and "30 of your 42" in room.alpha_box.toolTip()
+    room.aspect_box.setCurrentIndex(room.aspect_box.findData("1:1"))
+    room.aspect_box.activated.emit(room.aspect_box.currentIndex())
+    qtbot.waitUntil(lambda: room.dataset.images.shape[1:3] == (16, 16) and not room.is_busy(), timeout=30_000)
+    room.choose_background(QColor(255, 0, 255))
+    qtbot.waitUntil(lambda: not room.is_busy(), timeout=10_000)
+    reopened = window.api.Project.open(window.project.root)
+    assert (reopened.dataset.aspect, reopened.dataset.background) == ("1:1", (255, 0, 255))
