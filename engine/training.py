@@ -64,8 +64,8 @@ class Trainer:
             cfg = replace(cfg, alpha=uses_alpha(project))
         cfg = replace(cfg, aspect=cfg.aspect or project_aspect(project, cfg.family))
         if cfg.aspect != chosen_aspect(project) and project_aspect(project, cfg.family) == SQUARE:
-            self.on_event(Message(f"{get_family(cfg.family).info.title} draws squares: this run trains on square "
-                                  f"crops of your {chosen_aspect(project)} pictures"))
+            self.on_event(Message(f"{get_family(cfg.family).info.title} draws squares only: this run trains on "
+                                  f"square crops of your {chosen_aspect(project)} pictures"))
         cfg = settle(cfg)
         family = get_family(cfg.family)
         labelled = Capability.LABELS in family.info.capabilities

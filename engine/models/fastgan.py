@@ -29,7 +29,7 @@ from .adversarial import (GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, GANLearner, c
                           gradient_penalty, r1_penalty)
 from ..distributed import share
 from .base import channels, chunks, levels, unwrapped
-from .family import Capability, Family, FamilyInfo, image_channels
+from .family import Capability, Family, FamilyInfo, first_grid, image_channels
 
 
 class SkipLayerExcitation(nn.Module):
@@ -62,13 +62,13 @@ def _sle_sources(n: int) -> dict[int, int]:
 
 
 class Generator(nn.Module):
-    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3):
+    def __init__(self, latent_dim: int, width: int, size: int, image_channels: int = 3, grid=(4, 4)):
         super().__init__()
         self.latent_dim, self.size = latent_dim, size
         n = levels(size)
         c = [channels(width, level, n) for level in range(n + 1)]
-        # latent_dim x 1 x 1 -> c0 x 4 x 4 (the paper's InitLayer)
-        self.init = nn.Sequential(nn.ConvTranspose2d(latent_dim, 2 * c[0], 4, 1, 0, bias=False),
+        # latent_dim x 1 x 1 -> c0 x 4 x 4 (the paper's InitLayer; the first grid: 2 x 4 for a 2:1 model)
+        self.init = nn.Sequential(nn.ConvTranspose2d(latent_dim, 2 * c[0], grid, 1, 0, bias=False),
                                   nn.BatchNorm2d(2 * c[0]), nn.GLU(dim=1))
         # state size. c[level - 1] x 2^(level+1) -> c[level] x 2^(level+2)
         self.ups = nn.ModuleList(_up(c[level - 1], c[level], double=level % 2 == 1) for level in range(1, n + 1))
@@ -196,7 +196,8 @@ class FastGANLearner(GANLearner):
         loss = check_loss(cfg.loss or FastGAN.choices["loss"])
         spectral = FastGAN.choices["spectral_norm"] if cfg.spectral_norm is None else cfg.spectral_norm
         # Adam's betas (0.5, 0.999), GANLearner's default, are the paper's code's too
-        super().__init__(cfg, device, Generator(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg)),
+        # the discriminator is shaped by its input: a 2:1 image gives 4 x 8 features and 1 x 5 patch logits
+        super().__init__(cfg, device, FastGAN.build_sampler(cfg),
                          Discriminator(cfg.width, cfg.size, spectral_norm=spectral, image_channels=image_channels(cfg)),
                          distributed)
         self.loss = loss
@@ -229,7 +230,7 @@ class FastGANLearner(GANLearner):
                 real_logits, whole, part = D(x_aug, quarters=q)
                 fake_logits = D(fake_aug)
                 adversarial = d_loss(self.loss, real_logits, fake_logits)
-                size = whole.shape[-1]
+                size = whole.shape[-2:]  # rows and columns: wide and tall images too
                 rec = (F.mse_loss(whole.float(), F.interpolate(x_aug.float(), size=size, mode="area"))
                        + F.mse_loss(part.float(), F.interpolate(quarter(x_aug.float(), q), size=size, mode="area")))
             loss = adversarial + rec
@@ -272,7 +273,8 @@ class FastGAN(Family):
         title="FastGAN",
         description="A GAN made for small sets (a hundred to a few thousand pictures): stable, and quick even on "
                     "a CPU. The default from 64 px up.",
-        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES}),
+        capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES,
+                                Capability.ANY_ASPECT}),
     )
     Learner = FastGANLearner
     options = frozenset({"loss", "spectral_norm", "r1", "ada_target"})
@@ -290,4 +292,4 @@ class FastGAN(Family):
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
-        return Generator(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg))
+        return Generator(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg), first_grid(cfg))
