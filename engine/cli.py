@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--alpha", choices=["on", "off", "auto"], help="learn and make transparency (default: the "
                    "project's setting; auto when a quarter of its images use it)")
     q.add_argument("--aspect", choices=list(api.ASPECTS), help="width:height of what the model draws (default: the "
-                   "project's; FastGAN and the VQ-VAE draw squares)")
+                   "project's; the VQ-VAE draws squares)")
     q.add_argument("--new", action="store_true", help="start a new run instead of resuming the last one")
     q.add_argument("--from", dest="from_model", type=Path,
                    help="fine-tune this model (project, run, checkpoint or model file) of the same family and shape")
