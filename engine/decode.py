@@ -2,7 +2,8 @@
 
 Holds reading with plain reasons for every failure, sniffing the format by content (never by extension), the pixel
 limit against decompression bombs, EXIF orientation, mode normalisation (16-bit, palette, CMYK, alpha), the crop or
-pad plus resize to a square or another aspect (engine/aspect.py), and the thread pool that does this for many files at once.
+pad plus resize to a square or another aspect (engine/aspect.py), and the thread pool that does this for many files
+at once.
 
 Reads the user's files and never writes anything. Changes no global Pillow setting: it runs on many threads at once.
 Which files to read, and what becomes of the pixels, is engine/dataset.py's business.
@@ -92,7 +93,7 @@ def decode_one(item: Item, size: int, crop: str, known: set, aspect: str = SQUAR
         digest = hashlib.blake2b(data, digest_size=20).hexdigest()
         if digest in known:
             return Outcome(item, digest, duplicate=True)
-        pixels, width, height, transparent = decode_square(data, size, crop, aspect)
+        pixels, width, height, transparent = decode_picture(data, size, crop, aspect)
         return Outcome(item, digest, pixels, width, height, transparent=transparent)
     except Rejected as rejected:
         return Outcome(item, reason=str(rejected))
@@ -146,7 +147,7 @@ class ThrottledProgress:
 
 # --- one image ------------------------------------------------------------------------------------------------------
 
-def decode_square(data: bytes, size: int, crop: str, aspect: str = SQUARE) -> tuple[np.ndarray, int, int, bool]:
+def decode_picture(data: bytes, size: int, crop: str, aspect: str = SQUARE) -> tuple[np.ndarray, int, int, bool]:
     """(H x W x 4 uint8 RGBA, upright width, upright height, whether it uses transparency) of an image file's
     bytes, or raise Rejected. H x W is `size` px (the long side) at `aspect`."""
     img = _open(data)

@@ -49,7 +49,7 @@ def load_images(paths: list, size: int, crop: str = "center", background=(255, 2
 
     from .aspect import shape
     from .dataset import composite
-    from .decode import Rejected, decode_square
+    from .decode import Rejected, decode_picture
 
     files = []
     for path in map(Path, paths):
@@ -57,7 +57,7 @@ def load_images(paths: list, size: int, crop: str = "center", background=(255, 2
     names, images, rejected = [], [], []
     for path in files:
         try:
-            rgba, _, _, _ = decode_square(path.read_bytes(), size, crop, aspect)
+            rgba, _, _, _ = decode_picture(path.read_bytes(), size, crop, aspect)
         except (Rejected, OSError) as error:
             rejected.append((str(path), str(error) if isinstance(error, Rejected) else error.strerror or str(error)))
             continue

@@ -18,8 +18,8 @@ SCHEMA_VERSION = 1
 # fields whose 0 means "off", not "the preset's", when complete_config fills a config
 _ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_stop_patience", "num_classes",
                      "codebook_size", "top_k", "path_length", "style_mixing"}
-COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip", "alpha", "aspect",
-          "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "device",
+COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip", "alpha",
+          "aspect", "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "device",
           "precision", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "schema_version"}
 # every other field is a family's option (Family.options), read only by the families that declare it
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from engine import api
-from engine.decode import decode_square
+from engine.decode import decode_picture
 
 from ..digits import write_wide_digits
 from .helpers import cli, tiny
@@ -25,12 +25,12 @@ def wide(tmp_path_factory):
 def test_a_picture_is_framed_at_the_aspect_by_cropping_its_middle_or_padding_it(tmp_path):
     path = sorted(write_wide_digits(tmp_path, count=1, px=32).glob("*.png"))[0]
     data, whole = path.read_bytes(), np.asarray(Image.open(path).convert("L"))
-    wide, _, _, _ = decode_square(data, 32, "center", "2:1")
+    wide, _, _, _ = decode_picture(data, 32, "center", "2:1")
     assert wide.shape == (16, 32, 4) and (wide[..., 3] == 255).all()
-    square, _, _, _ = decode_square(data, 32, "center", "1:1")
+    square, _, _, _ = decode_picture(data, 32, "center", "1:1")
     middle = np.asarray(Image.fromarray(whole[:, 16:48]).resize((32, 32), Image.LANCZOS), np.int16)
     assert np.abs(square[..., 0].astype(np.int16) - middle).mean() < 8  # the middle square, not the whole
-    tall, _, _, transparent = decode_square(data, 32, "pad", "3:4")
+    tall, _, _, transparent = decode_picture(data, 32, "pad", "3:4")
     assert tall.shape == (32, 24, 4) and not transparent  # padding is not the picture's own transparency
     rows = np.flatnonzero(tall[..., 3].max(1) == 255)
     assert rows.min() > 0 and rows.max() < 31 and (tall[0, :, 3] == 0).all()  # bands above and below
