@@ -1,9 +1,10 @@
-"""Ingestion and the dataset cache: scan sources, decode on a thread pool, deduplicate, keep the report, cache arrays.
+"""Ingestion and the dataset: scan sources, decode on a thread pool, deduplicate, keep the report and the caches.
 
 Holds `ingest` (folders, image files and zips into the project), `load_dataset` (the cached uint8 RGBA array at one
-size, rebuilt from the sources when missing), `remove_images` and `dataset_stats`. What one file becomes lives in
-engine/decode.py. Nothing from a zip is ever written to disk; every write is atomic and happens only once the whole
-call has succeeded, so a cancelled or failed call leaves the project as it was.
+size and aspect, rebuilt from the sources when missing), `remove_images`, `dataset_stats` and the project's
+choices that depend on its images (`chosen_aspect`, `uses_alpha`). What one file becomes lives in engine/decode.py,
+the cache files in engine/dataset_cache.py. Nothing from a zip is ever written to disk; every write is atomic and
+happens only once the whole call has succeeded, so a cancelled or failed call leaves the project as it was.
 
 Must not import Qt or torch: the GUI, the CLI and the tests all call these functions the same way.
 """
@@ -19,9 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from . import files
-from .aspect import ASPECTS, SQUARE, nearest, shape
+from .aspect import SQUARE, nearest, shape
 from .aspect import check as check_aspect
 from .control import Control
+from .dataset_cache import (CHUNK, cache_blocks, delete_other_caches, keep_rows, list_blocks, valid_cache,
+                            write_cache)
 from .decode import CROPS, MAX_FILE_BYTES, Item, Outcome, decode_all
 from .events import IngestResult, Message
 from .project import Project
@@ -29,7 +32,6 @@ from .project import Project
 JUNK_FILES = {".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", ".directory"}  # OS litter, skipped silently
 JUNK_FOLDERS = {"__MACOSX", ".git", ".svn", ".hg", "@eaDir", ".thumbnails", ".Trash"}
 ZIP_SEPARATOR = "::"  # "archive.zip::inner/path.png" names a zip member in the manifest and the report
-CHUNK = 512  # cache rows copied at a time
 TRANSPARENT_IMAGES = 0.25  # a project's models learn transparency (alpha "auto") when this share of its images use it
 
 
@@ -87,7 +89,7 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
     if control is not None:
         control.check()
     rows = _read_manifest(project)
-    old_cached = _valid_cache(project, size, len(rows)) if crop == project.dataset.crop else None
+    old_cached = valid_cache(project, size, len(rows)) if crop == project.dataset.crop else None
     old_pixels = None
     if old_cached is None and rows:  # a new size or crop: what is already in the project is decoded again
         rows, old_pixels = _rebuild(rows, size, crop, workers, emit, control)
@@ -116,11 +118,11 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
 
     # Everything is decoded; from here on nothing checks for cancellation, so the writes below all happen.
     if new_rows or old_pixels is not None:
-        old_blocks = _cache_blocks(old_cached) if old_pixels is None else _list_blocks(old_pixels)
-        _write_cache(project.cache_path(size), shape(size), len(rows) + len(new_rows),
-                     itertools.chain(old_blocks, _list_blocks(new_pixels)))
+        old_blocks = cache_blocks(old_cached) if old_pixels is None else list_blocks(old_pixels)
+        write_cache(project.cache_path(size), shape(size), len(rows) + len(new_rows),
+                     itertools.chain(old_blocks, list_blocks(new_pixels)))
         rows = rows + new_rows
-        _delete_other_caches(project, keep=size)
+        delete_other_caches(project, keep=size)
         _write_manifest(project, rows)
     _write_report(project, rejects, {item.source for item in items},
                   {"kept": len(new_rows), "rejected": len(rejects), "duplicates": duplicates, "small": small})
@@ -142,9 +144,9 @@ def load_dataset(project: Project, size: int | None = None, on_event=None, contr
     emit = on_event or (lambda event: None)
     rows = _read_manifest(project)
     path = project.cache_path(size, aspect)
-    if _valid_cache(project, size, len(rows), aspect) is None:
+    if valid_cache(project, size, len(rows), aspect) is None:
         kept, pixels = _rebuild(rows, size, project.dataset.crop, workers, emit, control, aspect)
-        _write_cache(path, shape(size, aspect), len(kept), _list_blocks(pixels))
+        write_cache(path, shape(size, aspect), len(kept), list_blocks(pixels))
         if len(kept) < len(rows):
             _drop_rows(project, rows, {row["hash"] for row in kept}, skip=path)
         rows = kept
@@ -180,6 +182,23 @@ def dataset_stats(project: Project) -> dict:
             "transparent": sum(bool(row.get("transparent")) for row in rows),
             "median_aspect": float(np.median(ratios)) if ratios else 1.0,
             "aspect": nearest(float(np.median(ratios))) if ratios else SQUARE}  # what "auto" chooses
+
+
+def chosen_aspect(project: Project) -> str:
+    """The aspect the project's models draw at: the artist's choice, or (auto) the one nearest the images' median
+    width / height."""
+    mode = project.dataset.aspect
+    return dataset_stats(project)["aspect"] if mode == "auto" else mode
+
+
+def uses_alpha(project: Project) -> bool:
+    """Whether the project's models learn transparency: its setting, or (auto) whether at least a quarter of its
+    images use transparency."""
+    mode = getattr(project.dataset, "alpha", "auto")
+    if mode in ("on", "off"):
+        return mode == "on"
+    stats = dataset_stats(project)
+    return stats["count"] > 0 and stats["transparent"] >= TRANSPARENT_IMAGES * stats["count"]
 
 
 # --- scanning --------------------------------------------------------------------------------------------------------
@@ -323,23 +342,6 @@ def _row(outcome: Outcome) -> dict:
             "transparent": outcome.transparent}
 
 
-def chosen_aspect(project: Project) -> str:
-    """The aspect the project's models draw at: the artist's choice, or (auto) the one nearest the images' median
-    width / height."""
-    mode = project.dataset.aspect
-    return dataset_stats(project)["aspect"] if mode == "auto" else mode
-
-
-def uses_alpha(project: Project) -> bool:
-    """Whether the project's models learn transparency: its setting, or (auto) whether at least a quarter of its
-    images use transparency."""
-    mode = getattr(project.dataset, "alpha", "auto")
-    if mode in ("on", "off"):
-        return mode == "on"
-    stats = dataset_stats(project)
-    return stats["count"] > 0 and stats["transparent"] >= TRANSPARENT_IMAGES * stats["count"]
-
-
 # --- persisted state -------------------------------------------------------------------------------------------------
 
 def _read_manifest(project: Project) -> list[dict]:
@@ -360,80 +362,12 @@ def _write_report(project: Project, rejects: list, attempted: set, counts: dict)
                      {"rejected": now + [entry for entry in earlier if entry["path"] not in listed], "last": counts})
 
 
-def _valid_cache(project: Project, size: int, count: int, aspect: str = SQUARE) -> Path | None:
-    """The cache at `size` and `aspect` when it matches the manifest row for row (a crash between writes leaves a
-    mismatch)."""
-    path = project.cache_path(size, aspect)
-    if not path.exists():
-        return None
-    try:
-        images = files.load_npy(path)
-    except (OSError, ValueError):
-        return None
-    valid = images.dtype == np.uint8 and images.shape == (count, *shape(size, aspect), 4)
-    del images
-    return path if valid else None
-
-
-def _caches(project: Project) -> dict[tuple[int, str], Path]:
-    """Every cache in the project by (size, aspect)."""
-    if not project.dataset_dir.is_dir():
-        return {}
-    return {(int(m.group(1)), f"{m.group(2)}:{m.group(3)}" if m.group(2) else SQUARE): path
-            for path in project.dataset_dir.glob("images-*.npy")
-            if (m := re.fullmatch(r"images-(\d+)(?:-(\d+)x(\d+))?\.npy", path.name))}
-
-
-def _delete_other_caches(project: Project, keep: int) -> None:
-    """All but the square cache at `keep` px: stale now, rebuilt from the sources on demand."""
-    for (size, aspect), path in _caches(project).items():
-        if (size, aspect) != (keep, SQUARE):
-            path.unlink(missing_ok=True)
-
-
 def _drop_rows(project: Project, rows: list[dict], keep: set, skip: Path | None = None) -> int:
     """Keep only the rows whose hash is in `keep`, in the manifest and in every cache that matches it."""
     index = np.array([i for i, row in enumerate(rows) if row["hash"] in keep], np.int64)
     removed = len(rows) - len(index)
     if removed == 0:
         return 0
-    for (size, aspect), path in _caches(project).items():
-        if path == skip or aspect not in ASPECTS:
-            continue
-        if _valid_cache(project, size, len(rows), aspect):
-            _write_cache(path, shape(size, aspect), len(index), _cache_blocks(path, index))
-        else:
-            path.unlink(missing_ok=True)
+    keep_rows(project, len(rows), index, skip)
     _write_manifest(project, [rows[i] for i in index])
     return removed
-
-
-def _cache_blocks(path: Path | None, index: np.ndarray | None = None):
-    """Rows of an existing cache, a block at a time; the memory map is released once the last block is out."""
-    if path is None:
-        return
-    images = files.load_npy(path)
-    index = np.arange(len(images)) if index is None else index
-    for start in range(0, len(index), CHUNK):
-        yield np.asarray(images[index[start:start + CHUNK]])
-
-
-def _list_blocks(pixels: list[np.ndarray]):
-    for start in range(0, len(pixels), CHUNK):
-        yield np.stack(pixels[start:start + CHUNK])
-
-
-def _write_cache(path: Path, frame: tuple[int, int], count: int, blocks) -> None:
-    """Stream blocks into a new .npy beside `path` and rename it into place; memory holds one block at a time.
-    Plain writes, not a memory map: a full disk then fails the write (ENOSPC) instead of killing the process
-    with SIGBUS when a mapped page cannot be backed."""
-    with files.atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
-                                                     "shape": (count, *frame, 4)})
-            at = 0
-            for block in blocks:
-                f.write(np.ascontiguousarray(block, np.uint8).tobytes())
-                at += len(block)
-        if at != count:
-            raise RuntimeError(f"cache {path.name}: wrote {at} rows, expected {count}")
