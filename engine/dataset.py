@@ -90,6 +90,9 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
         control.check()
     rows = _read_manifest(project)
     old_cached = valid_cache(project, size, len(rows)) if crop == project.dataset.crop else None
+    # a wide or tall project's own cache grows with the square one, from the same decoding
+    framing = chosen_aspect(project) if aspect in (None, "auto") else aspect
+    old_framed = valid_cache(project, size, len(rows), framing) if framing != SQUARE and old_cached else None
     old_pixels = None
     if old_cached is None and rows:  # a new size or crop: what is already in the project is decoded again
         rows, old_pixels = _rebuild(rows, size, crop, workers, emit, control)
@@ -98,12 +101,13 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
     refused_sources = {path for path, _ in rejects}
     seen = {row["hash"] for row in rows}
     try:
-        outcomes = decode_all(items, size, crop, seen, workers, emit, control, "ingest")
+        outcomes = decode_all(items, size, crop, seen, workers, emit, control, "ingest",
+                              also=framing if old_framed else None)
     finally:
         for archive in archives:
             archive.close()
 
-    new_rows, new_pixels = [], []
+    new_rows, new_pixels, new_framed = [], [], []
     duplicates = small = 0
     for outcome in outcomes:
         if outcome.reason:
@@ -115,14 +119,18 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
             small += min(outcome.width, outcome.height) < size
             new_rows.append(_row(outcome))
             new_pixels.append(outcome.pixels)
+            new_framed.append(outcome.also)
 
     # Everything is decoded; from here on nothing checks for cancellation, so the writes below all happen.
     if new_rows or old_pixels is not None:
         old_blocks = cache_blocks(old_cached) if old_pixels is None else list_blocks(old_pixels)
         write_cache(project.cache_path(size), shape(size), len(rows) + len(new_rows),
                      itertools.chain(old_blocks, list_blocks(new_pixels)))
+        if old_framed is not None:
+            write_cache(project.cache_path(size, framing), shape(size, framing), len(rows) + len(new_rows),
+                        itertools.chain(cache_blocks(old_framed), list_blocks(new_framed)))
         rows = rows + new_rows
-        delete_other_caches(project, keep=size)
+        delete_other_caches(project, keep=size, also=framing if old_framed else None)
         _write_manifest(project, rows)
     _write_report(project, rejects, {item.source for item in items},
                   {"kept": len(new_rows), "rejected": len(rejects), "duplicates": duplicates, "small": small})

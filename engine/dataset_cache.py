@@ -40,10 +40,11 @@ def caches(project: Project) -> dict[tuple[int, str], Path]:
             if (m := re.fullmatch(r"images-(\d+)(?:-(\d+)x(\d+))?\.npy", path.name))}
 
 
-def delete_other_caches(project: Project, keep: int) -> None:
-    """All but the square cache at `keep` px: stale now, rebuilt from the sources on demand."""
+def delete_other_caches(project: Project, keep: int, also: str | None = None) -> None:
+    """All but the square cache at `keep` px (and the one at aspect `also`): stale now, rebuilt from the sources on
+    demand."""
     for (size, aspect), path in caches(project).items():
-        if (size, aspect) != (keep, SQUARE):
+        if size != keep or aspect not in (SQUARE, also):
             path.unlink(missing_ok=True)
 
 

@@ -55,6 +55,7 @@ class Outcome:
     reason: str = ""
     duplicate: bool = False  # of an image the project already holds; the pixels were not decoded
     transparent: bool = False  # the picture uses transparency (decode.uses_transparency)
+    also: np.ndarray | None = None  # the pixels framed at a second aspect, when asked for
 
 
 # --- reading and decoding on a thread pool ------------------------------------------------------------------------
@@ -87,21 +88,24 @@ def read(item: Item) -> bytes:
     return data
 
 
-def decode_one(item: Item, size: int, crop: str, known: set, aspect: str = SQUARE) -> Outcome:
+def decode_one(item: Item, size: int, crop: str, known: set, aspect: str = SQUARE,
+               also: str | None = None) -> Outcome:
     try:
         data = read(item)
         digest = hashlib.blake2b(data, digest_size=20).hexdigest()
         if digest in known:
             return Outcome(item, digest, duplicate=True)
-        pixels, width, height, transparent = decode_picture(data, size, crop, aspect)
-        return Outcome(item, digest, pixels, width, height, transparent=transparent)
+        framed, width, height, transparent = decode_framings(data, size, crop, (aspect, also) if also else (aspect,))
+        return Outcome(item, digest, framed[0], width, height, transparent=transparent,
+                       also=framed[1] if also else None)
     except Rejected as rejected:
         return Outcome(item, reason=str(rejected))
 
 
 def decode_all(items: list[Item], size: int, crop: str, known: set, workers: int | None, emit, control,
-               what: str, aspect: str = SQUARE) -> list[Outcome]:
-    """Decode on a thread pool (Pillow releases the GIL); outcomes in the order of `items`, so runs repeat exactly."""
+               what: str, aspect: str = SQUARE, also: str | None = None) -> list[Outcome]:
+    """Decode on a thread pool (Pillow releases the GIL); outcomes in the order of `items`, so runs repeat exactly.
+    With `also`, each picture is framed at that aspect too (Outcome.also), from the same decoding."""
     workers = max(1, workers or os.cpu_count() or 1)
     window = workers * 4  # futures in flight: enough to keep every thread busy, few enough to cancel quickly
     progress = ThrottledProgress(emit, what, len(items))
@@ -116,7 +120,7 @@ def decode_all(items: list[Item], size: int, crop: str, known: set, workers: int
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         try:
             for item in items:
-                pending.append(pool.submit(decode_one, item, size, crop, known, aspect))
+                pending.append(pool.submit(decode_one, item, size, crop, known, aspect, also))
                 if len(pending) >= window:
                     collect()
             while pending:
@@ -150,6 +154,12 @@ class ThrottledProgress:
 def decode_picture(data: bytes, size: int, crop: str, aspect: str = SQUARE) -> tuple[np.ndarray, int, int, bool]:
     """(H x W x 4 uint8 RGBA, upright width, upright height, whether it uses transparency) of an image file's
     bytes, or raise Rejected. H x W is `size` px (the long side) at `aspect`."""
+    framed, width, height, transparent = decode_framings(data, size, crop, (aspect,))
+    return framed[0], width, height, transparent
+
+
+def decode_framings(data: bytes, size: int, crop: str, aspects: tuple[str, ...]):
+    """decode_picture at several aspects from one decoding: ([H x W x 4 per aspect], width, height, transparent)."""
     img = _open(data)
     try:
         width, height = img.size
@@ -163,7 +173,8 @@ def decode_picture(data: bytes, size: int, crop: str, aspect: str = SQUARE) -> t
         if upright.size != img.size:
             width, height = height, width
         standard = _standard_mode(upright)
-        return _framed(standard, *shape(size, aspect), crop), width, height, uses_transparency(standard)
+        framed = [_framed(standard, *shape(size, aspect), crop) for aspect in aspects]
+        return framed, width, height, uses_transparency(standard)
     finally:
         img.close()
 

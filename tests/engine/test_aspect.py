@@ -75,3 +75,22 @@ def test_a_family_that_draws_squares_only_trains_squares_and_refuses_an_aspect(w
     done = cli("train", "--project", str(wide.root), "--model", "vqvae", "--aspect", "2:1", "--steps", "2")
     assert done.returncode != 0 and "VQ-VAE + Transformer draws square pictures only" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_adding_pictures_to_a_wide_project_grows_its_wide_cache_from_the_same_decoding(tmp_path):
+    from engine.dataset_cache import valid_cache
+
+    pairs = write_wide_digits(tmp_path / "pairs", count=60, px=32)
+    first, later = tmp_path / "first", tmp_path / "later"
+    first.mkdir(), later.mkdir()
+    for i, path in enumerate(sorted(pairs.glob("*.png"))):
+        path.rename((first if i < 40 else later) / path.name)
+    project = api.Project.create(tmp_path / "project")
+    api.ingest(project, [first], size=32)
+    api.load_dataset(project, 32, aspect="2:1")  # the Dataset room's view builds it
+    api.ingest(project, [later])
+    grown = valid_cache(project, 32, 60, "2:1")
+    assert grown is not None  # no second pass over all the pictures
+    kept = np.load(grown)
+    grown.unlink()
+    np.testing.assert_array_equal(kept, np.asarray(api.load_dataset(project, 32, aspect="2:1").images))
