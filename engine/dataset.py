@@ -184,12 +184,14 @@ def dataset_stats(project: Project) -> dict:
             labels[row["label"]] = labels.get(row["label"], 0) + 1
     sides = [min(row["width"], row["height"]) for row in rows]
     ratios = [row["width"] / row["height"] for row in rows if row["width"] and row["height"]]
+    median_aspect = float(np.median(ratios)) if ratios else 1.0
+    transparent = sum(bool(row.get("transparent")) for row in rows)
     report = files.read_json(project.report_path, default={"rejected": []})
     return {"count": len(rows), "labels": dict(sorted(labels.items())),
             "median_size": int(np.median(sides)) if sides else 0, "rejected": len(report["rejected"]),
-            "transparent": sum(bool(row.get("transparent")) for row in rows),
-            "median_aspect": float(np.median(ratios)) if ratios else 1.0,
-            "aspect": nearest(float(np.median(ratios))) if ratios else SQUARE}  # what "auto" chooses
+            "transparent": transparent, "median_aspect": median_aspect,
+            # what "auto" chooses: the nearest aspect, and alpha when a quarter of the images use transparency
+            "aspect": nearest(median_aspect), "alpha": bool(rows) and transparent >= TRANSPARENT_IMAGES * len(rows)}
 
 
 def chosen_aspect(project: Project) -> str:
@@ -202,11 +204,8 @@ def chosen_aspect(project: Project) -> str:
 def uses_alpha(project: Project) -> bool:
     """Whether the project's models learn transparency: its setting, or (auto) whether at least a quarter of its
     images use transparency."""
-    mode = getattr(project.dataset, "alpha", "auto")
-    if mode in ("on", "off"):
-        return mode == "on"
-    stats = dataset_stats(project)
-    return stats["count"] > 0 and stats["transparent"] >= TRANSPARENT_IMAGES * stats["count"]
+    mode = project.dataset.alpha
+    return dataset_stats(project)["alpha"] if mode == "auto" else mode == "on"
 
 
 # --- scanning --------------------------------------------------------------------------------------------------------

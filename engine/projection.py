@@ -48,7 +48,6 @@ def load_images(paths: list, size: int, crop: str = "center", background=(255, 2
     from pathlib import Path
 
     from .aspect import shape
-    from .dataset import composite
     from .decode import Rejected, decode_picture
 
     files = []

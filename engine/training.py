@@ -62,10 +62,11 @@ class Trainer:
             cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size))
         if cfg.alpha is None:
             cfg = replace(cfg, alpha=uses_alpha(project))
-        cfg = replace(cfg, aspect=cfg.aspect or project_aspect(project, cfg.family))
-        if cfg.aspect != chosen_aspect(project) and project_aspect(project, cfg.family) == SQUARE:
+        chosen, possible = chosen_aspect(project), project_aspect(project, cfg.family)
+        cfg = replace(cfg, aspect=cfg.aspect or possible)
+        if cfg.aspect != chosen and possible == SQUARE:
             self.on_event(Message(f"{get_family(cfg.family).info.title} draws squares only: this run trains on "
-                                  f"square crops of your {chosen_aspect(project)} pictures"))
+                                  f"square crops of your {chosen} pictures"))
         cfg = settle(cfg)
         family = get_family(cfg.family)
         labelled = Capability.LABELS in family.info.capabilities

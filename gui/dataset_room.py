@@ -78,7 +78,7 @@ class DatasetRoom(QWidget):
         self.alpha_box.setToolTip("Whether models learn and make transparency. Automatic turns it on when a quarter "
                                   "of the images use it (cut-outs, sprites)")
         self.alpha_box.activated.connect(self._on_alpha_chosen)
-        self._transparent = (0, 0)  # (images using transparency, images)
+        self._transparent = (0, 0, False)  # images using transparency, images, whether "auto" turns alpha on
         self.aspect_box = QComboBox()
         for name, title in ASPECT_CHOICES:
             self.aspect_box.addItem(title, name)
@@ -343,7 +343,7 @@ class DatasetRoom(QWidget):
         _fill(self.rejected_table, [(Path(r["path"]).name, r["reason"]) for r in rejected],
               tooltips=[r["path"] for r in rejected])
         self.rejected_box.setTitle(f"Rejected files ({len(rejected)})")
-        self._transparent = (stats["transparent"], stats["count"])
+        self._transparent = (stats["transparent"], stats["count"], stats["alpha"])
         self._auto_aspect = stats["aspect"]
         self._show_settings()
         self.summary.setText(f"{stats['count']:,} images · median {stats['median_size']} px" if rows else "")
@@ -360,10 +360,10 @@ class DatasetRoom(QWidget):
             return
         self.size_box.setCurrentIndex(max(0, self.size_box.findData(self.project.dataset.size)))
         self.crop_box.setCurrentIndex(max(0, self.crop_box.findData(self.project.dataset.crop)))
-        mode = getattr(self.project.dataset, "alpha", "auto")
+        mode = self.project.dataset.alpha
         self.alpha_box.setCurrentIndex(max(0, self.alpha_box.findData(mode)))
-        using, count = self._transparent
-        on = mode == "on" or (mode == "auto" and count and using >= count / 4)
+        using, count, automatic = self._transparent
+        on = mode == "on" or (mode == "auto" and automatic)
         self.alpha_box.setItemText(0, f"Automatic: {'on' if on else 'off'}")
         self.alpha_box.setToolTip(f"{using:,} of your {count:,} images use transparency. Models "
                                   f"{'learn and make' if on else 'do not learn'} it; exports are "

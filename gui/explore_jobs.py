@@ -33,13 +33,14 @@ def export_look(model_path: str, snapshot, look, path: str, seed, truncation, sa
     return str(api.export_look(model, look, path, seed=seed, truncation=truncation))
 
 
-def export_animation(model_path: str, snapshot, frames, path: str, fps: int, sampling: dict,
-                     background=(0, 0, 0)) -> str:
-    """A GIF or MP4 of the frames; a model with alpha keeps it in a GIF and is laid over `background` in an MP4."""
+def export_animation(model_path: str, snapshot, frames, path: str, fps: int, sampling: dict, project=None) -> str:
+    """A GIF or MP4 of the frames; a model with alpha keeps it in a GIF and is laid over the project's background
+    colour (black without a project) in an MP4."""
     from engine import api
 
     model = _model(model_path, snapshot, sampling, path)
     scale = max(1, 256 // model.size)  # small models would make postage stamps; nearest upscaling keeps pixels
+    background = tuple(project.dataset.background) if project is not None else (0, 0, 0)
     return str(api.export_animation(model, frames, path, fps=fps, scale=scale, background=background))
 
 

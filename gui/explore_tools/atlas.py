@@ -197,11 +197,10 @@ class AtlasTool(Tool):
             return
         model_path, snapshot, sampling = self.context.model_source()
         project = self.context.project()
-        background = tuple(project.dataset.background) if project is not None else (0, 0, 0)
         pattern = "GIF animations (*.gif)" if kind == "gif" else "MP4 videos (*.mp4)"
         self.context.export(f"Export {kind.upper()}", f"atlas-path.{kind}", pattern, path, f"{len(frames)} frames",
                             lambda out: explore_jobs.export_animation(model_path, snapshot, frames, out, 24, sampling,
-                                                                          background))
+                                                                      project))
 
     def _on_play(self, on: bool) -> None:
         if on and self._path_images is not None:

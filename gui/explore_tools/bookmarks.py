@@ -194,9 +194,8 @@ class BookmarksTool(Tool):
             return
         model_path, snapshot, sampling = self.context.model_source()
         project = self.context.project()
-        background = tuple(project.dataset.background) if project is not None else (0, 0, 0)
         fps = self.interpolation.fps.value()
         pattern = "GIF animations (*.gif)" if kind == "gif" else "MP4 videos (*.mp4)"
         self.context.export(f"Export {kind.upper()}", f"path.{kind}", pattern, path, f"{len(frames)} frames",
                             lambda out: explore_jobs.export_animation(model_path, snapshot, frames, out, fps,
-                                                                      sampling, background))
+                                                                      sampling, project))
