@@ -72,7 +72,10 @@ def barrier(world: int) -> None:
 
 
 def teardown() -> None:
+    """Leave the process group together: rank 0 hosts the group's store, and a rank still tearing down when rank 0
+    has exited can abort ("terminate called without an active exception", seen once on a loaded CPU)."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
 
     def _engine_in_place(self, api) -> None:
         self.api = api
+        gui_thread_gc.keep_what_is_loaded()  # torch and the engine stay: later full collections skip them
         self.loading_label.hide()
         self.loading_bar.hide()
         demo = api.demo_available()

@@ -160,8 +160,8 @@ weights = {{f"net.{{n}}.{{k}}": v for n, net in trainer.learner.nets.items()
            for k, v in net.module.state_dict().items()}}
 weights.update({{f"ema.{{k}}": v for k, v in trainer.learner.ema.state_dict().items()}})
 save_file({{k: v.contiguous() for k, v in weights.items()}}, {out!r} + os.environ["RANK"] + ".safetensors")
-import torch.distributed as dist
-dist.destroy_process_group()
+from engine import distributed
+distributed.teardown()
 """
 
 

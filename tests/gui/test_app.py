@@ -165,3 +165,36 @@ def test_file_menu_exports_the_model_and_its_onnx(qtbot, api, window, digits_pro
     _, header = files.load_tensors(tmp_path / "digits.safetensors")
     assert header["licence"] == "CC0-1.0" and header["family"] == "dcgan" and header["image_count"] == 300
     assert api.open_model(tmp_path / "digits.safetensors").size == 16
+
+
+def test_garbage_is_collected_on_the_gui_thread_when_python_would_collect_it(qapp):
+    import gc
+
+    from PySide6.QtCore import QObject
+
+    from gui import gui_thread_gc
+
+    collector = gui_thread_gc.install(qapp)
+    assert not gc.isenabled() and gui_thread_gc.install(qapp) is collector  # one per application
+
+    class Cycle:  # garbage only the cyclic collector frees, holding a Qt object as the rooms' cycles do
+        def __init__(self):
+            self.me, self.qt = self, QObject()
+
+    gc.collect()
+    freed = []
+
+    def probe(phase, info):
+        if phase == "stop":
+            freed.append(info["collected"])
+
+    gc.callbacks.append(probe)
+    try:
+        collector.collect()
+        assert freed == []  # nothing past a threshold: nothing to do
+        for _ in range(gc.get_threshold()[0] + 10):
+            Cycle()
+        collector.collect()  # what the timer calls, on this (the GUI) thread
+    finally:
+        gc.callbacks.remove(probe)
+    assert len(freed) == 1 and freed[0] >= gc.get_threshold()[0]
