@@ -22,8 +22,8 @@ from .memorisation import Meter, Verdict, meter_for, project_and_flips
 from .mixture import Mixture, fit_mixture, load_mixture, mixture_for
 from .model import Model, open_model
 from .model_file import export_model
-from .models import (Capability, FamilyInfo, InputKind, Look, Output, default_family, families, family_options,
-                     recommended_families)
+from .models import (Capability, FamilyInfo, InputKind, Look, Output, default_family, families, family_layout,
+                     family_options, recommended_families)
 from .onnx_export import OnnxExport, export_onnx
 from .project import DatasetSettings, Project
 from .projection import Projection, load_images, project
@@ -32,6 +32,7 @@ from .train_config import TrainConfig, suggest_config
 from .run_folder import family_of, saved_models
 from .run_queue import KeepAwake, RunQueue
 from .training import Trainer, resumable_run, train
+from .translate import MAX_SIDE as TRANSLATE_MAX_SIDE, Translated, pictures_in, translate_files
 
 __all__ = [
     "Cancelled", "CheckpointSaved", "Control", "DEMO_DIR", "DatasetSettings", "DeviceInfo", "Directions",
@@ -47,7 +48,8 @@ __all__ = [
     "Projection", "load_images", "project", "save_projection", "family_of", "Look", "export_look", "shift_in_w",
     "export_model", "export_onnx", "OnnxExport", "Meter", "Verdict", "meter_for", "project_and_flips", "Atlas",
     "family_options", "saved_models", "KeepAwake", "RunQueue", "uses_alpha", "ASPECTS", "chosen_aspect",
-    "atlas_for",
+    "atlas_for", "family_layout", "Translated", "translate_files", "pictures_in", "TRANSLATE_MAX_SIDE",
+    "translate_picture",
 ]
 
 
@@ -73,6 +75,21 @@ def reconstruct(model: Model, images):
     """N x H x W x 3 uint8 images at the model's size -> the model's reconstructions of them (uint8, same shape);
     a ValueError for a model that cannot reconstruct."""
     return model.reconstruct(images)
+
+
+def translate_picture(model: Model, path, direction: str = "a2b") -> tuple:
+    """(the picture, its translation) of an image file, both H x W x 4 uint8 at the picture's own size (at most
+    TRANSLATE_MAX_SIDE on its long side); FileRefused with the reason for a file that is not a readable picture."""
+    from pathlib import Path
+
+    from .decode import Item, Rejected, decode_whole, read
+
+    path = Path(path)
+    try:
+        picture = decode_whole(read(Item(source=str(path), label="", path=path)), TRANSLATE_MAX_SIDE)
+    except Rejected as rejected:
+        raise FileRefused(f"{path.name}: {rejected}") from None
+    return picture, model.translate(picture, direction)
 
 
 def measure_speed(project: Project, config: TrainConfig, seconds: float = 3.0, control: Control | None = None) -> float:

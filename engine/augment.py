@@ -88,3 +88,13 @@ def preview(images_uint8, count: int = 8, seed: int = 0, flip: bool = False):
     with torch.no_grad():
         y = diff_augment(x, gen, flip=flip)
     return to_uint8(y)
+
+
+def augment_pair(a: torch.Tensor, b: torch.Tensor, gen: torch.Generator, flip: bool = False,
+                 shard: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same random shift (and flip) applied to both images of each pair, so B stays aligned with A (pix2pix's
+    jitter). Colour is left alone: it is what a translation learns."""
+    state = gen.get_state()
+    moved_a = diff_augment(a, gen, flip=flip, ops=("translation",), shard=shard)
+    gen.set_state(state)  # the same random numbers for B
+    return moved_a, diff_augment(b, gen, flip=flip, ops=("translation",), shard=shard)

@@ -1,4 +1,4 @@
-"""The command line: `python main.py ingest|train|generate|export|export-model|export-onnx ...`. It calls engine.api
+"""The command line: `python main.py ingest|train|generate|translate|export|export-model|export-onnx ...`. It calls engine.api
 and prints events.
 
 Errors a user can cause (bad paths, refused model files, empty datasets) print one line and exit non-zero;
@@ -31,7 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     q = sub.add_parser("ingest", help="add images (folders, files, zips) to a project's dataset")
-    q.add_argument("sources", nargs="+")
+    q.add_argument("sources", nargs="*", help="folders, image files and zips (or one of the pair flags below)")
+    pairs = q.add_mutually_exclusive_group()
+    pairs.add_argument("--paired", nargs=2, metavar=("A_DIR", "B_DIR"), help="image-to-image pairs: each picture in "
+                       "A_DIR with the one of the same name (and sub-folder) in B_DIR; pix2pix learns A -> B")
+    pairs.add_argument("--paired-side-by-side", metavar="DIR", help="image-to-image pairs as single pictures, A on "
+                       "the left half and B on the right")
+    pairs.add_argument("--unpaired", nargs=2, metavar=("A_DIR", "B_DIR"), help="two collections without pairs; "
+                       "CycleGAN learns A -> B and B -> A")
+    pairs.add_argument("--side", choices=["A", "B"], help="add the sources to this side of a project of pairs or "
+                       "of two collections")
     q.add_argument("--project", required=True, type=Path)
     q.add_argument("--size", type=int, help="training resolution (16-256, a power of two)")
     q.add_argument("--crop", choices=["center", "pad"])
@@ -115,6 +124,16 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--steps", type=int, help="GANs: optimisation steps per image (more is closer and slower)")
     q.set_defaults(func=_project)
 
+    q = sub.add_parser("translate", help="translate pictures with an image-to-image model (pix2pix, CycleGAN): "
+                       "one PNG per picture, at its own size")
+    q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
+    q.add_argument("images", nargs="+", type=Path, help="image files or folders of them (read recursively)")
+    q.add_argument("--out", required=True, type=Path)
+    q.add_argument("--direction", choices=["a2b", "b2a"], default="a2b",
+                   help="a2b (the default), or b2a for models that translate both ways")
+    q.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
+    q.set_defaults(func=_translate)
+
     q = sub.add_parser("export", help="export bookmarks as PNGs or their interpolation as a GIF/MP4 loop")
     q.add_argument("--project", required=True, type=Path)
     q.add_argument("--out", required=True, type=Path, help="a folder (PNGs), or a .gif / .mp4 file")
@@ -148,11 +167,39 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ingest(args) -> int:
+    sided = args.paired or args.unpaired
+    if (sided or args.paired_side_by_side) and args.sources:
+        raise ValueError("--paired, --paired-side-by-side and --unpaired name their folders themselves: "
+                         "leave the other sources out")
+    if not (sided or args.paired_side_by_side or args.sources):
+        raise ValueError("name the folders, files or zips to add (or --paired, --paired-side-by-side, --unpaired)")
     project = api.Project.open_or_create(args.project)
-    result = api.ingest(project, args.sources, size=args.size, crop=args.crop, on_event=_Printer(False),
-                        alpha=args.alpha, aspect=args.aspect)
-    print(result.summary())
+    common = dict(size=args.size, crop=args.crop, on_event=_Printer(False), alpha=args.alpha, aspect=args.aspect)
+    if sided:
+        layout = "paired" if args.paired else "unpaired"
+        for side, folder in zip("AB", sided):
+            result = api.ingest(project, [folder], layout=layout, side=side, **common)
+            print(f"side {side}: {result.summary()}")
+    elif args.paired_side_by_side:
+        result = api.ingest(project, [args.paired_side_by_side], halves=True, **common)
+        print(result.summary())
+    else:
+        result = api.ingest(project, args.sources, side=args.side or "", **common)
+        print(result.summary())
+    for line in result.unmatched:
+        print(f"without a partner: {line}")
     return 0 if result.total else 1
+
+
+def _translate(args) -> int:
+    model = api.open_model(args.model, device=args.device)
+    result = api.translate_files(model, args.images, args.out, args.direction)
+    for source, name in result.renamed:
+        print(f"{source}: written as {name} (the name was taken)")
+    for source, reason in result.skipped:
+        print(f"skipped {source}: {reason}", file=sys.stderr)
+    print(f"{result.summary()} into {args.out}")
+    return 0 if result.written else 1
 
 
 def _train(args) -> int:

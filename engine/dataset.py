@@ -10,11 +10,12 @@ Must not import Qt or torch: the GUI, the CLI and the tests all call these funct
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,9 @@ from .project import Project
 JUNK_FILES = {".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", ".directory"}  # OS litter, skipped silently
 JUNK_FOLDERS = {"__MACOSX", ".git", ".svn", ".hg", "@eaDir", ".thumbnails", ".Trash"}
 ZIP_SEPARATOR = "::"  # "archive.zip::inner/path.png" names a zip member in the manifest and the report
+LAYOUTS = ("images", "paired", "unpaired")  # single images; A -> B pairs (pix2pix); two collections (CycleGAN)
+LAYOUT_WORDS = {"images": "single images", "paired": "pairs of images", "unpaired": "two collections of images"}
+SIDES = ("A", "B")
 TRANSPARENT_IMAGES = 0.25  # a project's models learn transparency (alpha "auto") when this share of its images use it
 
 
@@ -43,6 +47,8 @@ class Dataset:
     split: np.ndarray  # bool, True for the held-out images
     hashes: list[str]
     background: tuple  # RGB that transparent pixels are composited onto
+    sides: np.ndarray | None = None  # "A" or "B" per image in a project of two sides (image-to-image), else None
+    pairs: np.ndarray | None = None  # P x 2 indices of a paired project's (A, B) images, else None
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -70,12 +76,19 @@ def composite(rgba: np.ndarray, background) -> np.ndarray:
 
 def ingest(project: Project, sources: list[str | Path], size: int | None = None, crop: str | None = None,
            workers: int | None = None, on_event=None, control: Control | None = None,
-           alpha: str | None = None, aspect: str | None = None) -> IngestResult:
+           alpha: str | None = None, aspect: str | None = None, layout: str | None = None, side: str = "",
+           halves: bool = False) -> IngestResult:
     """Add the images in `sources` (folders, image files, zips) to the project; list every file refused and why.
 
     Duplicates of each other or of images already in the project are dropped. Changing `crop` re-crops the images
     already there (an empty `sources` does only that). `alpha` (on, off, auto) and `aspect` (width:height, or auto)
     set what the project's models draw.
+
+    Image-to-image projects (`layout` "paired" or "unpaired", recorded in the project) hold images on two sides:
+    `side` ("A" or "B") says which one `sources` go to. A paired project pairs an A with the B of the same name
+    (its path below the folder added, without the extension); `halves` splits each picture into its A | B halves
+    instead (the pix2pix convention). Images without a partner are kept and listed (IngestResult.unmatched) until
+    their partner arrives.
     """
     if alpha is not None and alpha not in ("on", "off", "auto"):
         raise ValueError(f"alpha is on, off or auto, not {alpha!r}")
@@ -97,7 +110,9 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
     if old_cached is None and rows:  # a new size or crop: what is already in the project is decoded again
         rows, old_pixels = _rebuild(rows, size, crop, workers, emit, control)
     paths = [os.path.abspath(os.path.expanduser(str(source))) for source in sources]
+    layout = _layout(project, rows, layout, side, halves)
     items, rejects, archives = _scan(paths, project.root)
+    items = _sided(items, side, halves)
     refused_sources = {path for path, _ in rejects}
     seen = {row["hash"] for row in rows}
     try:
@@ -109,15 +124,20 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
 
     new_rows, new_pixels, new_framed = [], [], []
     duplicates = small = 0
+    named = {(row.get("side"), row.get("pair")) for row in rows}
     for outcome in outcomes:
         if outcome.reason:
             rejects.append((outcome.item.source, outcome.reason))
         elif outcome.duplicate or outcome.hash in seen:
             duplicates += 1
+        elif layout == "paired" and (outcome.item.side, outcome.item.key) in named:
+            rejects.append((outcome.item.source, f"another image on side {outcome.item.side} has the name "
+                                                 f"{outcome.item.key!r}, which pairs it"))
         else:
             seen.add(outcome.hash)
+            named.add((outcome.item.side, outcome.item.key))
             small += min(outcome.width, outcome.height) < size
-            new_rows.append(_row(outcome))
+            new_rows.append(_row(outcome, layout))
             new_pixels.append(outcome.pixels)
             new_framed.append(outcome.also)
 
@@ -132,16 +152,19 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
         rows = rows + new_rows
         delete_other_caches(project, keep=size, also=framing if old_framed else None)
         _write_manifest(project, rows)
+    lonely = unmatched(rows) if layout == "paired" else []
     _write_report(project, rejects, {item.source for item in items},
-                  {"kept": len(new_rows), "rejected": len(rejects), "duplicates": duplicates, "small": small})
-    project.dataset.size, project.dataset.crop = size, crop
+                  {"kept": len(new_rows), "rejected": len(rejects), "duplicates": duplicates, "small": small,
+                   "unmatched": len(lonely)}, lonely)
+    project.dataset.size, project.dataset.crop, project.dataset.layout = size, crop, layout
     project.dataset.alpha = alpha or project.dataset.alpha
     project.dataset.aspect = aspect or project.dataset.aspect
     added = [path for path in paths if path not in refused_sources]
     project.dataset.sources = list(dict.fromkeys(project.dataset.sources + added))
     project.save()
     return IngestResult(kept=len(new_rows), rejected=len(rejects), duplicates=duplicates, small=small,
-                        total=len(rows), report_path=project.report_path, rejects=tuple(rejects))
+                        total=len(rows), report_path=project.report_path, rejects=tuple(rejects),
+                        unmatched=tuple(lonely))
 
 
 def load_dataset(project: Project, size: int | None = None, on_event=None, control: Control | None = None,
@@ -165,7 +188,11 @@ def load_dataset(project: Project, size: int | None = None, on_event=None, contr
                    label_names=names,
                    split=np.array([row["split"] == "holdout" for row in rows], bool),
                    hashes=[row["hash"] for row in rows],
-                   background=tuple(project.dataset.background))
+                   background=tuple(project.dataset.background),
+                   sides=np.array([row.get("side", "") for row in rows]) if project.dataset.layout != "images"
+                   else None,
+                   pairs=np.array(pairs(rows), np.int64).reshape(-1, 2) if project.dataset.layout == "paired"
+                   else None)
 
 
 def remove_images(project: Project, hashes: list[str]) -> int:
@@ -187,7 +214,9 @@ def dataset_stats(project: Project) -> dict:
     median_aspect = float(np.median(ratios)) if ratios else 1.0
     transparent = sum(bool(row.get("transparent")) for row in rows)
     report = files.read_json(project.report_path, default={"rejected": []})
-    return {"count": len(rows), "labels": dict(sorted(labels.items())),
+    per_side = {side: sum(row.get("side") == side for row in rows) for side in SIDES}
+    return {"count": len(rows), "labels": dict(sorted(labels.items())), "layout": project.dataset.layout,
+            "sides": per_side, "pairs": len(pairs(rows)), "unmatched": len(unmatched(rows)),
             "median_size": int(np.median(sides)) if sides else 0, "rejected": len(report["rejected"]),
             "transparent": transparent, "median_aspect": median_aspect,
             # what "auto" chooses: the nearest aspect, and alpha when a quarter of the images use transparency
@@ -208,6 +237,50 @@ def uses_alpha(project: Project) -> bool:
     return dataset_stats(project)["alpha"] if mode == "auto" else mode == "on"
 
 
+def pairs(rows: list[dict]) -> list[tuple[int, int]]:
+    """A paired project's pairs as (row of A, row of B), in the order of their names."""
+    by_name: dict[str, dict[str, int]] = {}
+    for i, row in enumerate(rows):
+        if row.get("side"):
+            by_name.setdefault(row["pair"], {})[row["side"]] = i
+    return [(sides["A"], sides["B"]) for _, sides in sorted(by_name.items()) if len(sides) == 2]
+
+
+def unmatched(rows: list[dict]) -> list[str]:
+    """The sources of a paired project's images whose partner is missing (a B without its A, or an A without its B),
+    each with the side and name it waits under."""
+    matched = {i for pair in pairs(rows) for i in pair}
+    return [f"{row['source']} (side {row['side']}, name {row['pair']!r})" for i, row in enumerate(rows)
+            if row.get("side") and i not in matched]
+
+
+def _layout(project: Project, rows: list[dict], layout: str | None, side: str, halves: bool) -> str:
+    """The project's layout after this call, or a ValueError that says what goes where."""
+    layout = layout or ("paired" if halves else project.dataset.layout)
+    if layout not in LAYOUTS:
+        raise ValueError(f"a project holds {', '.join(LAYOUTS)} images, not {layout!r}")
+    if rows and layout != project.dataset.layout:
+        raise ValueError(f"this project holds {LAYOUT_WORDS[project.dataset.layout]}; "
+                         f"{LAYOUT_WORDS[layout]} go in a new project")
+    if side and side not in SIDES:
+        raise ValueError(f"the sides are A and B, not {side!r}")
+    if layout == "images" and (side or halves):
+        raise ValueError("sides A and B belong to projects of pairs or of two collections")
+    if halves and (layout != "paired" or side):
+        raise ValueError("side-by-side pictures hold a pair each: both sides at once, in a paired project")
+    if layout != "images" and not side and not halves:
+        raise ValueError(f"a project of {LAYOUT_WORDS[layout]} takes images on side A or B")
+    return layout
+
+
+def _sided(items: list[Item], side: str, halves: bool) -> list[Item]:
+    """The items on their side, with no labels (a side's sub-folders only name pairs); side-by-side pictures as
+    their A half and their B half."""
+    if halves:
+        return [replace(item, label="", side=s, half=h) for item in items for s, h in (("A", "left"), ("B", "right"))]
+    return [replace(item, label="", side=side) for item in items] if side else items
+
+
 # --- scanning --------------------------------------------------------------------------------------------------------
 
 def _scan(paths: list[str], project_root: Path) -> tuple[list[Item], list[tuple[str, str]], list[zipfile.ZipFile]]:
@@ -223,8 +296,13 @@ def _scan(paths: list[str], project_root: Path) -> tuple[list[Item], list[tuple[
         elif path.is_file() and _is_zip(path):
             _scan_zip(path, items, rejects, archives)
         else:
-            items.append(Item(source=text, label="", path=path))
+            items.append(Item(source=text, label="", path=path, key=path.stem))
     return items, rejects, archives
+
+
+def _key(parts) -> str:
+    """What pairs an image with its partner: its path below the folder added, without the extension."""
+    return "/".join([*parts[:-1], Path(parts[-1]).stem])
 
 
 def _scan_folder(root: Path, project_root: Path, items: list, rejects: list) -> None:
@@ -251,7 +329,7 @@ def _scan_folder(root: Path, project_root: Path, items: list, rejects: list) -> 
             if not path.exists():
                 rejects.append((str(path), "broken link"))
             else:
-                items.append(Item(source=str(path), label=label, path=path))
+                items.append(Item(source=str(path), label=label, path=path, key=_key(parts)))
 
 
 def _is_zip(path: Path) -> bool:
@@ -295,7 +373,8 @@ def _scan_zip(path: Path, items: list, rejects: list, archives: list) -> None:
     strip = 1 if parts and all(len(p) > 1 for p in parts) and len({p[0] for p in parts}) == 1 else 0
     for info, part in zip(members, parts):
         label = part[strip] if len(part) > strip + 1 else ""
-        items.append(Item(source=f"{path}{ZIP_SEPARATOR}{info.filename}", label=label, archive=archive, member=info))
+        items.append(Item(source=f"{path}{ZIP_SEPARATOR}{info.filename}", label=label, archive=archive, member=info,
+                          key=_key(part[strip:])))
 
 
 def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control, aspect: str = SQUARE):
@@ -305,8 +384,9 @@ def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control, asp
     try:
         for row in rows:
             archive_path, _, member = row["source"].partition(ZIP_SEPARATOR)
+            two_sided = dict(key=row.get("pair", ""), side=row.get("side", ""), half=row.get("half", ""))
             if not member:
-                items.append(Item(source=row["source"], label=row["label"], path=Path(row["source"])))
+                items.append(Item(source=row["source"], label=row["label"], path=Path(row["source"]), **two_sided))
                 continue
             if archive_path not in archives:
                 try:
@@ -316,7 +396,7 @@ def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control, asp
             archive = archives[archive_path]
             info = _member_info(archive, member)
             items.append(Item(source=row["source"], label=row["label"], archive=archive if info else None,
-                              member=info))
+                              member=info, **two_sided))
         outcomes = decode_all(items, size, crop, set(), workers, emit, control, f"cache {size} px", aspect)
     finally:
         for archive in archives.values():
@@ -342,11 +422,18 @@ def _member_info(archive: zipfile.ZipFile | None, member: str) -> zipfile.ZipInf
         return None
 
 
-def _row(outcome: Outcome) -> dict:
-    holdout = int(outcome.hash[:8], 16) % 10 == 0  # by content, so an image stays on its side across re-ingests
-    return {"source": outcome.item.source, "hash": outcome.hash, "label": outcome.item.label,
-            "width": outcome.width, "height": outcome.height, "split": "holdout" if holdout else "train",
-            "transparent": outcome.transparent}
+def _row(outcome: Outcome, layout: str) -> dict:
+    item = outcome.item
+    # by content, so an image stays on its side of the split across re-ingests; a pair's two images by its name,
+    # so they are held out together
+    key = hashlib.sha1(item.key.encode()).hexdigest() if layout == "paired" else outcome.hash
+    holdout = int(key[:8], 16) % 10 == 0
+    row = {"source": item.source, "hash": outcome.hash, "label": item.label,
+           "width": outcome.width, "height": outcome.height, "split": "holdout" if holdout else "train",
+           "transparent": outcome.transparent}
+    if item.side:
+        row.update(side=item.side, pair=item.key, **({"half": item.half} if item.half else {}))
+    return row
 
 
 # --- persisted state -------------------------------------------------------------------------------------------------
@@ -360,13 +447,15 @@ def _write_manifest(project: Project, rows: list[dict]) -> None:
                      {"images": rows, "labels": sorted({row["label"] for row in rows if row["label"]})})
 
 
-def _write_report(project: Project, rejects: list, attempted: set, counts: dict) -> None:
-    """This call's rejects first, then earlier ones not seen again (a file fixed since then leaves the list)."""
+def _write_report(project: Project, rejects: list, attempted: set, counts: dict, lonely: list) -> None:
+    """This call's rejects first, then earlier ones not seen again (a file fixed since then leaves the list); and
+    a paired project's images still waiting for their partner."""
     earlier = files.read_json(project.report_path, default={"rejected": []})["rejected"]
     now = [{"path": path, "reason": reason} for path, reason in rejects]
     listed = {entry["path"] for entry in now} | attempted
     files.write_json(project.report_path,
-                     {"rejected": now + [entry for entry in earlier if entry["path"] not in listed], "last": counts})
+                     {"rejected": now + [entry for entry in earlier if entry["path"] not in listed], "last": counts,
+                      "unmatched": lonely})
 
 
 def _drop_rows(project: Project, rows: list[dict], keep: set, skip: Path | None = None) -> int:

@@ -43,6 +43,9 @@ class Item:
     path: Path | None = None
     archive: zipfile.ZipFile | None = None
     member: zipfile.ZipInfo | None = None
+    key: str = ""  # the relative path without its extension: what pairs an A image with its B image
+    side: str = ""  # "A" or "B" in a project of two sides (pairs or two domains); "" otherwise
+    half: str = ""  # "left" or "right": the half of a side-by-side pair this item is
 
 
 @dataclass(frozen=True)
@@ -92,14 +95,22 @@ def decode_one(item: Item, size: int, crop: str, known: set, aspect: str = SQUAR
                also: str | None = None) -> Outcome:
     try:
         data = read(item)
-        digest = hashlib.blake2b(data, digest_size=20).hexdigest()
+        digest = content_hash(data, item.side, item.half)
         if digest in known:
             return Outcome(item, digest, duplicate=True)
-        framed, width, height, transparent = decode_framings(data, size, crop, (aspect, also) if also else (aspect,))
+        framed, width, height, transparent = decode_framings(data, size, crop, (aspect, also) if also else (aspect,),
+                                                             item.half)
         return Outcome(item, digest, framed[0], width, height, transparent=transparent,
                        also=framed[1] if also else None)
     except Rejected as rejected:
         return Outcome(item, reason=str(rejected))
+
+
+def content_hash(data: bytes, side: str = "", half: str = "") -> str:
+    """A picture's identity: its file's bytes, and in a project of two sides the side (the same picture may be an A
+    and a B) and the half of a side-by-side pair it was cut from."""
+    marker = f"|{side}|{half}".encode() if side else b""
+    return hashlib.blake2b(data + marker, digest_size=20).hexdigest()
 
 
 def decode_all(items: list[Item], size: int, crop: str, known: set, workers: int | None, emit, control,
@@ -158,8 +169,9 @@ def decode_picture(data: bytes, size: int, crop: str, aspect: str = SQUARE) -> t
     return framed[0], width, height, transparent
 
 
-def decode_framings(data: bytes, size: int, crop: str, aspects: tuple[str, ...]):
-    """decode_picture at several aspects from one decoding: ([H x W x 4 per aspect], width, height, transparent)."""
+def decode_framings(data: bytes, size: int, crop: str, aspects: tuple[str, ...], half: str = ""):
+    """decode_picture at several aspects from one decoding: ([H x W x 4 per aspect], width, height, transparent).
+    With `half` ("left" or "right") only that half of the picture is framed (side-by-side pairs, A | B)."""
     img = _open(data)
     try:
         width, height = img.size
@@ -172,9 +184,34 @@ def decode_framings(data: bytes, size: int, crop: str, aspects: tuple[str, ...])
         upright = _upright(img)
         if upright.size != img.size:
             width, height = height, width
+        if half:
+            if width < 2:
+                raise Rejected("too narrow to split into two halves")
+            middle = width // 2
+            upright = upright.crop((0, 0, middle, height) if half == "left" else (middle, 0, 2 * middle, height))
+            width = middle
         standard = _standard_mode(upright)
         framed = [_framed(standard, *shape(size, aspect), crop) for aspect in aspects]
         return framed, width, height, uses_transparency(standard)
+    finally:
+        img.close()
+
+
+def decode_whole(data: bytes, longest: int) -> np.ndarray:
+    """An image file's bytes as H x W x 4 uint8 RGBA, upright, at its own size and aspect (shrunk so its long side is
+    at most `longest`), or raise Rejected: a picture to translate."""
+    img = _open(data)
+    try:
+        try:
+            img.load()
+        except Exception as error:  # as in decode_framings: malformed data raises many kinds
+            raise Rejected(f"truncated or corrupt image: {error}") from None
+        picture = _standard_mode(_upright(img)).convert("RGBA")
+        if max(picture.size) > longest:
+            scale = longest / max(picture.size)
+            picture = _resize(picture.convert("RGBa"), (max(1, round(picture.width * scale)),
+                                                         max(1, round(picture.height * scale))), True).convert("RGBA")
+        return np.array(picture, dtype=np.uint8)
     finally:
         img.close()
 

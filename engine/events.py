@@ -36,12 +36,15 @@ class IngestResult:
     total: int  # images in the project's dataset after this call
     report_path: Path
     rejects: tuple = ()  # (path, reason) pairs of this call
+    unmatched: tuple = ()  # a paired project's images still without their partner (all of them, not only this call's)
 
     def summary(self) -> str:
         text = (f"kept {self.kept}, rejected {self.rejected}, duplicates {self.duplicates}; "
                 f"{self.total} images in the dataset")
         if self.small:
             text += f" (warning: {self.small} smaller than the training size were upscaled)"
+        if self.unmatched:
+            text += f"; {len(self.unmatched)} without a partner yet"
         return text
 
 

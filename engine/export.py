@@ -67,6 +67,9 @@ def generate(model, count: int, out: Path, seed: int = 0, truncation: float = 1.
     """`count` PNGs; image i uses seed `seed + i`, so each can be reproduced alone (the family says what a seed
     draws: a conditional model draws `label`, a name or index, or with none every label in turn). With `mix_seed`,
     a style-based model takes the `mix` styles (coarse, middle, fine) of every image from that seed's point."""
+    if model.directions:
+        raise ValueError(f"a {model.family} model translates pictures rather than drawing new ones: use "
+                         "`translate MODEL PICTURES --out DIR`")
     labels = None if label is None else [model.label_index(label)]  # an unknown label fails before any write
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -179,6 +179,30 @@ class Model:
         """N x H x W x C uint8 images at the model's size -> what the model makes of them, the same shape."""
         return to_uint8(self.net.reconstruct(*self.encoder_inputs(images, labels)))
 
+    @property
+    def directions(self) -> tuple:
+        """The directions an image-to-image model translates in ("a2b", and "b2a" when it goes both ways); () for
+        models that draw pictures."""
+        return self.contract.directions
+
+    @torch.inference_mode()
+    def translate(self, picture: np.ndarray, direction: str = "a2b", background=(255, 255, 255)) -> np.ndarray:
+        """An H x W x 4 (or 3) uint8 picture of any size -> its translation, H x W x 4 RGBA. The picture is padded
+        to the network's multiple and the result cropped back. A model without alpha translates the picture laid on
+        `background`, and the result keeps the picture's own alpha."""
+        from .dataset import composite
+
+        check_direction(self, direction)
+        if picture.shape[-1] == 3:
+            picture = np.concatenate([picture, np.full(picture.shape[:2] + (1,), 255, np.uint8)], -1)
+        height, width = picture.shape[:2]
+        given = picture if self.output.channels == 4 else composite(picture, background)
+        x = to_unit(np.ascontiguousarray(given[None]), self.device)
+        multiple = self.net.multiple
+        x = torch.nn.functional.pad(x, (0, -width % multiple, 0, -height % multiple), mode="replicate")
+        made = to_uint8(self.contract.sample(self.net, {"image": x, "direction": direction})[..., :height, :width])[0]
+        return made if made.shape[-1] == 4 else np.concatenate([made, picture[..., 3:]], -1)
+
     def set_sampling(self, temperature: float | None = None, top_k: int | None = None) -> None:
         """Temperature and top-k for models that draw codes (VQ-VAE + Transformer); other models ignore them."""
         if temperature is not None and not temperature > 0:
@@ -208,6 +232,13 @@ class Model:
         from .model_file import write
 
         return write(self, Path(path))
+
+
+def check_direction(model: Model, direction: str) -> None:
+    """Refuse a direction the model does not translate in, saying what it does."""
+    if direction not in model.directions:
+        does = f"translates {' and '.join(model.directions)}" if model.directions else "draws pictures"
+        raise ValueError(f"a {model.family} model {does}; it cannot translate {direction}")
 
 
 def open_model(path, device: str = "cpu") -> Model:

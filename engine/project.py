@@ -27,6 +27,7 @@ class DatasetSettings:
     background: tuple[int, int, int] = (255, 255, 255)  # transparent pixels are composited onto this for RGB models
     sources: list[str] = field(default_factory=list)  # folders, files and zips ingested so far, absolute paths
     alpha: str = "auto"  # models learn transparency: "on", "off", or "auto" (when a quarter of the images use it)
+    layout: str = "images"  # "images"; "paired" (A -> B pairs, pix2pix); "unpaired" (two collections, CycleGAN)
     aspect: str = "auto"  # what models draw: "1:1", "2:1", "1:2", "4:3", "3:4" (width:height), or "auto" (the images')
 
 

@@ -38,7 +38,7 @@ def run_to_resume(project: Project, cfg, new: bool = False):
     if cfg.from_model:
         cfg, new = transfer.adopt_source(cfg), True
     elif not cfg.family:
-        cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size))
+        cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size, project.dataset.layout))
     run_dir = None if new else resumable_run(project, cfg.family, cfg.steps)
     resume_from = checkpoints.latest(run_dir) if run_dir else None
     if resume_from is None:

@@ -83,7 +83,7 @@ def suggest_config(project: Project, family: str | None = None, device: str = "a
                    **overrides) -> TrainConfig:
     """A complete config for this project: the family's preset sized to the dataset, resolution and device."""
     size = size or project.dataset.size
-    family = family or default_family(size)
+    family = family or default_family(size, project.dataset.layout)
     kind = devices.pick_device(device).type
     n_images = dataset_stats(project)["count"]
     preset = get_family(family).preset(n_images, size, kind)

@@ -27,7 +27,7 @@ from .aspect import SQUARE, suffix
 from .control import Control
 from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
                      Snapshot, StepDone)
-from .models import Capability, default_family, get_family, part
+from .models import Capability, default_family, get_family, part, trains_on
 from .project import Project
 from .run_folder import RunFolder, resumable_run, run_to_resume
 from .sample_quality import CopyShare, KidMeter
@@ -35,7 +35,7 @@ from .sampling import grid
 from .pixels import to_uint8
 from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
 from .train_config import TrainConfig, project_aspect, settle
-from .dataset import chosen_aspect, uses_alpha
+from .dataset import LAYOUT_WORDS, chosen_aspect, uses_alpha
 from .training_data import TrainingData
 
 __all__ = ["Trainer", "train", "resumable_run", "SAMPLE_SEED"]
@@ -59,7 +59,7 @@ class Trainer:
         self.amp_dtype = devices.autocast_dtype(self.device, cfg.precision)
 
         if not cfg.family:
-            cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size))
+            cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size, project.dataset.layout))
         if cfg.alpha is None:
             cfg = replace(cfg, alpha=uses_alpha(project))
         chosen, possible = chosen_aspect(project), project_aspect(project, cfg.family)
@@ -69,9 +69,10 @@ class Trainer:
                                   f"square crops of your {chosen} pictures"))
         cfg = settle(cfg)
         family = get_family(cfg.family)
+        check_layout(family, project.dataset.layout)
         labelled = Capability.LABELS in family.info.capabilities
         self.data = TrainingData(project, cfg.size, self.device, labelled, family.judged_on_holdout, bool(cfg.alpha),
-                                 cfg.aspect)
+                                 cfg.aspect, family.layout)
         if labelled:
             if not self.data.fully_labelled:
                 raise ValueError(f"{family.info.title} needs images sorted into at least two labelled sub-folders")
@@ -83,7 +84,7 @@ class Trainer:
         self.step_seconds = 0.0  # how long the last step took: the next one is expected to take as long
         self.learner = self._new_learner(cfg.seed)
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed + 1)  # batches, noise, augmentation
-        self.grid_inputs = family.inputs(cfg).grid(SAMPLE_SEED, GRID_ROWS, GRID_COLUMNS, self.device)
+        self.grid_inputs = family.progress_inputs(cfg, self.data, SAMPLE_SEED, GRID_ROWS, GRID_COLUMNS, self.device)
         self.kid_meter = KidMeter(project.dataset_dir / f"features-{cfg.size}{suffix(cfg.aspect)}.safetensors",
                                   self.data.hash, self.data.real_for_kid, self.device, project.dataset.background)
         self.copy_share = CopyShare(project, cfg.size, cfg.flip, project.dataset.background, cfg.aspect)
@@ -385,9 +386,9 @@ class Trainer:
         if not self.is_main:
             return
         sampler, inputs = self.learner.sampler(), self.grid_inputs
-        count = len(inputs["z"])
-        parts = devices.in_parts(lambda a, b: to_uint8(self.family.sample(sampler, part(inputs, a, b))), count, count,
-                                 lambda text: self._say(text, "warning"), "the progress grid")
+        count = len(next(iter(inputs.values())))
+        parts = devices.in_parts(lambda a, b: to_uint8(self.family.progress_images(sampler, part(inputs, a, b))),
+                                 count, count, lambda text: self._say(text, "warning"), "the progress grid")
         picture = grid(np.concatenate(parts), columns=GRID_COLUMNS)
         path = self.folder.save_samples(self.step_count, picture)
         self._emit(SamplesReady(self.step_count, picture, path))
@@ -441,6 +442,18 @@ class Trainer:
     def _emit(self, event):
         if self.is_main:
             self.on_event(event)
+
+
+def check_layout(family, layout: str) -> None:
+    """Refuse, in a line that says what to do, a family that cannot learn from the project's kind of images."""
+    if trains_on(family, layout):
+        return
+    if family.layout == "images":
+        raise ValueError(f"{family.info.title} makes new pictures from single images, and this project holds "
+                         f"{LAYOUT_WORDS[layout]}: train {default_family(0, layout)} on it instead")
+    raise ValueError(f"{family.info.title} learns from {LAYOUT_WORDS[family.layout]}, and this project holds "
+                     f"{LAYOUT_WORDS[layout]}: make a project with `ingest --paired A_DIR B_DIR`, "
+                     "`--paired-side-by-side DIR` or `--unpaired A_DIR B_DIR`")
 
 
 def train(project: Project, cfg: TrainConfig, on_event=None, control: Control | None = None,

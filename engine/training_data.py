@@ -30,7 +30,7 @@ class TrainingData:
     train on every image, and their in-training measure still reads the held-out ones)."""
 
     def __init__(self, project: Project, size: int, device: torch.device, labelled: bool, hold_out: bool,
-                 alpha: bool = False, aspect: str = SQUARE):
+                 alpha: bool = False, aspect: str = SQUARE, layout: str = "images"):
         data = load_dataset(project, size, aspect=aspect)
         if len(data.hashes) == 0:
             raise ValueError("the dataset is empty: add images first")
@@ -54,11 +54,51 @@ class TrainingData:
         self.count = len(data.hashes)  # images in the dataset, held-out ones included (what `hash` covers)
         pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:KID_REAL].sort().values
         self.real_for_kid = lambda: data.rgb(pick.numpy())  # read only when the features are not cached yet
+        self.layout = layout
+        if layout != "images":
+            self._two_sides(data, images, holdout, layout)
+
+    def _two_sides(self, data, images: torch.Tensor, holdout: torch.Tensor, layout: str) -> None:
+        """Image-to-image: every image on the device, and the rows of the training and held-out A and B pictures
+        (`train_a`/`train_b` and `held_a`/`held_b`): a paired family's are aligned pair by pair, an unpaired
+        family's are the two collections. Held out: the pictures (or pairs) of the held-out split, or, when it holds
+        none of a side, that side's first pictures (shown and judged, never left out of training)."""
+        self.images = images.to(self.device)
+        if layout == "paired":
+            if data.pairs is None or not len(data.pairs):
+                raise ValueError("pix2pix learns from pairs, and this project has none: add an A folder and a B "
+                                 "folder whose pictures share their names, or side-by-side pictures")
+            rows = torch.from_numpy(data.pairs)
+            train, held = _train_and_held(rows, holdout[rows[:, 0]])
+            self.train_a, self.train_b = train[:, 0].to(self.device), train[:, 1].to(self.device)
+            self.held_a, self.held_b = held[:, 0], held[:, 1]
+        else:
+            sides = data.sides if data.sides is not None else np.array([])
+            rows = {side: torch.from_numpy(np.flatnonzero(sides == side)) for side in ("A", "B")}
+            for side, found in rows.items():
+                if not len(found):
+                    raise ValueError(f"CycleGAN learns from two collections, and side {side} of this project is "
+                                     "empty: add pictures to both sides")
+            (train_a, self.held_a), (train_b, _) = (_train_and_held(r, holdout[r]) for r in rows.values())
+            self.train_a, self.train_b = train_a.to(self.device), train_b.to(self.device)
+            self.held_b = rows["B"]  # what a translation's KID compares with: the B collection
+        self.holdout = {"a": to_unit(self.images[self.held_a[:HOLDOUT_JUDGED].to(self.device)]),
+                        "b": to_unit(self.images[self.held_b[:HOLDOUT_JUDGED].to(self.device)])}
+        self.holdout_labels = None
+
+    def examples(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`count` held-out A pictures and their B partners (unpaired: B pictures), cycled when there are fewer."""
+        pick = torch.arange(count)
+        a = self.held_a[pick % len(self.held_a)].to(self.device)
+        b = self.held_b[pick % len(self.held_b)].to(self.device)
+        return to_unit(self.images[a]), to_unit(self.images[b])
 
     def next_batch(self, batch: int, gen: torch.Generator, shard: tuple[int, int]) -> dict:
         """Indices for the whole batch (`batch` split evenly over the ranks) drawn on every rank, so generators
         stay in step; this rank keeps its share."""
         total = batch // shard[1] * shard[1]
+        if self.layout != "images":
+            return self._two_sided_batch(total, gen, shard)
         idx = share(torch.randint(len(self.images), (total,), generator=gen, device=self.device), shard)
         out = {"image": to_unit(self.images[idx])}
         if self.device.type == "cuda":
@@ -67,3 +107,22 @@ class TrainingData:
             out["label"] = self.labels[idx]
         return out
 
+
+    def _two_sided_batch(self, total: int, gen: torch.Generator, shard: tuple[int, int]) -> dict:
+        """{"a": A pictures, "b": B pictures}: pairs drawn together, or the two collections drawn apart."""
+        first = torch.randint(len(self.train_a), (total,), generator=gen, device=self.device)
+        second = first if self.layout == "paired" else torch.randint(len(self.train_b), (total,), generator=gen,
+                                                                     device=self.device)
+        out = {"a": to_unit(self.images[self.train_a[share(first, shard)]]),
+               "b": to_unit(self.images[self.train_b[share(second, shard)]])}
+        if self.device.type == "cuda":
+            out = {key: value.contiguous(memory_format=torch.channels_last) for key, value in out.items()}
+        return out
+
+
+def _train_and_held(rows: torch.Tensor, held: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows trained on and the rows held out; with none (or nothing but) held out, all are trained on and the
+    first eight are shown and judged."""
+    if held.any() and (~held).any():
+        return rows[~held], rows[held]
+    return rows, rows[:8]

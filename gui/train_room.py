@@ -339,6 +339,15 @@ class TrainRoom(QWidget):
         if self.isVisible():
             self._measure_if_unknown()
 
+    def _why_not(self, name: str, layout: str) -> str:
+        """Why a family cannot train on this project, in a line."""
+        needs = self.api.family_layout(name)
+        if needs == layout or (needs == "unpaired" and layout == "paired"):
+            return "Needs every image in one of two or more labelled sub-folders (one folder per label)."
+        return {"images": "Makes new pictures from a folder of single images; this project translates pictures.",
+                "paired": "Learns from pairs of pictures (an A folder and a B folder with the same names).",
+                "unpaired": "Learns from two collections of pictures (an A folder and a B folder)."}[needs]
+
     def _offer_families(self, stats: dict) -> bool:
         """Families in the order the engine recommends for this dataset: with every image in one of two or more
         labelled sub-folders the conditional models come first, else they are listed last and greyed out.
@@ -347,7 +356,8 @@ class TrainRoom(QWidget):
         labels = stats["labels"]
         labelled = len(labels) >= 2 and sum(labels.values()) == stats["count"]
         infos = {info.name: info for info in self.api.families()}
-        usable = self.api.recommended_families(len(labels) if labelled else 0)
+        layout = stats.get("layout", "images")
+        usable = self.api.recommended_families(len(labels) if labelled else 0, layout)
         current = self.family_box.currentData()
         self.family_box.clear()
         for name in usable + [name for name in infos if name not in usable]:
@@ -358,15 +368,14 @@ class TrainRoom(QWidget):
                 self.family_box.setItemData(index, info.description, Qt.ItemDataRole.ToolTipRole)
             else:
                 self.family_box.model().item(index).setEnabled(False)
-                self.family_box.setItemData(index, f"{info.description}\nNeeds every image in one of two or more "
-                                            "labelled sub-folders (one folder per label).",
+                self.family_box.setItemData(index, f"{info.description}\n{self._why_not(name, layout)}",
                                             Qt.ItemDataRole.ToolTipRole)
         # the family of a run left unfinished, unless the artist picked one (so Continue continues it); else the one
         # shown if it can train on these images; else the default
         if self._chosen_family is None and self._resumable_family in usable:
             chosen = self._resumable_family
         else:
-            chosen = current if current in usable else self.api.default_family(self.project.dataset.size)
+            chosen = current if current in usable else self.api.default_family(self.project.dataset.size, layout)
         self.family_box.setCurrentIndex(max(self.family_box.findData(chosen), 0))
         self.family_text.setText(self.family_box.currentData(Qt.ItemDataRole.ToolTipRole) or "")
         names = ", ".join(list(labels)[:4]) + (", …" if len(labels) > 4 else "")

@@ -5,24 +5,38 @@ from __future__ import annotations
 from .family import Capability, Family, FamilyInfo, InputKind, Inputs, Look, Output, part
 from .cgan import ConditionalGAN
 from .cvae import ConditionalVAE
+from .cyclegan import CycleGAN
 from .dcgan import DCGAN
 from .fastgan import FastGAN
+from .pix2pix import Pix2Pix
 from .stylegan import StyleGAN
 from .vae import ConvVAE
 from .vqvae import VQVAEPrior
 
 FAMILIES = {family.info.name: family for family in (DCGAN, ConvVAE, ConditionalGAN, ConditionalVAE,
-                                                    VQVAEPrior, FastGAN, StyleGAN)}
+                                                    VQVAEPrior, FastGAN, StyleGAN, Pix2Pix, CycleGAN)}
 DEFAULT_FAMILY = "dcgan"
+TRANSLATORS = {"paired": "pix2pix", "unpaired": "cyclegan"}  # the default family of an image-to-image project
 
 
-def default_family(size: int) -> str:
-    """FastGAN from 64 px up (made for small sets, stable); DCGAN below, where it is as good and quicker."""
+def default_family(size: int, layout: str = "images") -> str:
+    """For single images: FastGAN from 64 px up (made for small sets, stable), DCGAN below, where it is as good and
+    quicker. For pairs pix2pix, for two collections CycleGAN."""
+    if layout in TRANSLATORS:
+        return TRANSLATORS[layout]
     return "fastgan" if size >= 64 else DEFAULT_FAMILY
 
 
+def trains_on(family: type[Family], layout: str) -> bool:
+    """Whether a family learns from a project of this layout: generators from single images, pix2pix from pairs,
+    CycleGAN from two collections (pairs are two collections too)."""
+    if family.layout == "unpaired":
+        return layout in ("paired", "unpaired")
+    return family.layout == layout
+
+
 __all__ = ["Capability", "Family", "FamilyInfo", "InputKind", "Inputs", "Output", "part", "FAMILIES", "default_family",
-           "get_family", "families", "recommended_families", "family_options"]
+           "get_family", "families", "recommended_families", "family_options", "trains_on", "family_layout"]
 
 
 def get_family(name: str) -> type[Family]:
@@ -36,14 +50,23 @@ def families() -> list[FamilyInfo]:
     return [family.info for family in FAMILIES.values()]
 
 
+def family_layout(name: str) -> str:
+    """What a family trains on: "images", "paired" or "unpaired" (engine/dataset.py's layouts)."""
+    return get_family(name).layout
+
+
 def family_options(name: str) -> frozenset:
     """The TrainConfig fields a family reads beyond the common ones (each has a CLI flag and a Train-room editor)."""
     return get_family(name).options
 
 
-def recommended_families(label_count: int) -> list[str]:
-    """Family names in the order a preset offers them: with two or more labels the conditional families come first
-    (the labels are worth using); with fewer they are left out, since they cannot train without labels."""
-    conditional = [name for name, family in FAMILIES.items() if Capability.LABELS in family.info.capabilities]
-    others = [name for name in FAMILIES if name not in conditional]
+def recommended_families(label_count: int, layout: str = "images") -> list[str]:
+    """Family names in the order a preset offers them, those that train on the project's layout only: with two or
+    more labels the conditional families come first (the labels are worth using); with fewer they are left out,
+    since they cannot train without labels. An image-to-image project's default comes first."""
+    fitting = [name for name, family in FAMILIES.items() if trains_on(family, layout)]
+    if layout in TRANSLATORS:
+        return sorted(fitting, key=lambda name: name != TRANSLATORS[layout])
+    conditional = [name for name in fitting if Capability.LABELS in FAMILIES[name].info.capabilities]
+    others = [name for name in fitting if name not in conditional]
     return conditional + others if label_count >= 2 else others

@@ -14,6 +14,9 @@ A family declares
   are one setting away;
 - `inputs(cfg)`: what a sampler takes (an `Inputs`): how a batch of inputs is drawn for progress grids, KID and
   the explorer, how the sampler is called on it, and how a PNG records one;
+- `layout` and `directions`: image-to-image families train on a project of pairs or of two collections and
+  translate in one or both directions (translation.py); `progress_inputs`/`progress_images`: what the progress
+  grid shows (samples; input | output | target for translation);
 - `Learner` (networks, optimizers, one step on a batch dict) and `build_sampler(cfg)` (the network that makes
   images from inputs, for everything after training).
 """
@@ -210,6 +213,8 @@ class Family:
     options: frozenset = frozenset()  # TrainConfig fields read beyond the common ones (each has a CLI flag)
     choices: dict = {}  # values of those fields when left to the family ("" or None in TrainConfig)
     judged_on_holdout: bool = False  # checkpoints judged on held-out images (else by KID on samples)
+    layout: str = "images"  # what it trains on: single images, or (image-to-image) "paired" or "unpaired" ones
+    directions: tuple = ()  # image-to-image: the directions it translates in ("a2b", "b2a")
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
@@ -233,3 +238,13 @@ class Family:
     def sample(sampler: nn.Module, batch: dict) -> torch.Tensor:
         """Images in [-1, 1] from a batch of inputs."""
         return sampler(batch["z"], batch.get("label"))
+
+    @classmethod
+    def progress_inputs(cls, cfg, data, seed: int, rows: int, columns: int, device) -> dict:
+        """The fixed inputs of the progress grid (`data`: the run's training_data.TrainingData)."""
+        return cls.inputs(cfg).grid(seed, rows, columns, device)
+
+    @classmethod
+    def progress_images(cls, sampler: nn.Module, batch: dict) -> torch.Tensor:
+        """What the progress grid shows for a batch of its inputs: the samples."""
+        return cls.sample(sampler, batch)

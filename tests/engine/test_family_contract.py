@@ -66,13 +66,20 @@ def test_a_family_that_does_not_read_an_option_refuses_it(registered, project):
 
 def test_every_family_declares_its_contract():
     for family in FAMILIES.values():
-        cfg = api.TrainConfig(family=family.info.name, size=32, latent_dim=16, num_classes=3)
+        cfg = api.TrainConfig(family=family.info.name, size=32, latent_dim=16, num_classes=3, width=4)
         assert all(isinstance(c, Capability) for c in family.info.capabilities)
         assert family.output(cfg) == api.Output(3, 32, 32)
         inputs = family.inputs(cfg)
-        batch = inputs.for_seeds([1, 2], "cpu")
-        assert batch["z"].shape == (2, 16)
-        assert ("label" in batch) == (Capability.LABELS in family.info.capabilities)
+        if inputs.kind == api.InputKind.IMAGE:  # image-to-image: pictures in, pictures of the same shape out
+            assert family.layout in ("paired", "unpaired") and family.directions[0] == "a2b"
+            pictures = torch.rand(2, 3, 32, 32) * 2 - 1
+            for direction in family.directions:
+                made = family.sample(family.build_sampler(cfg), {"image": pictures, "direction": direction})
+                assert made.shape == pictures.shape
+        else:
+            batch = inputs.for_seeds([1, 2], "cpu")
+            assert batch["z"].shape == (2, 16) and family.layout == "images"
+            assert ("label" in batch) == (Capability.LABELS in family.info.capabilities)
         assert set(family.options) <= {f for f in api.TrainConfig.__dataclass_fields__}
         preset = family.preset(500, 32, "cpu")
         assert {"latent_dim", "width", "batch", "lr"} <= set(preset)
