@@ -112,7 +112,7 @@ class CycleGAN(TranslationFamily):
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
         return {"latent_dim": 1, "width": preset_width(n_images, size, device_kind),
-                "batch": 8 if device_kind != "cpu" else 4, "lr": 5e-4, "kid_every": 0}
+                "batch": 8 if device_kind != "cpu" else 4, "lr": 6e-4, "kid_every": 0}
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:
