@@ -15,6 +15,10 @@ its ~990 non-empty 32 x 32 tiles, upscaled to 64 px by the ingest.
     python bench/quality.py /usr/share/crawl/dat/tiles/main.png --tile 32 --size 64 --families dcgan fastgan --seeds 3
     python bench/quality.py /usr/share/openclipart/png --size 64 --families dcgan fastgan --seeds 3 --limit 1000
 
+Image-to-image families (pix2pix, CycleGAN) have measures of their own, held-out L1 and KID of translations:
+
+    python bench/quality.py --translation --minutes 4 --seeds 2     # bench/translation_quality.py
+
 (--limit keeps N images drawn at random, the same N every time: 100-1,000 is the range FastGAN is meant for.) Each
 training runs with the presets a user gets on this device; the machine's load is printed before and after, since
 wall-clock comparisons on a shared machine mean little without it.
@@ -82,6 +86,11 @@ def sample_features(model, count: int = SAMPLES) -> torch.Tensor:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--translation" in argv:
+        from bench import translation_quality
+
+        return translation_quality.main([a for a in argv if a != "--translation"])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("sources", nargs="*", type=Path, help="folders or images; default: sklearn's digits")
     p.add_argument("--size", type=int, default=32)
@@ -118,7 +127,7 @@ def main(argv=None) -> int:
 
         labelled = len(data.label_names) >= 2 and (data.labels >= 0).all()
         rows = []
-        for family in args.families or [f.name for f in api.families()]:
+        for family in args.families or [f.name for f in api.families() if api.family_layout(f.name) == "images"]:
             info = next(f for f in api.families() if f.name == family)
             if "labels" in info.capabilities and not labelled:
                 rows.append((family, "needs labelled sub-folders", None, None, None))

@@ -155,7 +155,7 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
     lonely = unmatched(rows) if layout == "paired" else []
     _write_report(project, rejects, {item.source for item in items},
                   {"kept": len(new_rows), "rejected": len(rejects), "duplicates": duplicates, "small": small,
-                   "unmatched": len(lonely)}, lonely)
+                   **({"unmatched": len(lonely)} if layout == "paired" else {})}, lonely)
     project.dataset.size, project.dataset.crop, project.dataset.layout = size, crop, layout
     project.dataset.alpha = alpha or project.dataset.alpha
     project.dataset.aspect = aspect or project.dataset.aspect

@@ -160,10 +160,15 @@ def unet_depth(size: int) -> int:
 
 
 class TranslationLearner(Learner):
-    """What both translation learners share: the held-out pairs or collections they are judged on."""
+    """What both translation learners share: they are judged on held-out pictures, and draw nothing from noise."""
 
     def measure(self) -> str:
         return "held-out L1"
+
+    def can_sample(self) -> bool:
+        """Never: a translation needs a picture, so the Trainer's KID of samples does not apply (each family's
+        `quality` is its measure)."""
+        return False
 
 
 class TranslationFamily(Family):
