@@ -1,6 +1,7 @@
 """Sample quality side by side: every family in the registry trained for the same wall-clock minutes on the same
-real images, then KID on ImageNet features (EfficientNet-Lite0, engine/features.py) of 512 samples against the real
-set, with images/s. The floor is the KID between two disjoint halves of the real set: no model can be expected to
+real images, then KID of 512 samples against the real set in two feature spaces (engine/features.py): ImageNet
+EfficientNet-Lite0, and the same network with random weights and BatchNorm calibrated on the real set (Naeem et al.
+2020), which no model can have trained against; with images/s. The floor is the KID between two disjoint halves of the real set: no model can be expected to
 beat it by much.
 
     python bench/quality.py                                   # sklearn digits at 32 px, 4 minutes per family
@@ -77,12 +78,11 @@ def gather(sources: list[Path], limit: int, tile: int, dest: Path) -> Path:
     return dest
 
 
-def sample_features(model, count: int = SAMPLES) -> torch.Tensor:
+def samples(model, count: int = SAMPLES) -> np.ndarray:
     latents = api.latents_for_seed(4321, model.latent_dim, count=count)
     labels = [i % len(model.label_names) for i in range(count)] if model.label_names else None
-    images = np.concatenate([model.render(latents[i:i + 64], None if labels is None else labels[i:i + 64])
-                             for i in range(0, count, 64)])
-    return features.uint8_features(images)
+    return np.concatenate([model.render(latents[i:i + 64], None if labels is None else labels[i:i + 64])
+                           for i in range(0, count, 64)])[..., :3]
 
 
 def main(argv=None) -> int:
@@ -119,11 +119,15 @@ def main(argv=None) -> int:
         data = api.load_dataset(project, args.size)
         pick = np.random.default_rng(0).permutation(len(data.hashes))[:REAL]
         start = time.perf_counter()
-        real = features.uint8_features(data.rgb(np.sort(pick)))
-        print(f"real features: {len(real)} images in {time.perf_counter() - start:.0f} s "
+        real_images = data.rgb(np.sort(pick))
+        # two spaces: ImageNet's, and the same network with random weights and BatchNorm calibrated on the real set
+        # (Naeem et al. 2020), which no model can have trained against
+        spaces = {"imagenet": None, "random": features.random_network(real_images)}
+        real = {space: features.uint8_features(real_images, net=net) for space, net in spaces.items()}
+        print(f"real features: {len(real_images)} images in two spaces in {time.perf_counter() - start:.0f} s "
               f"({features.INPUT_SIZE} px input)")
-        half = len(real) // 2
-        floor = kid(real[:half], real[half:2 * half], subset_size=500)
+        half = len(real_images) // 2
+        floor = {space: kid(f[:half], f[half:2 * half], subset_size=500) for space, f in real.items()}
 
         labelled = len(data.label_names) >= 2 and (data.labels >= 0).all()
         rows = []
@@ -132,7 +136,7 @@ def main(argv=None) -> int:
             if "labels" in info.capabilities and not labelled:
                 rows.append((family, "needs labelled sub-folders", None, None, None))
                 continue
-            kids, rates, steps = [], [], []
+            kids, rates, steps = {space: [] for space in spaces}, [], []
             for seed in range(args.seeds):
                 cfg = api.TrainConfig(family=family, size=args.size, steps=10**9, minutes=args.minutes, seed=seed,
                                       device="cpu", kid_every=0, sample_every=10**9, checkpoint_every=10**9,
@@ -141,24 +145,32 @@ def main(argv=None) -> int:
                 result = api.train(project, cfg, new=True)
                 wall = time.perf_counter() - began
                 model = api.open_model(result.checkpoint)
-                kids.append(kid(sample_features(model), real, subset_size=500))
+                made = samples(model)
+                for space, net in spaces.items():
+                    kids[space].append(kid(features.uint8_features(made, net=net), real[space], subset_size=500))
                 rates.append(result.step * model.cfg.batch / wall)
                 steps.append(result.step)
-                print(f"  {family} seed {seed}: {result.step} steps, KID {kids[-1] * 1e3:.2f} x 10^-3; {load()}",
+                print(f"  {family} seed {seed}: {result.step} steps, KID x 10^3 "
+                      + ", ".join(f"{space} {kids[space][-1] * 1e3:.2f}" for space in spaces) + f"; {load()}",
                       flush=True)
             rows.append((family, "", kids, statistics.mean(rates), statistics.mean(steps)))
 
-        print(f"\n{name}, {args.size} px, {args.minutes:g} min per run, {args.seeds} seed(s), "
-              f"KID x 10^3 on EfficientNet-Lite0 features ({SAMPLES} samples vs {len(real)} real); {load()}\n")
-        print(f"| family | KID x 10^3 (mean{' ± sd' if args.seeds > 1 else ''}) | images/s | steps |")
-        print("|---|---|---|---|")
+        print(f"\n{name}, {args.size} px, {args.minutes:g} min per run, {args.seeds} seed(s), KID x 10^3 on "
+              f"EfficientNet-Lite0 features, ImageNet and random weights ({SAMPLES} samples vs {len(real_images)} "
+              f"real); {load()}\n")
+        spread_note = " (mean ± sd)" if args.seeds > 1 else ""
+        print(f"| family | KID ImageNet{spread_note} | KID random{spread_note} | images/s | steps |")
+        print("|---|---|---|---|---|")
         for family, note, kids, rate, steps in rows:
             if kids is None:
-                print(f"| {family} | — ({note}) | | |")
+                print(f"| {family} | — ({note}) | | | |")
                 continue
-            spread = f" ± {statistics.stdev(kids) * 1e3:.2f}" if len(kids) > 1 else ""
-            print(f"| {family} | {statistics.mean(kids) * 1e3:.2f}{spread} | {rate:.0f} | {steps:.0f} |")
-        print(f"| real vs real (floor) | {floor * 1e3:.2f} | | |")
+            cells = []
+            for values in kids.values():
+                spread = f" ± {statistics.stdev(values) * 1e3:.2f}" if len(values) > 1 else ""
+                cells.append(f"{statistics.mean(values) * 1e3:.2f}{spread}")
+            print(f"| {family} | {' | '.join(cells)} | {rate:.0f} | {steps:.0f} |")
+        print(f"| real vs real (floor) | {floor['imagenet'] * 1e3:.2f} | {floor['random'] * 1e3:.2f} | | |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

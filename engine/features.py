@@ -115,10 +115,29 @@ def network(device: torch.device | str = "cpu") -> EfficientNetLite0:
         return _networks[key]
 
 
+def random_network(real_images: np.ndarray, seed: int = 0, device: torch.device | str = "cpu",
+                   input_size: int | None = None) -> EfficientNetLite0:
+    """The same network with random weights (PyTorch's initialisation, seeded) and its BatchNorm statistics
+    calibrated on `real_images` (N x S x S x 3 uint8): the random embedding of Naeem et al. 2020. No model can have
+    trained against it, so a KID there cannot be flattered by a discriminator that sees ImageNet features."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = EfficientNetLite0()
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None  # a plain average over every calibration batch
+    net.to(device).train()
+    uint8_features(real_images, device, input_size=input_size, net=net)
+    return net.eval().requires_grad_(False)
+
+
 @torch.no_grad()
-def image_features(images: torch.Tensor, batch: int = 64, input_size: int | None = None) -> torch.Tensor:
-    """N x 3 x H x W images in [-1, 1] (float, on any device) -> N x 1280 float32 features on the same device."""
-    net = network(images.device)
+def image_features(images: torch.Tensor, batch: int = 64, input_size: int | None = None,
+                   net: EfficientNetLite0 | None = None) -> torch.Tensor:
+    """N x 3 x H x W images in [-1, 1] (float, on any device) -> N x 1280 float32 features on the same device, from
+    the ImageNet network or the one given (random_network)."""
+    net = net or network(images.device)
     input_size = input_size or INPUT_SIZE
     out = []
     for part in images.split(batch):
@@ -131,12 +150,12 @@ def image_features(images: torch.Tensor, batch: int = 64, input_size: int | None
 
 
 def uint8_features(images: np.ndarray, device: torch.device | str = "cpu", batch: int = 64,
-                   input_size: int | None = None) -> torch.Tensor:
+                   input_size: int | None = None, net: EfficientNetLite0 | None = None) -> torch.Tensor:
     """N x S x S x 3 uint8 images (numpy) -> N x 1280 features, converted a batch at a time."""
     out = []
     for start in range(0, len(images), batch):
         part = torch.from_numpy(np.ascontiguousarray(images[start:start + batch])).to(device)
-        out.append(image_features(to_unit(part), batch, input_size))
+        out.append(image_features(to_unit(part), batch, input_size, net))
     return torch.cat(out) if out else torch.zeros(0, FEATURE_DIM, device=device)
 
 
