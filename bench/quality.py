@@ -99,6 +99,8 @@ def main(argv=None) -> int:
     p.add_argument("--families", nargs="+", help="default: every family in the registry")
     p.add_argument("--limit", type=int, default=0, help="use N of the images, drawn with a fixed seed")
     p.add_argument("--tile", type=int, default=0, help="cut every image (a sprite sheet) into N x N tiles")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="auto: bf16 where it times at least 10%% faster at the run's start (engine/devices.py)")
     p.add_argument("--keep", type=Path, help="keep the project here instead of a temporary folder")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: on a shared 2-core machine two threads thrash, see STYLE.md)")
@@ -139,8 +141,8 @@ def main(argv=None) -> int:
             kids, rates, steps = {space: [] for space in spaces}, [], []
             for seed in range(args.seeds):
                 cfg = api.TrainConfig(family=family, size=args.size, steps=10**9, minutes=args.minutes, seed=seed,
-                                      device="cpu", kid_every=0, sample_every=10**9, checkpoint_every=10**9,
-                                      checkpoint_minutes=10**6, early_stop_patience=0)
+                                      device="cpu", precision=args.precision, kid_every=0, sample_every=10**9,
+                                      checkpoint_every=10**9, checkpoint_minutes=10**6, early_stop_patience=0)
                 began = time.perf_counter()
                 result = api.train(project, cfg, new=True)
                 wall = time.perf_counter() - began
