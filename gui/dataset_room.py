@@ -1,5 +1,6 @@
 """The Dataset room: add images (drop or dialog), see them, see what was refused and why, crop and resolution,
-remove images, and preview the training augmentations.
+remove images, and preview the training augmentations. An image-to-image project's two sides, A and B, are shown
+and filled through gui/dataset_sides.py.
 
 Every engine call (ingest, load_dataset, remove_images, preview_augmentations) runs as a job on the thread pool,
 one at a time in the order asked, with a progress bar and a Cancel button. Must not decode images, read the
@@ -14,10 +15,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QFileDialog, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QMenu, QMessageBox, QProgressBar, QPushButton, QSplitter,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from .dataset_sides import KINDS, SidesView, ask_sources, fill_add_menu, has_sides
 from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel, crisp_pixmap
 from .workers import run_task
 
@@ -27,7 +29,6 @@ ASPECT_CHOICES = (("auto", "Automatic"), ("1:1", "1:1 square"), ("2:1", "2:1 wid
                   ("4:3", "4:3 landscape"), ("3:4", "3:4 portrait"))
 PREVIEW_COUNT = 8
 PREVIEW_PX = 64
-IMAGE_FILTER = "Images or zip (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.zip);;All files (*)"
 
 
 class DatasetRoom(QWidget):
@@ -52,10 +53,8 @@ class DatasetRoom(QWidget):
         self.add_button = QPushButton("Add images…")
         self.add_button.setToolTip("Add a folder, image files or a .zip (you can also drop them anywhere on the "
                                    "window). Sub-folder names become labels.")
-        menu = QMenu(self.add_button)
-        menu.addAction("A folder…", self._on_add_folder)
-        menu.addAction("Image files or a .zip…", self._on_add_files)
-        self.add_button.setMenu(menu)
+        self.add_button.setMenu(QMenu(self.add_button))
+        self.add_button.menu().aboutToShow.connect(self._fill_add_menu)
         self.remove_button = QPushButton("Remove selected")
         self.remove_button.setToolTip("Take the selected images out of the dataset (Delete). Files on disk are "
                                       "not touched.")
@@ -132,9 +131,14 @@ class DatasetRoom(QWidget):
         self.drop_hint.setObjectName("dropHint")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.drop_hint.setWordWrap(True)
+        self.sides = SidesView()
+        self.sides.dropped.connect(lambda side, paths: self.add_sources(paths, side))
+        self.sides.delete_requested.connect(self.remove_selected)
+        self.sides.selection_changed.connect(self._set_enabled)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.drop_hint)
         self.stack.addWidget(self.grid)
+        self.stack.addWidget(self.sides)
 
         self.splitter = QSplitter()
         self.splitter.addWidget(self.stack)
@@ -204,22 +208,26 @@ class DatasetRoom(QWidget):
         if project is not None:
             self.reload()
 
-    def add_sources(self, paths: list[str]) -> None:
-        """Ingest folders, image files or zips into the project, in the background."""
+    def add_sources(self, paths: list[str], side: str = "") -> None:
+        """Ingest folders, image files or zips into the project (on `side` A or B of one of two sides), in the
+        background."""
         if self.project is None or not paths:
+            return
+        if has_sides(self.project.dataset.layout) and not side:
+            self.notify.emit("This project holds pictures on two sides: drop them on side A or side B", "warning")
             return
         api, project = self.api, self.project
         workers = max(1, (os.cpu_count() or 2) - 1)
         names = ", ".join(Path(p).name for p in paths[:3]) + ("…" if len(paths) > 3 else "")
 
         def ingest(on_event, control):
-            return api.ingest(project, paths, workers=workers, on_event=on_event, control=control)
+            return api.ingest(project, paths, workers=workers, on_event=on_event, control=control, side=side)
 
-        self._queue(f"Adding {names}", ingest, self._on_ingested)
+        self._queue(f"Adding {names}" + (f" to side {side}" if side else ""), ingest, self._on_ingested)
         self.reload()
 
     def remove_selected(self) -> None:
-        hashes = self.grid.selected_hashes()
+        hashes = self._shown_grid().selected_hashes()
         if not hashes or self.project is None:
             return
         count = len(hashes)
@@ -274,15 +282,27 @@ class DatasetRoom(QWidget):
         answer = QMessageBox.question(parent, title, text)
         return answer == QMessageBox.StandardButton.Yes
 
-    def _on_add_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of images")
-        if folder:
-            self.sources_chosen.emit([folder])
+    def _fill_add_menu(self) -> None:
+        layout = self.project.dataset.layout if self.project is not None else KINDS[0][0]
+        fill_add_menu(self.add_button.menu(), layout, self.project is not None and not self.model.rowCount(),
+                      self._on_add, self.set_kind)
 
-    def _on_add_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add images or a .zip", "", IMAGE_FILTER)
-        if paths:
-            self.sources_chosen.emit(paths)
+    def _on_add(self, side: str, folder: bool) -> None:
+        paths = ask_sources(self, side, folder)
+        if paths and side:
+            self.add_sources(paths, side)
+        elif paths:
+            self.sources_chosen.emit(paths)  # the window makes a project first when there is none
+
+    def set_kind(self, layout: str) -> None:
+        """What an empty project holds: single images, pairs (A becomes B) or two collections (A and B)."""
+        if self.project is None or self.model.rowCount() or layout == self.project.dataset.layout:
+            return
+        project = self.project
+        project.dataset.layout = layout
+        self._queue("Saving the project", lambda _on_event, _control: project.save(),
+                    lambda _done: self._changed(f"Kind of project: {dict(KINDS)[layout]}"))
+        self.reload()
 
     # --- the job queue --------------------------------------------------------------------------------------------
     def _queue(self, description: str, function, on_done) -> None:
@@ -334,8 +354,13 @@ class DatasetRoom(QWidget):
         self.dataset = loaded["dataset"]
         rows = loaded["rows"]
         self.model.set_images(self.dataset.images if self.dataset is not None else None, rows)
-        self.stack.setCurrentWidget(self.grid if rows else self.drop_hint)
         stats = loaded["stats"]
+        sided = has_sides(stats["layout"])
+        if sided:
+            self.sides.show_dataset(stats["layout"], None if self.dataset is None else self.dataset.images, rows,
+                                    None if self.dataset is None else self.dataset.pairs)
+        self.stack.setCurrentWidget(self.sides if sided else self.grid if rows else self.drop_hint)
+        self.labels_box.setVisible(not sided)  # a side's sub-folders name pairs, not labels
         _fill(self.labels_table, sorted(stats["labels"].items()))
         self.labels_box.setTitle(f"Labels ({len(stats['labels'])})" if stats["labels"] else
                                  "Labels (none: put images in sub-folders to label them)")
@@ -442,8 +467,11 @@ class DatasetRoom(QWidget):
         self.alpha_box.setEnabled(idle)
         self.aspect_box.setEnabled(idle)
         self.background_button.setEnabled(idle)
-        self.remove_button.setEnabled(idle and self.grid.selectionModel().hasSelection())
+        self.remove_button.setEnabled(idle and bool(self._shown_grid().selected_hashes()))
         self.preview_button.setEnabled(idle and self.dataset is not None)
+
+    def _shown_grid(self):
+        return self.sides if self.stack.currentWidget() is self.sides else self.grid
 
 
 def _table(headers: tuple[str, str]) -> QTableWidget:

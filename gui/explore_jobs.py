@@ -1,5 +1,6 @@
 """The explorer's one-off jobs: exports, reading a dropped PNG, saving bookmarks, the images that directions are
-fitted on, the mixture whose components are the modes. Plain functions of plain data.
+fitted on, the mixture whose components are the modes, the pictures the Translate view translates and exports.
+Plain functions of plain data.
 
 They run on the QThreadPool through `gui.workers.run_task` (the direction inputs on the render thread), never on
 the GUI thread. Export and projection jobs open their own Model from the same file plus the newest EMA weights, so
@@ -125,3 +126,25 @@ def mixture(model_path: str, refit: bool, control):
     from engine import api
 
     return api.mixture_for(model_path, refit=refit, control=control)
+
+
+def held_out_pictures(project, side: str, count: int) -> list[tuple]:
+    """(name, file, pixels) of up to `count` pictures on `side` that training held out (the model never saw them):
+    the file when it can be read again whole, else (a zip member, a half of a side-by-side picture, a file gone)
+    its pixels as the dataset keeps them."""
+    from engine import api
+
+    rows = api.manifest(project)
+    picks = [i for i, row in enumerate(rows) if row.get("side") == side and row["split"] == "holdout"][:count]
+    whole = {i for i in picks if "half" not in rows[i] and Path(rows[i]["source"]).is_file()}
+    images = api.load_dataset(project).images if len(whole) < len(picks) else None
+    return [(Path(rows[i]["source"]).name, rows[i]["source"], None) if i in whole else
+            (Path(rows[i]["source"]).name, None, np.array(images[i])) for i in picks]
+
+
+def translate_files(model_path: str, snapshot, sources: list, out: str, direction: str, on_event, control):
+    """The pictures in `sources` translated into PNGs in `out` by a Model of the job's own (api.Translated)."""
+    from engine import api
+
+    model = _model(model_path, snapshot, {})
+    return api.translate_files(model, sources, Path(out), direction, on_event=on_event, control=control)

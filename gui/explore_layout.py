@@ -1,5 +1,7 @@
 """The widgets and layout of the Explore room's own parts (its setupUi): the toolbar and the canvas, the point's
-controls, and the places the tools' widgets go (`side`, beside the canvas; `below`, under it).
+controls, and the places the tools' widgets go (`side`, beside the canvas; `below`, under it). An image-to-image
+model is shown in the Translate view instead of the canvas (`views`), with its buttons in the toolbar, and hides
+what only latents need (`latent_only`).
 
 Only creates and arranges widgets as attributes of the room; connecting them is the room's job (gui/explore_room.py).
 """
@@ -10,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 from superqt import QLabeledDoubleSlider
 
+from .translate_view import TranslateView
 from .widgets.canvas import Canvas
 
 MAX_SEED = 2**31 - 1
@@ -19,12 +22,20 @@ def build(room) -> None:
     room.canvas = Canvas()
     room.zoom_label = QLabel("Fit")
     room.zoom_label.setMinimumWidth(room.zoom_label.fontMetrics().horizontalAdvance("Fit · 10000 %"))
+    room.translate_view = TranslateView(room)
+    room.views = QStackedWidget()
+    room.views.addWidget(room.canvas)
+    room.views.addWidget(room.translate_view)
     tools = QHBoxLayout()
+    tools.addWidget(room.translate_view.bar)  # the Translate view's buttons, shown with it
+    room.translate_view.bar.hide()
+    room.latent_only = []
     for text, tip, slot in (("−", "Zoom out (-)", room.canvas.zoom_out), ("+", "Zoom in (+)", room.canvas.zoom_in),
                             ("Fit", "Fit the image to the canvas (0)", room.canvas.fit)):
         button = QToolButton(text=text, toolTip=tip)
         button.clicked.connect(slot)
         tools.addWidget(button)
+        room.latent_only.append(button)
     tools.addWidget(room.zoom_label)
     room.smooth_button = QToolButton(text="Smooth", checkable=True,
                                      toolTip="Smooth scaling instead of exact pixels (S)")
@@ -49,7 +60,7 @@ def build(room) -> None:
 
     left = QVBoxLayout()
     left.addLayout(tools)
-    left.addWidget(room.canvas, 1)
+    left.addWidget(room.views, 1)
     room.below = QVBoxLayout()
     left.addLayout(room.below)
 
@@ -91,6 +102,8 @@ def build(room) -> None:
     scroll = QScrollArea(widgetResizable=True, horizontalScrollBarPolicy=Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setWidget(side)
     scroll.setMinimumWidth(340)
+    room.latent_only += [room.zoom_label, room.smooth_button, room.undo_button, room.redo_button, room.png_button,
+                         scroll]
 
     explorer = QWidget()
     row = QHBoxLayout(explorer)

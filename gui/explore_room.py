@@ -1,6 +1,7 @@
 """The Explore room: a trained model's latent space as a canvas and a point (seed, truncation, class, sampling),
 with tools around it (gui/explore_tools/: projection, style mixing, modes, directions, bookmarks with
-interpolation, variations), each one module that knows the room only through the narrow context below.
+interpolation, variations), each one module that knows the room only through the narrow context below. An
+image-to-image model has no latent space: the room shows it in the Translate view (gui/translate_view.py) instead.
 
 The room turns the point into an engine Look (the tools add theirs: a move along the directions) and looks into
 pixels. Every image is made on the `RenderThread` (gui/render.py) from the newest request only; exports, PNG
@@ -58,8 +59,8 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
             (self.below if tool.place == "below" else self.side).addWidget(tool.widget)
             if tool.below is not None:
                 self.below.addWidget(tool.below)
-            for keys, slot in tool.shortcuts:
-                QShortcut(QKeySequence(keys), self, activated=slot)
+            for keys, slot in tool.shortcuts:  # on the canvas: hidden behind the Translate view, they leave it its keys
+                QShortcut(QKeySequence(keys), self.canvas, activated=slot)
         self.side.addStretch(1)
         self._connect()
         self._init_following()
@@ -97,7 +98,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         for keys, slot in (("R", self.randomise), ("Ctrl+Z", self.undo_stack.undo),
                            ("Ctrl+Shift+Z", self.undo_stack.redo), ("Ctrl+Y", self.undo_stack.redo),
                            ("Ctrl+E", lambda: self.export_png()), ("S", self.smooth_button.toggle)):
-            QShortcut(QKeySequence(keys), self, activated=slot)
+            QShortcut(QKeySequence(keys), self.canvas, activated=slot)
 
     # --- the interface the main window uses ------------------------------------------------------------------
     def set_project(self, project) -> None:
@@ -111,6 +112,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         """Open `path` (a model, checkpoint or run) on the render thread; None: the project's newest model."""
         for tool in self.tools:
             tool.model_closed()
+        self.translate_view.model_closed()
         self._info, self._snapshot = None, None
         self._strips.clear()
         if path is None and self._project is None:
@@ -251,7 +253,11 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         self.status.emit(text)
 
     def _tools_shown(self) -> list:
-        return [tool for tool in self.tools if self._info is not None and tool.applies_to(self._info)]
+        return [tool for tool in self.tools if self._explores() and tool.applies_to(self._info)]
+
+    def _explores(self) -> bool:
+        """A model with a latent space is open (not none, nor one that translates pictures)."""
+        return self._info is not None and not self._info.translates
 
     # --- moving the point ------------------------------------------------------------------------------------
     def randomise(self) -> None:
@@ -310,7 +316,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
 
     # --- rendering -------------------------------------------------------------------------------------------
     def _request_canvas(self) -> None:
-        if self._info is not None:
+        if self._explores():
             self.last_stamp = self.render.request(self.look())
 
     def _on_rendered(self, image: np.ndarray, stamp: int) -> None:
@@ -332,7 +338,11 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
     def _on_computed(self, key: str, result) -> None:
         name, part = key.split(":", 1)
         if self._info is not None:
-            self.tool(name).computed(part, result)
+            self._asker(name).computed(part, result)
+
+    def _asker(self, name: str):
+        """Whoever asked the render thread for work under `name`: a tool, or the Translate view."""
+        return self.translate_view if name == self.translate_view.name else self.tool(name)
 
     def _on_model_opened(self, info: ModelInfo) -> None:
         self._info = info
@@ -364,6 +374,12 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         for tool in shown:
             tool.model_opened(info)
         self._show_point(self._point)
+        for widget in self.latent_only:
+            widget.setVisible(not info.translates)
+        self.translate_view.bar.setVisible(info.translates)
+        self.views.setCurrentWidget(self.translate_view if info.translates else self.canvas)
+        if info.translates:
+            self.translate_view.model_opened(info)
         self.pages.setCurrentIndex(1)
         self.model_label.setText(f"{info.family} · step {info.step} · {info.size} px")
         self.status.emit(f"Exploring {info.family} model {info.id} (step {info.step}, {info.size} px)")
@@ -372,6 +388,8 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
     def _on_snapshot_loaded(self, step: int) -> None:
         for tool in self._tools_shown():
             tool.weights_changed(step)
+        if self._info.translates:
+            self.translate_view.weights_changed(step)
         self.model_label.setText(f"{self._info.family} · step {step} · {self._info.size} px · training")
         self.status.emit(f"Explore shows the training run's newest weights (step {step})")
 
@@ -379,7 +397,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         if ":" in what:  # work a tool gave the render thread
             name, part = what.split(":", 1)
             if self._info is not None:
-                self.tool(name).computed_failed(part, reason)
+                self._asker(name).computed_failed(part, reason)
             what = f"finish {part}"
         elif what == "open":
             self._info = None

@@ -7,9 +7,10 @@ final frame always belongs to the final request (napari's StatusChecker, stylega
 
 Work kinds, highest priority first: open a model, load newer EMA weights, change the sampling settings (a VQ-VAE's
 temperature and top-k), render the canvas, render one chunk of a strip (variations, bookmark thumbnails,
-interpolation frames, a crossbreed grid), then other work an Explore tool asks of the model (fit directions).
-Every image is an engine Look: a latent and what the family adds to it (ψ, a mix of styles, a move in W). A strip is rendered a chunk at a time, so a canvas request never
-waits behind a long strip; new weights or settings are in place before any request already waiting is rendered.
+interpolation frames, a crossbreed grid), then other work an Explore tool or the Translate view asks of the model
+(fit directions, translate a picture). Every image is an engine Look: a latent and what the family adds to it (ψ, a
+mix of styles, a move in W). A strip is rendered a chunk at a time, so a canvas request never waits behind a long
+strip; new weights or settings are in place before any request already waiting is rendered.
 
 The Model lives and is used on this thread only. Signals carry uint8 NumPy arrays and plain records, never
 tensors or modules. This module does no Qt painting (gui/imaging.py makes the QImage on the GUI thread).
@@ -46,11 +47,17 @@ class ModelInfo:
     num_styles: int = 0  # style-based: how many styles a point has
     flips: bool = False  # trained with mirrored images too (a mirrored training image is then a copy)
     aspect: str = "1:1"  # width:height of what it draws (`size` is the long side)
+    directions: tuple = ()  # an image-to-image model's ("a2b", and "b2a" when it goes both ways); () otherwise
 
     @property
     def in_w(self) -> bool:
         """Style-based: ψ, mixes and directions act on the styles in W, not on z."""
         return self.input_kind == "styles"
+
+    @property
+    def translates(self) -> bool:
+        """Image-to-image: it translates pictures instead of drawing points (the Translate view shows it)."""
+        return bool(self.directions)
 
     def can(self, capability) -> bool:
         return capability in self.capabilities
@@ -230,7 +237,8 @@ class RenderThread(QThread):
                                          dict(model.sampling()), model.codebook_size,
                                          (model.output.channels, model.output.height, model.output.width),
                                          model.inputs.kind.value, dict(model.net.style_ranges()) if styled else {},
-                                         model.inputs.num_styles, bool(model.cfg.flip), model.aspect))
+                                         model.inputs.num_styles, bool(model.cfg.flip), model.aspect,
+                                         tuple(model.directions)))
 
     def _do_snapshot(self, weights: dict, step: int) -> None:
         self._model.load_snapshot(weights, step)

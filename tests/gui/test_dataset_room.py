@@ -179,3 +179,80 @@ def test_wide_cut_outs_show_their_shape_and_transparency_and_the_artist_can_chan
     qtbot.waitUntil(lambda: not room.is_busy(), timeout=10_000)
     reopened = window.api.Project.open(window.project.root)
     assert (reopened.dataset.aspect, reopened.dataset.background) == ("1:1", (255, 0, 255))
+
+
+def drop_on(widget, paths, where: QPointF | None = None):
+    """Drag file URLs over one widget and drop them there (a side of an image-to-image project)."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    where = where or QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted(), "the side refused the drag"
+    QApplication.sendEvent(widget, QDropEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                              Qt.KeyboardModifier.NoModifier))
+
+
+def add_menu(room) -> list:
+    """The actions of the Add images… menu, as it is about to show."""
+    room.add_button.menu().aboutToShow.emit()
+    return [action for action in room.add_button.menu().actions() if not action.isSeparator()]
+
+
+def test_a_paired_project_shows_its_pairs_side_by_side_and_a_drop_on_side_b_adds_to_side_b(qtbot, window, api,
+                                                                                              tmp_path):
+    from gui.widgets.pair_grid import CARD
+    from tests.digits import write_paired_digits
+
+    root = write_paired_digits(tmp_path / "pairs", 12, px=16)
+    late = tmp_path / "late"
+    late.mkdir()
+    for path in sorted((root / "B").glob("*.png"))[10:]:  # two B pictures come later
+        path.rename(late / path.name)
+    room = window.dataset_room
+    kinds = add_menu(room)[-1].menu()
+    assert kinds.isEnabled()  # an empty project may still become one of pairs
+    next(action for action in kinds.actions() if action.text().startswith("Pairs")).trigger()
+    qtbot.waitUntil(lambda: room.stack.currentWidget() is room.sides and not room.is_busy(), timeout=10_000)
+    assert "drop some here" in room.sides.headers["A"].text() and room.labels_box.isHidden()
+
+    drop_on(room.sides.headers["A"], [root / "A"])
+    qtbot.waitUntil(lambda: room.sides.pair_model.rowCount() == 12 and not room.is_busy(), timeout=30_000)
+    assert room.sides.unmatched.text().startswith("12 pictures without a partner")
+    drop_on(room.sides.headers["B"], [root / "B"])
+    qtbot.waitUntil(lambda: "10 pictures" in room.sides.headers["B"].text() and not room.is_busy(), timeout=30_000)
+
+    assert api.dataset_stats(window.project)["sides"] == {"A": 12, "B": 10}
+    assert [action.text() for action in add_menu(room)[:4]] == [
+        "Side A: a folder…", "Side A: image files or a .zip…", "Side B: a folder…", "Side B: image files or a .zip…"]
+    assert not add_menu(room)[-1].menu().isEnabled()  # its pictures fix its kind
+    grid = room.sides.pair_grid
+    assert room.sides.pages.currentWidget() is grid and room.sides.pair_model.rowCount() == 12  # 10 pairs, 2 alone
+    card = room.sides.pair_model.index(0).data(Qt.ItemDataRole.DecorationRole)
+    assert card.size() == CARD  # A and B side by side
+    assert room.sides.unmatched.text().startswith("2 pictures without a partner")
+    waiting = room.sides.unmatched.toolTip().splitlines()
+    assert len(waiting) == 2 and all("waits for a side B picture" in line for line in waiting)
+
+    # the B half of a card is side B too
+    first = grid.visualRect(room.sides.pair_model.index(0))
+    drop_on(grid.viewport(), sorted(late.glob("*.png")), QPointF(first.right() - 4, first.center().y()))
+    qtbot.waitUntil(lambda: room.sides.unmatched.isHidden() and not room.is_busy(), timeout=30_000)
+    assert api.dataset_stats(window.project)["pairs"] == 12
+
+
+def test_an_unpaired_project_shows_two_collections_and_a_drop_on_one_fills_that_one(qtbot, window, api, tmp_path):
+    from tests.digits import write_unpaired_digits
+
+    root = write_unpaired_digits(tmp_path / "two", 16, px=16)
+    room = window.dataset_room
+    room.set_kind("unpaired")
+    qtbot.waitUntil(lambda: room.stack.currentWidget() is room.sides and not room.is_busy(), timeout=10_000)
+    drop_on(room.sides.side_grids["B"].viewport(), [root / "B"])
+    qtbot.waitUntil(lambda: room.sides.side_models["B"].rowCount() == 8 and not room.is_busy(), timeout=30_000)
+    assert room.sides.side_models["A"].rowCount() == 0 and room.sides.unmatched.isHidden()
+    assert api.dataset_stats(window.project)["sides"] == {"A": 0, "B": 8}
+
+    drop(window, [root / "A"])  # not on a side: the room says where pictures go
+    assert "side A or side B" in window.statusBar().currentMessage()
