@@ -16,14 +16,13 @@ from .vqvae import VQVAEPrior
 FAMILIES = {family.info.name: family for family in (DCGAN, ConvVAE, ConditionalGAN, ConditionalVAE,
                                                     VQVAEPrior, FastGAN, StyleGAN, Pix2Pix, CycleGAN)}
 DEFAULT_FAMILY = "dcgan"
-TRANSLATORS = {"paired": "pix2pix", "unpaired": "cyclegan"}  # the default family of an image-to-image project
 
 
 def default_family(size: int, layout: str = "images") -> str:
     """For single images: FastGAN from 64 px up (made for small sets, stable), DCGAN below, where it is as good and
     quicker. For pairs pix2pix, for two collections CycleGAN."""
-    if layout in TRANSLATORS:
-        return TRANSLATORS[layout]
+    if layout != "images":  # the first family made for the layout (a pair is also two collections)
+        return next(name for name, family in FAMILIES.items() if family.layout == layout)
     return "fastgan" if size >= 64 else DEFAULT_FAMILY
 
 
@@ -65,8 +64,8 @@ def recommended_families(label_count: int, layout: str = "images") -> list[str]:
     more labels the conditional families come first (the labels are worth using); with fewer they are left out,
     since they cannot train without labels. An image-to-image project's default comes first."""
     fitting = [name for name, family in FAMILIES.items() if trains_on(family, layout)]
-    if layout in TRANSLATORS:
-        return sorted(fitting, key=lambda name: name != TRANSLATORS[layout])
+    if layout != "images":
+        return sorted(fitting, key=lambda name: name != default_family(0, layout))
     conditional = [name for name in fitting if Capability.LABELS in FAMILIES[name].info.capabilities]
     others = [name for name in fitting if name not in conditional]
     return conditional + others if label_count >= 2 else others

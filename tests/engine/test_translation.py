@@ -155,7 +155,7 @@ def api_unit(images):
 
 def test_pix2pix_learns_edges_to_colour_far_better_than_copying_or_the_mean_picture(paired, pix2pix):
     edges, colour = held_out()
-    model = api.open_model(paired.root)
+    model = api.open_model(pix2pix.checkpoint)
     made = np.stack([model.translate(e) for e in edges])[..., :3].astype(np.float64)
     data = api.load_dataset(paired)
     mean = data.images[data.pairs[~data.split[data.pairs[:, 0]], 1]][..., :3].astype(np.float64).mean(0)
@@ -171,7 +171,7 @@ def test_pix2pix_learns_edges_to_colour_far_better_than_copying_or_the_mean_pict
 
 def test_cyclegan_learns_colour_to_edges_from_collections_without_pairs(unpaired, cyclegan):
     edges, colour = held_out()
-    model = api.open_model(unpaired.root)
+    model = api.open_model(cyclegan.checkpoint)
     assert model.directions == ("a2b", "b2a")
     made = grey(np.stack([model.translate(c, "a2b") for c in colour]))
     data = api.load_dataset(unpaired)
@@ -227,7 +227,8 @@ def test_translate_writes_one_png_per_picture_at_its_own_size_and_keeps_alpha(pa
     out = tmp_path / "out"
     (out).mkdir()
     Image.fromarray(edges[0]).save(out / "wide.png")  # already there: kept
-    code = cli.main(["translate", str(paired.root), str(inputs), "--out", str(out)])
+    checkpoint = str(pix2pix.checkpoint)  # the project also holds the resume tests' runs
+    code = cli.main(["translate", checkpoint, str(inputs), "--out", str(out)])
     printed = capsys.readouterr()
     assert code == 0 and "skipped" in printed.err and "broken.png" in printed.err
     assert sorted(p.name for p in out.glob("*.png")) == ["sketch-2.png", "sketch.png", "wide-2.png", "wide.png"]
@@ -235,20 +236,20 @@ def test_translate_writes_one_png_per_picture_at_its_own_size_and_keeps_alpha(pa
     made = np.asarray(Image.open(out / "wide-2.png"))
     assert made.shape == (32, 40, 4) and np.array_equal(made[..., 3], rgba[..., 3])
     record = api.read_png_latent(out / "sketch.png") or json.loads(Image.open(out / "sketch.png").text["latent-studio"])
-    model = api.open_model(paired.root)
+    model = api.open_model(pix2pix.checkpoint)
     assert record["model_id"] == model.id and record["direction"] == "a2b"
     assert record["source"].endswith("deeper/sketch.png") or record["source"].endswith("in/sketch.png")
     assert np.array_equal(np.asarray(Image.open(out / "sketch.png"))[..., :3], model.translate(edges[0])[..., :3])
-    assert cli.main(["translate", str(paired.root), str(inputs / "sketch.png"), "--out", str(out),
+    assert cli.main(["translate", checkpoint, str(inputs / "sketch.png"), "--out", str(out),
                      "--direction", "b2a"]) == 2
     assert "translates a2b; it cannot translate b2a" in capsys.readouterr().err
-    assert cli.main(["translate", str(paired.root), str(inputs / "broken.png"), "--out", str(out)]) == 1
+    assert cli.main(["translate", checkpoint, str(inputs / "broken.png"), "--out", str(out)]) == 1
 
 
 def test_cyclegan_translates_back_from_the_cli(unpaired, cyclegan, tmp_path):
     edges, colour = held_out(2)
     Image.fromarray(edges[0]).save(tmp_path / "edges.png")
-    assert cli.main(["translate", str(unpaired.root), str(tmp_path / "edges.png"), "--out", str(tmp_path / "out"),
+    assert cli.main(["translate", str(cyclegan.checkpoint), str(tmp_path / "edges.png"), "--out", str(tmp_path / "out"),
                      "--direction", "b2a"]) == 0
     made = np.asarray(Image.open(tmp_path / "out" / "edges.png"))
     assert made.shape == (32, 32, 4)
