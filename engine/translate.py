@@ -50,31 +50,36 @@ def pictures_in(sources) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 def translate_files(model, sources, out: Path, direction: str = "a2b", on_event=None,
-                    control: Control | None = None) -> Translated:
-    """Translate every picture in `sources` (files and folders) into PNGs in `out`."""
+                    control: Control | None = None, pictures=()) -> Translated:
+    """Translate every picture in `sources` (files and folders), and the `pictures` given as (name, H x W x 4 uint8)
+    (a training picture that has no file of its own: half of a side-by-side pair, a zip member), into PNGs in
+    `out`."""
     check_direction(model, direction)  # before anything is read or written
     emit = on_event or (lambda event: None)
     paths, missing = pictures_in(sources)
+    work = [(str(path), path.stem, lambda path=path: decode_whole(read(Item(str(path), "", path)), MAX_SIDE))
+            for path in paths]
+    work += [(name, Path(name).stem, lambda picture=picture: picture) for name, picture in pictures]
     result = Translated(skipped=list(missing))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     taken = {path.name.lower() for path in out.iterdir()}
-    for done, path in enumerate(paths):
+    for done, (source, stem, load) in enumerate(work):
         if control is not None:
             control.check()
-        emit(Progress("translate", done, len(paths)))
+        emit(Progress("translate", done, len(work)))
         try:
-            picture = decode_whole(read(Item(source=str(path), label="", path=path)), MAX_SIDE)
+            picture = load()
         except Rejected as rejected:
-            result.skipped.append((str(path), str(rejected)))
+            result.skipped.append((source, str(rejected)))
             continue
-        name = _free_name(path.stem, taken)
-        if name != f"{path.stem}.png":
-            result.renamed.append((str(path), name))
-        record = {"model_id": model.id, "family": model.family, "direction": direction, "source": str(path)}
+        name = _free_name(stem, taken)
+        if name != f"{stem}.png":
+            result.renamed.append((source, name))
+        record = {"model_id": model.id, "family": model.family, "direction": direction, "source": source}
         files.save_png(out / name, model.translate(picture, direction), record)
         result.written.append(out / name)
-    emit(Progress("translate", len(paths), len(paths)))
+    emit(Progress("translate", len(work), len(work)))
     return result
 
 

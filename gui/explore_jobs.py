@@ -142,9 +142,12 @@ def held_out_pictures(project, side: str, count: int) -> list[tuple]:
             (Path(rows[i]["source"]).name, None, np.array(images[i])) for i in picks]
 
 
-def translate_files(model_path: str, snapshot, sources: list, out: str, direction: str, on_event, control):
-    """The pictures in `sources` translated into PNGs in `out` by a Model of the job's own (api.Translated)."""
+def translate_files(model_path: str, snapshot, sources: list, out: str, direction: str, on_event, control,
+                    pictures=()):
+    """The pictures in `sources`, and `pictures` given as (name, pixels), translated into PNGs in `out` by a Model of
+    the job's own (api.Translated)."""
     from engine import api
 
     model = _model(model_path, snapshot, {})
-    return api.translate_files(model, sources, Path(out), direction, on_event=on_event, control=control)
+    return api.translate_files(model, sources, Path(out), direction, on_event=on_event, control=control,
+                               pictures=pictures)

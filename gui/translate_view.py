@@ -259,20 +259,22 @@ class TranslateView(QWidget):
     def export(self, folder: str | None = None) -> None:
         """Every card's picture file translated into a PNG in `folder` (asked for when not given), off the GUI."""
         files = [card.path for card in self.cards() if card.path is not None]
-        if self._info is None or not files:
-            self._context.notify("Add pictures to translate first" if not self._cards else
-                                 "These pictures have no files to translate again: add picture files to export")
+        # a training picture without a file of its own (half of a side-by-side pair, a zip member) goes as pixels
+        pictures = [(card.name, card.picture) for card in self.cards()
+                    if card.path is None and card.picture is not None]
+        if self._info is None or not (files or pictures):
+            self._context.notify("Add pictures to translate first")
             return
         project = self._context.project()
         folder = folder or self.ask_folder(self, str(project.root / "exports") if project is not None else "")
         if folder is None:
             return
         model_path, snapshot, _ = self._context.model_source()
-        direction, left_out = self._direction, len(self._cards) - len(files)
-        self._context.notify(f"Exporting {len(files)} translations to {folder}…")
+        direction = self._direction
+        self._context.notify(f"Exporting {len(files) + len(pictures)} translations to {folder}…")
         run_task(lambda on_event, control: explore_jobs.translate_files(model_path, snapshot, files, folder,
-                                                                        direction, on_event, control),
-                 on_done=lambda result: self._on_exported(result, folder, left_out),
+                                                                        direction, on_event, control, pictures),
+                 on_done=lambda result: self._on_exported(result, folder),
                  on_failed=lambda reason: self._context.notify(f"Export failed: {reason}"), owner=self)
 
     # --- reading the state (tests, the room) ---------------------------------------------------------------
@@ -410,10 +412,9 @@ class TranslateView(QWidget):
         self.refused_label.setToolTip("\n".join(self._refused))
         self.refused_label.setVisible(bool(self._refused))
 
-    def _on_exported(self, result, folder: str, left_out: int) -> None:
-        unread = f"; {left_out} training pictures without a file were left out" if left_out else ""
+    def _on_exported(self, result, folder: str) -> None:
         self._refuse([(Path(source).name, reason) for source, reason in result.skipped], say=False)
-        self._context.notify(f"Exported to {folder}: {result.summary()}{unread}")
+        self._context.notify(f"Exported to {folder}: {result.summary()}")
         self.exported.emit(result)
 
     def _set_enabled(self) -> None:

@@ -244,6 +244,10 @@ def test_translate_writes_one_png_per_picture_at_its_own_size_and_keeps_alpha(pa
                      "--direction", "b2a"]) == 2
     assert "translates a2b; it cannot translate b2a" in capsys.readouterr().err
     assert cli.main(["translate", checkpoint, str(inputs / "broken.png"), "--out", str(out)]) == 1
+    half = np.dstack([edges[1], np.full((32, 32), 255, np.uint8)])  # a picture with no file (half of a pair)
+    given = api.translate_files(model, [], out, pictures=[("pair-0001.png", half)])
+    assert [p.name for p in given.written] == ["pair-0001.png"] and not given.skipped
+    assert np.array_equal(np.asarray(Image.open(out / "pair-0001.png")), model.translate(half))
 
 
 def test_cyclegan_translates_back_from_the_cli(unpaired, cyclegan, tmp_path):

@@ -189,3 +189,19 @@ def test_new_training_weights_translate_every_picture_again(qtbot, room_of, trai
     with qtbot.waitSignal(view.translated, timeout=WAIT):
         room.on_snapshot(earlier)  # the run the room shows sends weights: they replace the model's
     assert not np.array_equal(view.cards()[0].translation, at_20)
+
+
+def test_held_out_halves_of_side_by_side_pictures_export_from_their_pixels(qtbot, room_of, tmp_path):
+    sheets = write_paired_digits(tmp_path / "sheets", 60, side_by_side=True)
+    project = api.Project.create(tmp_path / "Side by side")
+    api.ingest(project, [sheets], halves=True, size=32)
+    api.train(project, api.TrainConfig(family=FAMILIES["one way"], steps=10, width=8, device="cpu",
+                                       precision="fp32", sample_every=10, checkpoint_every=10, kid_every=0))
+    view = room_of(project).translate_view
+    view.held_out_button.click()
+    qtbot.waitUntil(lambda: len(translated(view)) > 0 and len(translated(view)) == len(view.cards()), timeout=WAIT)
+    assert all(card.path is None for card in view.cards())  # halves: no file of their own to read again
+    with qtbot.waitSignal(view.exported, timeout=WAIT) as done:
+        view.export(str(tmp_path / "out"))
+    assert len(done.args[0].written) == len(view.cards()) and not done.args[0].skipped
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == sorted(c.name for c in view.cards())
