@@ -1,8 +1,8 @@
 """Sample quality side by side: every family in the registry trained for the same wall-clock minutes on the same
 real images, then KID of 512 samples against the real set in two feature spaces (engine/features.py): ImageNet
 EfficientNet-Lite0, and the same network with random weights and BatchNorm calibrated on the real set (Naeem et al.
-2020), which no model can have trained against; with images/s. The floor is the KID between two disjoint halves of the real set: no model can be expected to
-beat it by much.
+2020), which no model can have trained against; with images/s. The floor is the KID between two disjoint halves of
+the real set: no model can be expected to beat it by much.
 
     python bench/quality.py                                   # sklearn digits at 32 px, 4 minutes per family
     python bench/quality.py --minutes 1 --families dcgan fastgan

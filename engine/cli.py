@@ -1,5 +1,5 @@
-"""The command line: `python main.py ingest|train|generate|translate|export|export-model|export-onnx ...`. It calls engine.api
-and prints events.
+"""The command line: `python main.py ingest|train|generate|translate|export|export-model|export-onnx ...`. It calls
+engine.api and prints events.
 
 Errors a user can cause (bad paths, refused model files, empty datasets) print one line and exit non-zero;
 they never print a traceback.

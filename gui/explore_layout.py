@@ -44,8 +44,8 @@ def build(room) -> None:
     room.model_label = QLabel(toolTip="The model shown, and the training step of its weights")
     tools.addWidget(room.model_label)
     room.follow_button = QToolButton(text="Follow", checkable=True, checked=True,
-                                     toolTip="Follow training: show the newest weights of whichever run trains, switching to a "
-                                             "new run at its first checkpoint")
+                                     toolTip="Follow training: show the newest weights of whichever run trains, "
+                                             "switching to a new run at its first checkpoint")
     room.open_button = QToolButton(text="Open", toolTip="Explore the best or an earlier checkpoint of any run, or "
                                                           "a model file (stops following training)")
     tools.addWidget(room.follow_button)
