@@ -44,12 +44,6 @@ class TrainingData:
         # N x H x W x 4 uint8 RGBA for models that learn transparency (an image without alpha is opaque), else
         # N x H x W x 3 composited onto the project's background
         images = torch.from_numpy(np.array(data.images) if alpha else data.rgb())
-        labels = torch.from_numpy(data.labels.astype("int64"))
-        keep = ~holdout if hold_out else torch.ones_like(holdout)
-        self.images, self.labels = images[keep].to(device), labels[keep].to(device)
-        judged = holdout.nonzero().flatten()[:HOLDOUT_JUDGED]
-        self.holdout = to_unit(images[judged].to(device)) if len(judged) else None
-        self.holdout_labels = labels[judged].to(device) if len(judged) else None
         self.hash = dataset_hash(data.hashes, size, aspect)
         self.count = len(data.hashes)  # images in the dataset, held-out ones included (what `hash` covers)
         pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:KID_REAL].sort().values
@@ -57,6 +51,13 @@ class TrainingData:
         self.layout = layout
         if layout != "images":
             self._two_sides(data, images, holdout, layout)
+            return
+        labels = torch.from_numpy(data.labels.astype("int64"))
+        keep = ~holdout if hold_out else torch.ones_like(holdout)
+        self.images, self.labels = images[keep].to(device), labels[keep].to(device)
+        judged = holdout.nonzero().flatten()[:HOLDOUT_JUDGED]
+        self.holdout = to_unit(images[judged].to(device)) if len(judged) else None
+        self.holdout_labels = labels[judged].to(device) if len(judged) else None
 
     def _two_sides(self, data, images: torch.Tensor, holdout: torch.Tensor, layout: str) -> None:
         """Image-to-image: every image on the device, and the rows of the training and held-out A and B pictures
@@ -66,8 +67,8 @@ class TrainingData:
         self.images = images.to(self.device)
         if layout == "paired":
             if data.pairs is None or not len(data.pairs):
-                raise ValueError("pix2pix learns from pairs, and this project has none: add an A folder and a B "
-                                 "folder whose pictures share their names, or side-by-side pictures")
+                raise ValueError("this family learns from pairs, and this project has none: add an A folder and a "
+                                 "B folder whose pictures share their names, or side-by-side pictures")
             rows = torch.from_numpy(data.pairs)
             train, held = _train_and_held(rows, holdout[rows[:, 0]])
             self.train_a, self.train_b = train[:, 0].to(self.device), train[:, 1].to(self.device)
@@ -77,7 +78,7 @@ class TrainingData:
             rows = {side: torch.from_numpy(np.flatnonzero(sides == side)) for side in ("A", "B")}
             for side, found in rows.items():
                 if not len(found):
-                    raise ValueError(f"CycleGAN learns from two collections, and side {side} of this project is "
+                    raise ValueError(f"this family learns from two collections, and side {side} of this project is "
                                      "empty: add pictures to both sides")
             (train_a, self.held_a), (train_b, _) = (_train_and_held(r, holdout[r]) for r in rows.values())
             self.train_a, self.train_b = train_a.to(self.device), train_b.to(self.device)

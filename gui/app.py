@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
 
 from . import gui_thread_gc, model_exports
 from .dataset_room import DatasetRoom
+from .drops import dropped_paths
 from .engine_loader import EngineLoader
 from .settings import (APPLICATION, ORGANISATION, apply_theme, demo_target, projects_home, remember, settings,
                        string_list, unique_folder)
@@ -303,14 +304,14 @@ class MainWindow(QMainWindow):
 
     # --- drops ------------------------------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if any(url.isLocalFile() for url in event.mimeData().urls()):
+        if dropped_paths(event):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:
         event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = dropped_paths(event)
         if paths:
             event.acceptProposedAction()
             self.add_images(paths)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QSplitter, QStackedWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
+from .drops import dropped_paths
 from .widgets.pair_grid import PairGrid, PairModel
 from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel
 
@@ -39,10 +40,6 @@ def has_sides(layout: str) -> bool:
     return layout in ROLES
 
 
-def paths_of(event) -> list[str]:
-    return [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
-
-
 class _Rows:
     """Some rows of the images array, indexed from 0, without copying them (the array is memory-mapped)."""
 
@@ -66,12 +63,12 @@ class _Drops(QObject):
         widget.installEventFilter(self)
 
     def eventFilter(self, watched, event) -> bool:
-        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and paths_of(event):
+        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and dropped_paths(event):
             event.acceptProposedAction()
             return True
-        if event.type() == QEvent.Type.Drop and paths_of(event):
+        if event.type() == QEvent.Type.Drop and dropped_paths(event):
             event.acceptProposedAction()
-            self._dropped.emit(self._side_at(event.position().toPoint()), paths_of(event))
+            self._dropped.emit(self._side_at(event.position().toPoint()), dropped_paths(event))
             return True
         return False
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, Q
                                QVBoxLayout, QWidget)
 
 from . import explore_jobs, imaging
+from .drops import dropped_paths
 from .widgets.translation_cards import CardList
 from .widgets.wipe import Wipe
 from .workers import run_task
@@ -290,14 +291,14 @@ class TranslateView(QWidget):
 
     # --- drops ---------------------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if self._info is not None and any(url.isLocalFile() for url in event.mimeData().urls()):
+        if self._info is not None and dropped_paths(event):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:
         event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = dropped_paths(event)
         if paths:
             event.acceptProposedAction()
             self.add_files(paths)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .base import Learner, levels
-from .family import Family, InputKind, Inputs, image_channels
+from .family import Family, InputKind, Inputs
 
 MAX_DEPTH = 7  # U-Net levels at most (a 256 px picture down to 2 x 2)
 
@@ -198,7 +198,3 @@ class TranslationFamily(Family):
         count = max(1, rows * columns // 3)
         a, b = data.examples(count)
         return {"image": a.to(device), "target": b.to(device)}
-
-    @staticmethod
-    def channels(cfg) -> int:
-        return image_channels(cfg)

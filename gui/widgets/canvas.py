@@ -9,6 +9,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ..drops import dropped_paths
 from ..imaging import checkerboard
 
 ZOOM_STEPS = (0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
@@ -127,7 +128,7 @@ class Canvas(QWidget):
         event.accept()
 
     def dragEnterEvent(self, event) -> None:
-        if any(url.isLocalFile() for url in event.mimeData().urls()):
+        if dropped_paths(event):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:
@@ -135,7 +136,7 @@ class Canvas(QWidget):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        paths = dropped_paths(event)
         if paths:
             event.acceptProposedAction()
             self.file_dropped.emit(paths[0])
