@@ -32,7 +32,6 @@ from .training import GRID_COLUMNS, GRID_ROWS, SAMPLE_SEED
 DEMO_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo"
 DEMO_IMAGES = DEMO_DIR / "images"
 DEMO_MODEL = DEMO_DIR / "model.safetensors"
-RUN_LABEL = "demo-dcgan-64"
 
 
 def demo_available() -> bool:
@@ -72,7 +71,7 @@ def create_demo_project(dest: Path, on_event=None, control: Control | None = Non
 
 
 def _install_model(project: Project) -> Path:
-    """The bundled model as run 'NNNN-demo-dcgan-64': config, status, a resumable checkpoint, a sample grid."""
+    """The bundled model as run 'NNNN-demo-FAMILY-SIZE': config, status, a resumable checkpoint, a sample grid."""
     from .model import open_model
 
     model = open_model(DEMO_MODEL)
@@ -82,7 +81,7 @@ def _install_model(project: Project) -> Path:
     # the same fingerprint as the Trainer's, so resuming this run does not warn that the dataset changed
     dataset_hash = training_data.dataset_hash(hashes, cfg.size)
 
-    run_dir = project.new_run_dir(RUN_LABEL)
+    run_dir = project.new_run_dir(f"demo-{model.family}-{model.size}")
     files.write_json(run_dir / "config.json", dict(asdict(cfg), run_uid=run_uid, dataset_hash=dataset_hash))
 
     weights = model.net.state_dict()
