@@ -73,17 +73,17 @@ def normalised_entropy(classes: np.ndarray, n_classes: int = 10) -> float:
 
 CONV_SEED = 0
 CONV_EPOCHS = 12
-CONV_LAYER = "penultimate"  # the 128 ReLU units before the class scores: where its Fréchet distance is measured
+# its layer: the 128 ReLU units before the class scores, where its Fréchet distance is measured (conv_read)
 
 
 def real_digits_32(indices: np.ndarray) -> np.ndarray:
     """The real digits at `indices` as 32 x 32 uint8 greys, drawn exactly as tests/digits.py writes them."""
-    from PIL import Image
     from sklearn.datasets import load_digits
 
+    from .digits import digit_picture
+
     images = load_digits().images
-    return np.stack([np.asarray(Image.fromarray((images[i] / 16.0 * 255).round().astype(np.uint8), "L")
-                                .resize((32, 32), Image.BICUBIC)) for i in indices])
+    return np.stack([digit_picture(images[i], 32) for i in indices])
 
 
 def _conv_net():
@@ -149,11 +149,15 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
     return float(mu @ mu + np.trace(ca + cb - 2 * root))
 
 
+@lru_cache(maxsize=1)
+def _training_features() -> np.ndarray:
+    return conv_read(real_digits_32(judge_split()[0]))[2]
+
+
 def conv_figures(images: np.ndarray) -> dict:
     """What the convnet says of images: mean confidence, class coverage (normalised entropy) and the Fréchet
     distance to the real digits it learnt from."""
-    learn, _ = judge_split()
     classes, confidence, feats = conv_read(images)
-    _, _, real = conv_read(real_digits_32(learn))
+    real = _training_features()
     return {"confidence": float(confidence.mean()), "coverage": normalised_entropy(classes),
             "frechet": frechet(feats, real)}

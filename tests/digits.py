@@ -21,11 +21,18 @@ def write_digits(root: Path, per_class: int | None = None, px: int = 32, indices
         if per_class is not None and counts.get(label, 0) >= per_class:
             continue
         counts[label] = counts.get(label, 0) + 1
-        grey = (img / 16.0 * 255).round().astype(np.uint8)
         folder = root / str(label)
         folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(grey, "L").resize((px, px), Image.BICUBIC).save(folder / f"digit-{i:04d}.png")
+        Image.fromarray(digit_picture(img, px), "L").save(folder / f"digit-{i:04d}.png")
     return root
+
+
+def digit_picture(image: np.ndarray, px: int) -> np.ndarray:
+    """One 8 x 8 digit of scikit-learn's (0-16) as a px x px uint8 grey picture, enlarged bicubically."""
+    from PIL import Image
+
+    grey = (image / 16.0 * 255).round().astype(np.uint8)
+    return np.asarray(Image.fromarray(grey, "L").resize((px, px), Image.BICUBIC))
 
 
 def write_sprite_digits(root: Path, per_class: int | None = None, px: int = 32, indices=None,

@@ -213,6 +213,7 @@ def check_demo(out: Path = DEMO) -> bool:
 
     from engine import api, features
     from engine.memorisation import Meter
+    from engine.metrics import kid
 
     train, held = split(IMAGES)
     labels = sorted({p.parent.name for p in train})
@@ -221,14 +222,19 @@ def check_demo(out: Path = DEMO) -> bool:
     model = api.open_model(out / "model.safetensors")
     made = np.concatenate([model.render(api.latents_for_seed(7, model.latent_dim, 100 * (i + 1))[-100:])
                            for i in range(SAMPLES // 100)])[..., :3]
-    classifier = LogisticRegression(max_iter=2000, C=0.1).fit(features.uint8_features(real).numpy(), y)
+    # every set's features once per space: ImageNet's, and random weights calibrated on the training pictures
+    spaces = {"ImageNet": None, "random": features.random_network(real)}
+    feats = {space: {name: features.uint8_features(images, net=net)
+                     for name, images in (("real", real), ("unseen", unseen), ("made", made))}
+             for space, net in spaces.items()}
+    classifier = LogisticRegression(max_iter=2000, C=0.1).fit(feats["ImageNet"]["real"].numpy(), y)
 
-    def read(images):
-        proba = classifier.predict_proba(features.uint8_features(images).numpy())
+    def read(name):
+        proba = classifier.predict_proba(feats["ImageNet"][name].numpy())
         return proba.argmax(1), proba.max(1)
 
-    held_class, held_conf = read(unseen)
-    made_class, made_conf = read(made)
+    held_class, held_conf = read("unseen")
+    made_class, made_conf = read("made")
     print(f"classifier on held-out real pictures: accuracy {(held_class == y_held).mean():.2f}, "
           f"mean confidence {held_conf.mean():.2f}")
     counts = np.bincount(made_class, minlength=len(labels))
@@ -242,15 +248,8 @@ def check_demo(out: Path = DEMO) -> bool:
     nearer = float((made_sims[:, 0] > line).mean())
     print(f"nearest-training similarity: held-out median {np.median(held_sims):.3f}, 95th percentile {line:.3f}; "
           f"samples median {np.median(made_sims):.3f}, {100 * nearer:.1f}% above the held-out 95th percentile")
-    from engine.metrics import kid
-
-    random_space = features.random_network(real)
-    kids = {space: 1e3 * kid(features.uint8_features(made, net=net), features.uint8_features(real, net=net),
-                             subset_size=200)
-            for space, net in (("ImageNet", None), ("random", random_space))}
-    floors = {space: 1e3 * kid(features.uint8_features(unseen, net=net), features.uint8_features(real, net=net),
-                               subset_size=len(unseen))
-              for space, net in (("ImageNet", None), ("random", random_space))}
+    kids = {space: 1e3 * kid(f["made"], f["real"], subset_size=200) for space, f in feats.items()}
+    floors = {space: 1e3 * kid(f["unseen"], f["real"], subset_size=len(unseen)) for space, f in feats.items()}
     print("KID x 10^3 against the training pictures: samples " + ", ".join(f"{k} {v:.1f}" for k, v in kids.items())
           + "; held-out pictures " + ", ".join(f"{k} {v:.1f}" for k, v in floors.items()))
     passed = bool((counts > 0).all() and made_conf.mean() >= 0.6 and nearer <= 0.1)
