@@ -450,7 +450,7 @@ class Trainer:
                 "run_uid": self.run_uid, "model_id": self._model_id(), "quality": quality, "measure": measure,
                 **self.best.record(), "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
                 "label_names": self.data.label_names, "time": time.time(), "extra": self.learner.extra_state(),
-                "train_seconds": round(self.seconds, 1), "image_count": self.data.count,
+                "train_seconds": round(self.seconds, 3), "image_count": self.data.count,
                 "precision": devices.PRECISIONS[self.amp_dtype]}
         try:
             path = checkpoints.save(self.folder.path, self.step_count, self.learner, {"train": self.gen.get_state()},
