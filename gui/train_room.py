@@ -406,7 +406,8 @@ class TrainRoom(QWidget):
         speed = self._speeds.get(_speed_key(config)) if config is not None else None
         if config is None or self._measuring is not None:
             return
-        self.duration.show_expected(speed, config.batch, config.steps)
+        self.duration.show_expected(speed, config.batch, config.steps,
+                                    lambda images: self.api.describe_expectation(config.family, config.size, images))
         if speed is None:
             self.speed_label.setText("Not measured yet for these settings")
             return

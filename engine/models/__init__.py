@@ -2,19 +2,21 @@
 is in family.py."""
 from __future__ import annotations
 
-from .family import Capability, Family, FamilyInfo, InputKind, Inputs, Look, Output, part
+from .family import Capability, Family, FamilyInfo, InputKind, Inputs, Look, Milestone, Output, part
 from .cgan import ConditionalGAN
 from .cvae import ConditionalVAE
 from .cyclegan import CycleGAN
 from .dcgan import DCGAN
 from .fastgan import FastGAN
 from .pix2pix import Pix2Pix
+from .projected import ProjectedFastGAN
 from .stylegan import StyleGAN
 from .vae import ConvVAE
 from .vqvae import VQVAEPrior
 
 FAMILIES = {family.info.name: family for family in (DCGAN, ConvVAE, ConditionalGAN, ConditionalVAE,
-                                                    VQVAEPrior, FastGAN, StyleGAN, Pix2Pix, CycleGAN)}
+                                                    VQVAEPrior, FastGAN, ProjectedFastGAN, StyleGAN, Pix2Pix,
+                                                    CycleGAN)}
 DEFAULT_FAMILY = "dcgan"
 
 
@@ -34,8 +36,9 @@ def trains_on(family: type[Family], layout: str) -> bool:
     return family.layout == layout
 
 
-__all__ = ["Capability", "Family", "FamilyInfo", "InputKind", "Inputs", "Output", "part", "FAMILIES", "default_family",
-           "get_family", "families", "recommended_families", "family_options", "trains_on", "family_layout"]
+__all__ = ["Capability", "Family", "FamilyInfo", "InputKind", "Inputs", "Milestone", "Output", "part", "FAMILIES",
+           "default_family", "get_family", "families", "recommended_families", "family_options", "trains_on",
+           "family_layout"]
 
 
 def get_family(name: str) -> type[Family]:

@@ -13,7 +13,7 @@ from torch import nn
 from ..augment import diff_augment
 from .adversarial import GANLearner
 from .base import channels, chunks, levels, preset_width
-from .family import Capability, Family, FamilyInfo, first_grid, image_channels
+from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 
 
 class Generator(nn.Module):
@@ -119,6 +119,9 @@ class DCGAN(Family):
                                 Capability.ANY_ASPECT}),
     )
     Learner = DCGANLearner
+    curves = {64: (Milestone(47_200, 536, "ragged blobs in one or two colours"),
+                   Milestone(236_000, 219, "rough silhouettes in flat colours and faint grey ghosts, nothing "
+                                           "recognisable yet"))}
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:

@@ -206,6 +206,14 @@ def part(batch: dict, start: int, stop: int) -> dict:
     return {key: value[start:stop] for key, value in batch.items()}
 
 
+@dataclass(frozen=True)
+class Milestone:
+    """A point of a quality curve bench/quality.py measured (engine/expectations.py reads them)."""
+    images: int  # images the run had seen (steps x batch): the same on a fast GPU and on a CPU
+    kid: float  # KID x 10^3 in ImageNet features of 512 samples against the real set (mean of the seeds)
+    look: str  # what the samples looked like, written while looking at the bench's grid of that checkpoint
+
+
 class Family:
     """The defaults every family starts from; a family overrides what differs (see the module docstring)."""
     info: FamilyInfo
@@ -215,6 +223,7 @@ class Family:
     judged_on_holdout: bool = False  # checkpoints judged on held-out images (else by KID on samples)
     layout: str = "images"  # what it trains on: single images, or (image-to-image) "paired" or "unpaired" ones
     directions: tuple = ()  # image-to-image: the directions it translates in ("a2b", "b2a")
+    curves: dict = {}  # size -> Milestones measured on engine/expectations.py's set, by images seen
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:

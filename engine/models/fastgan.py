@@ -29,7 +29,7 @@ from .adversarial import (GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, GANLearner, c
                           gradient_penalty, r1_penalty)
 from ..distributed import share
 from .base import channels, chunks, levels, unwrapped
-from .family import Capability, Family, FamilyInfo, first_grid, image_channels
+from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 
 
 class SkipLayerExcitation(nn.Module):
@@ -277,6 +277,9 @@ class FastGAN(Family):
                                 Capability.ANY_ASPECT}),
     )
     Learner = FastGANLearner
+    curves = {64: (Milestone(13_900, 375, "blurred, striped blobs of colour"),
+                   Milestone(69_300, 326, "blobs in flat colours with rough edges and dotted textures, a few "
+                                          "repeated, nothing recognisable yet"))}
     options = frozenset({"loss", "spectral_norm", "r1", "ada_target"})
     # the paper's pair: hinge loss with spectral normalisation in the discriminator
     choices = {"loss": "hinge", "spectral_norm": True}

@@ -1,6 +1,7 @@
 """How long to train, as an artist thinks of it: the preset's steps, 15 minutes, an hour, overnight until a chosen
 time, or any number of minutes. A time budget is the run's whole schedule (engine/schedule.py): the step count
-follows from the measured speed. Shows when the run would end and the steps it would reach."""
+follows from the measured speed. Shows when the run would end, the steps it would reach and, where curves were
+measured for the family (engine/expectations.py), what that many images seen looked like there."""
 from __future__ import annotations
 
 import datetime
@@ -65,8 +66,9 @@ class DurationChoice(QWidget):
         self._on_changed()
         self.blockSignals(False)
 
-    def show_expected(self, images_per_s: float | None, batch: int, steps: int) -> None:
-        """When the run ends and how far it gets, from the measured speed (None: not measured yet)."""
+    def show_expected(self, images_per_s: float | None, batch: int, steps: int, expect=None) -> None:
+        """When the run ends and how far it gets, from the measured speed (None: not measured yet); `expect`, given
+        the images the run will see, says what that is expected to look like ("" where nothing was measured)."""
         minutes = self.minutes()
         if images_per_s is None:
             self.expected.setText("Measure the speed to see how far it gets" if minutes else "")
@@ -75,7 +77,8 @@ class DurationChoice(QWidget):
         seconds = minutes * 60 if minutes else steps / max(step_rate, 1e-9)
         end = (datetime.datetime.now() + datetime.timedelta(seconds=seconds)).strftime("%H:%M")
         reach = f"about {int(seconds * step_rate):,} steps" if minutes else f"{steps:,} steps"
-        self.expected.setText(f"Ends about {end} · {reach} at this machine's speed")
+        looks = expect(seconds * images_per_s) if expect else ""
+        self.expected.setText(f"Ends about {end} · {reach} at this machine's speed" + (f"\n{looks}" if looks else ""))
 
     def _on_changed(self, *_args) -> None:
         value = self.choice.currentData()

@@ -103,3 +103,23 @@ def test_a_resumed_budget_run_spends_what_is_left_with_no_jump_in_the_learning_r
     assert 0.95 * 60 <= second.seconds <= 1.05 * 60  # the budget, not the budget again
     assert after[0][2] == pytest.approx(before[-1][2], abs=0.02)  # progress goes on where it stopped...
     assert after[0][0] == pytest.approx(before[-1][0], rel=0.03)  # ...and so does the learning rate
+
+
+def test_what_a_budget_is_expected_to_reach_comes_from_measured_curves_that_improve_with_images_seen():
+    from engine import expectations
+    from engine.models import FAMILIES
+
+    measured = [(name, size, curve) for name, family in FAMILIES.items() for size, curve in family.curves.items()]
+    assert len(measured) >= 2, "no curves measured"
+    for family, size, curve in measured:
+        seen = [point.images for point in curve]
+        assert seen == sorted(seen) and len(set(seen)) == len(seen)  # indexed by images seen, in order
+        assert curve[-1].kid < curve[0].kid, family  # a longer budget is never promised worse samples
+        assert expectations.expected(family, size, 0) == curve[0]  # before the first point: the first
+        assert expectations.expected(family, size, seen[-1] * 10) == curve[-1]
+        if len(curve) > 1:  # between two points: the last one passed, never one not reached yet
+            assert expectations.expected(family, size, (seen[0] + seen[1]) / 2) == curve[0]
+        assert curve[-1].look in api.describe_expectation(family, size, seen[-1])
+    unmeasured = next(name for name, family in FAMILIES.items() if not family.curves)
+    assert api.describe_expectation(unmeasured, 64, 10**6) == ""  # nothing measured: no promise
+    assert api.describe_expectation(measured[0][0], 16, 10**6) == ""

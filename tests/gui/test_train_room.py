@@ -246,3 +246,9 @@ def test_a_duration_makes_time_the_budget_and_shows_when_it_ends(qtbot, room):
     assert "Ends about" in duration.expected.text() and "steps" in duration.expected.text()
     room.set_config(room.config())  # a config with a budget shows it
     assert duration.choice.currentData() == "custom" and room.config().steps == 0
+    seen = []
+    duration.choice.setCurrentIndex(duration.choice.findData("15"))
+    duration.show_expected(images_per_s=400.0, batch=16, steps=3000, expect=lambda images: seen.append(images) or
+                           "Expected: rough shapes")
+    assert seen == [pytest.approx(400.0 * 15 * 60)]  # the images the whole budget will see
+    assert duration.expected.text().endswith("Expected: rough shapes")

@@ -1,0 +1,35 @@
+"""What a training budget can be expected to reach, from the quality curves families carry (`Family.curves`).
+
+A curve is indexed by the images a run has seen (steps x batch), not by minutes: the same images take a fast GPU
+seconds and this CPU a quarter of an hour, and the Train room knows this machine's images/s. Each point holds the
+KID x 10^3 in ImageNet features of 512 samples against the real set, and what the samples looked like, in words.
+Only families and sizes that were measured have a curve: for the rest no promise is made.
+
+Where the figures come from (so they can be measured again):
+    python bench/quality.py /usr/share/openclipart/png --size 64 --limit 1000 --minutes 15 --seeds 2 \\
+        --families projected fastgan dcgan --threads 2 --points 5 --grids GRIDS
+on 963 openclipart pictures at 64 px on a 2-core CPU; two random halves of that set are 1.4 apart.
+"""
+from __future__ import annotations
+
+from .models import Milestone, get_family
+
+MEASURED_ON = "1,000 clip-art pictures at 64 px"
+
+
+def expected(family: str, size: int, images: float) -> Milestone | None:
+    """The measured point a run of `family` at `size` px reaches after seeing `images` images: the last point it
+    has passed (the first one when it has passed none); None where nothing was measured."""
+    curve = get_family(family).curves.get(size) if family else None
+    if not curve:
+        return None
+    passed = [point for point in curve if point.images <= images]
+    return passed[-1] if passed else curve[0]
+
+
+def describe(family: str, size: int, images: float) -> str:
+    """A line for the Train room: what the budget is expected to reach, or "" where no curve was measured."""
+    point = expected(family, size, images)
+    if point is None:
+        return ""
+    return f"Expected: {point.look} (what {point.images:,} images seen made on {MEASURED_ON})"
