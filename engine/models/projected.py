@@ -36,7 +36,7 @@ from ..augment import diff_augment
 from .adversarial import GANLearner, d_loss, g_loss
 from ..distributed import share
 from .base import chunks
-from .family import Capability, Family, FamilyInfo, first_grid, image_channels
+from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 from .fastgan import Generator
 
 TAPS = (2, 4, 10, 14)  # EfficientNet-Lite0 blocks read: the ends of stages 2, 3, 5 and 6 (24, 40, 112, 192 channels)
@@ -189,6 +189,10 @@ class ProjectedFastGAN(Family):
                                 Capability.ANY_ASPECT}),
     )
     Learner = ProjectedLearner
+    curves = {64: (Milestone(8_600, 268, "small dark outlines and specks in a few repeated shapes"),
+                   Milestone(44_000, 118, "rings, blobs and patterned cards in a few colours, clean edges and "
+                                          "transparent backgrounds, a few shapes repeated (mode collapse), "
+                                          "nothing recognisable yet"))}
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
