@@ -36,8 +36,8 @@ from ..augment import diff_augment
 from .adversarial import GANLearner, d_loss, g_loss
 from ..distributed import share
 from .base import chunks
-from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
-from .fastgan import Generator
+from .family import Capability, Family, FamilyInfo, Milestone, image_channels
+from .fastgan import FastGAN
 
 TAPS = (2, 4, 10, 14)  # EfficientNet-Lite0 blocks read: the ends of stages 2, 3, 5 and 6 (24, 40, 112, 192 channels)
 TAP_CHANNELS = (24, 40, 112, 192)
@@ -129,7 +129,7 @@ def on_random_grey(x: torch.Tensor, gen: torch.Generator, shard: tuple[int, int]
 class ProjectedLearner(GANLearner):
     def __init__(self, cfg, device, distributed=False):
         # the paper's Adam: no momentum in the first moment, a shorter second-moment memory
-        super().__init__(cfg, device, ProjectedFastGAN.build_sampler(cfg),
+        super().__init__(cfg, device, FastGAN.build_sampler(cfg),
                          ProjectedDiscriminator(cfg.width, min(aspect.shape(cfg.size, cfg.aspect or aspect.SQUARE)),
                                                 cfg.seed, alpha=image_channels(cfg) == 4), distributed,
                          betas=(0.0, 0.99))
@@ -196,13 +196,7 @@ class ProjectedFastGAN(Family):
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
-        """FastGAN's generator sizes; the paper's learning rate 2e-4 with a batch of 16 on a CPU."""
-        base = {"cuda": 32, "mps": 24}.get(device_kind, 16)
-        if size >= 128:
-            base //= 2
-        return {"latent_dim": 64 if n_images < 5000 else 128, "width": max(8, base),
-                "batch": 32 if device_kind != "cpu" else 16, "lr": 2e-4}
+        """FastGAN's sizes, without the options of its own discriminator (loss, spectral norm)."""
+        return {k: v for k, v in FastGAN.preset(n_images, size, device_kind).items() if k not in FastGAN.choices}
 
-    @staticmethod
-    def build_sampler(cfg) -> nn.Module:
-        return Generator(cfg.latent_dim, cfg.width, cfg.size, image_channels(cfg), first_grid(cfg))
+    build_sampler = staticmethod(FastGAN.build_sampler)  # the same generator: files and exports treat it alike
