@@ -123,7 +123,7 @@ def write_licence(written: list[tuple[str, str, str]], out: Path = DEMO / "LICEN
         "",
         "Each picture was trimmed to its visible content, given a small transparent margin and shrunk to at most",
         f"{LONGEST_SIDE} px on its longer side by `tools/make_demo.py`; nothing else was changed. The sub-folder is",
-        "the label the dataset gives it. `model.safetensors` is a FastGAN trained on these pictures by the same",
+        "the label the dataset gives it. `model.safetensors` is a model trained on these pictures by the same",
         "script, and `preview.png` shows 64 of its samples; both are released under the same public domain",
         "dedication.",
         "",
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--minutes", type=float, default=15.0, help="training time on the CPU (default 15; 0: no limit)")
     p.add_argument("--steps", type=int, default=200_000, help="stop earlier after this many steps")
-    p.add_argument("--family", default="", help="the model family (default: the 64 px default, FastGAN)")
+    p.add_argument("--family", default="", help="the model family (default: the 64 px default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--source", type=Path, default=SOURCE, help="the package's png folder")
     stage = p.add_mutually_exclusive_group()

@@ -58,8 +58,8 @@ def test_a_2_to_1_set_trains_a_2_to_1_model_that_generates_2_to_1_images(wide, t
     assert resumed.step == 30 and api.open_model(resumed.checkpoint).aspect == "2:1"
 
 
-@pytest.mark.parametrize("family", ["vae", "stylegan", "fastgan"])
-def test_the_vae_stylegan_and_fastgan_draw_wide_and_tall_pictures(wide, family):
+@pytest.mark.parametrize("family", ["vae", "stylegan", "fastgan", "projected"])
+def test_the_vae_stylegan_and_both_fastgans_draw_wide_and_tall_pictures(wide, family):
     result = api.train(wide, tiny(family, size=32, steps=6, width=4, aspect="1:2"), new=True)
     model = api.open_model(result.checkpoint)
     assert model.render(api.latents_for_seed(0, model.latent_dim, 2)).shape == (2, 32, 16, 3)

@@ -78,3 +78,9 @@ def test_transparent_pictures_reach_the_feature_network_over_a_grey_per_image():
     again = on_random_grey(rgba, torch.Generator().manual_seed(1), (0, 1))[1]
     assert not torch.allclose(grey, again)  # drawn, not fixed: no background can be learned as part of the shape
     assert on_random_grey(opaque, torch.Generator(), (0, 1)) is opaque  # colour pictures pass through
+
+
+def test_projected_is_the_default_from_64_px_and_dcgan_below():
+    assert api.default_family(64) == "projected" and api.default_family(256) == "projected"
+    assert api.default_family(32) == "dcgan"
+    assert "projected" in api.recommended_families(0)
