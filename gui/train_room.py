@@ -371,11 +371,14 @@ class TrainRoom(QWidget):
                 self.family_box.setItemData(index, f"{info.description}\n{self._why_not(name, layout)}",
                                             Qt.ItemDataRole.ToolTipRole)
         # the family of a run left unfinished, unless the artist picked one (so Continue continues it); else the one
-        # shown if it can train on these images; else the default
+        # the artist picked if it can train on these images; else the default for the images' size (not merely the
+        # one shown: before any pick that is the registry's first)
         if self._chosen_family is None and self._resumable_family in usable:
             chosen = self._resumable_family
+        elif self._chosen_family in usable:
+            chosen = self._chosen_family
         else:
-            chosen = current if current in usable else self.api.default_family(self.project.dataset.size, layout)
+            chosen = self.api.default_family(self.project.dataset.size, layout)
         self.family_box.setCurrentIndex(max(self.family_box.findData(chosen), 0))
         self.family_text.setText(self.family_box.currentData(Qt.ItemDataRole.ToolTipRole) or "")
         names = ", ".join(list(labels)[:4]) + (", …" if len(labels) > 4 else "")

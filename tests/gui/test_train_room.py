@@ -142,6 +142,24 @@ def test_images_without_labels_grey_out_the_conditional_models(qtbot, api, tmp_p
     assert room.config().family == room.family_box.currentData() == api.default_family(16)
 
 
+def test_a_64_px_project_opens_on_the_default_family_for_its_size_until_the_artist_picks_one(qtbot, api, tmp_path):
+    from tests.digits import write_digits
+
+    project = api.Project.create(tmp_path / "Big")
+    api.ingest(project, [write_digits(tmp_path / "digits", per_class=3)], size=64)
+    room = TrainRoom()
+    qtbot.addWidget(room)
+    room.set_api(api)
+    room.set_project(project)
+    qtbot.waitUntil(lambda: room.config() is not None, timeout=20_000)
+    assert room.family_box.currentData() == room.config().family == api.default_family(64) != "dcgan"
+    room.family_box.setCurrentIndex(room.family_box.findData("dcgan"))
+    room.family_box.activated.emit(room.family_box.currentIndex())  # as a click on the item does
+    room.set_project(project)  # the facts arrive again (after a run, or the project reopened)
+    qtbot.waitUntil(lambda: room.config() is not None and room.config().family == "dcgan", timeout=20_000)
+    assert room.family_box.currentData() == "dcgan"
+
+
 def test_a_family_defined_in_the_tests_appears_and_trains_in_the_room(qtbot, api, digits_project, tiny_config,
                                                                        monkeypatch):
     from engine.models import FAMILIES
