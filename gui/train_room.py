@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
@@ -30,6 +30,23 @@ def duration(seconds: float) -> str:
     if seconds < 90:
         return f"{int(seconds)} s"
     return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+class FormScroll(QScrollArea):
+    """Scrolls the settings form up and down only, and is never narrower than the form: with no horizontal
+    scrolling a narrower one clips the form's right edge (the folds and the theme's fonts widen it after start)."""
+
+    def minimumSizeHint(self) -> QSize:
+        form = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(max(340, form), super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint().expandedTo(QSize(0, super().sizeHint().height()))
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the form's hint changed: the room's layout asks again
+        return super().eventFilter(watched, event)
 
 
 class TrainRoom(QWidget):
@@ -127,10 +144,9 @@ class TrainRoom(QWidget):
         form.addRow(buttons)
         form.addRow(self.queue_button)
         form.addRow(self._queue_holder)
-        scroll = QScrollArea()
+        scroll = FormScroll()
         scroll.setWidget(setup)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(340)
         scroll.setMaximumWidth(420)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
