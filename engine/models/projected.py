@@ -21,8 +21,8 @@ The paper's parts, as built here:
 What differs, and why: transparent pictures reach the feature network laid over a random grey per image (the same
 draw for real and fake), and the heads read their alpha beside the features (a grey drawn per image alone cannot
 tell a transparent background from an opaque grey one: a first 15-minute run on clip art drew grey cards); the
-heads have no BatchNorm (see fastgan.py); the feature network is not part of the discriminator's weights, so checkpoints stay
-small and a resume or a DDP rank takes it from the same package.
+heads have no BatchNorm (see fastgan.py); the feature network is not part of the discriminator's weights, so
+checkpoints stay small and a resume or a DDP rank takes it from the same package.
 """
 from __future__ import annotations
 
