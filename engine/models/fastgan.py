@@ -272,7 +272,7 @@ class FastGAN(Family):
         name="fastgan",
         title="FastGAN",
         description="A GAN made for small sets (a hundred to a few thousand pictures): stable, and quick even on "
-                    "a CPU. The default from 64 px up.",
+                    "a CPU.",
         capabilities=frozenset({Capability.CONTINUOUS_LATENT, Capability.TRUNCATION, Capability.LAYER_FEATURES,
                                 Capability.ANY_ASPECT}),
     )
