@@ -48,6 +48,24 @@ class GANLearner(Learner):
                      for name, net in (("generator", generator), ("discriminator", discriminator))}
         self.ema = self.make_ema(generator)
 
+    def generator_pass(self, fakes: list, loss_of, amp_dtype) -> torch.Tensor:
+        """The generator's half of a step: `loss_of(item)` for each micro-batch's fakes (kept from D's half, so G
+        runs once per step), backpropagated through D with D's own parameters left alone, then one optimiser step
+        and the EMA. Returns the mean loss, on the device."""
+        D = self.nets["discriminator"]
+        self.opts["generator"].zero_grad(set_to_none=True)
+        D.requires_grad_(False)
+        total = torch.zeros((), device=self.device)
+        for item in fakes:
+            with self.autocast(amp_dtype):
+                loss = loss_of(item)
+            self.backward(loss)
+            total += loss.detach() / self.micro_batches
+        D.requires_grad_(True)
+        self.opt_step("generator")
+        self.update_ema(self.nets["generator"])
+        return total
+
     def latents(self, n: int, gen: torch.Generator, shard: tuple[int, int]) -> torch.Tensor:
         """This rank's n latents of a batch drawn for every rank."""
         return share(torch.randn(n * shard[1], self.cfg.latent_dim, generator=gen, device=self.device), shard)

@@ -134,18 +134,9 @@ class CGANLearner(GANLearner):
             d_total += loss.detach() / self.micro_batches
         self.opt_step("discriminator")
 
-        # generator: make D call the fakes real images of their label; D's own parameters are left alone
-        self.opts["generator"].zero_grad(set_to_none=True)
-        D.requires_grad_(False)
-        g_total = torch.zeros((), device=self.device)
-        for fake, y in fakes:
-            with self.autocast(amp_dtype):
-                loss = F.softplus(-D(diff_augment(fake, **aug), y)).mean()
-            self.backward(loss)
-            g_total += loss.detach() / self.micro_batches
-        D.requires_grad_(True)
-        self.opt_step("generator")
-        self.update_ema(G)
+        # generator: make D call the fakes real images of their label
+        g_total = self.generator_pass(fakes, lambda item: F.softplus(-D(diff_augment(item[0], **aug), item[1])).mean(),
+                                      amp_dtype)
         return {"d": d_total, "g": g_total}
 
 

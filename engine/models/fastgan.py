@@ -244,18 +244,8 @@ class FastGANLearner(GANLearner):
             rec_total += rec.detach() / self.micro_batches
         self.opt_step("discriminator")
 
-        # generator: fool D on augmented fakes; D's own parameters are left alone
-        self.opts["generator"].zero_grad(set_to_none=True)
-        D.requires_grad_(False)
-        g_total = torch.zeros((), device=self.device)
-        for fake in fakes:
-            with self.autocast(amp_dtype):
-                loss = g_loss(self.loss, D(diff_augment(fake, **aug)))
-            self.backward(loss)
-            g_total += loss.detach() / self.micro_batches
-        D.requires_grad_(True)
-        self.opt_step("generator")
-        self.update_ema(G)
+        # generator: fool D on augmented fakes
+        g_total = self.generator_pass(fakes, lambda fake: g_loss(self.loss, D(diff_augment(fake, **aug))), amp_dtype)
         self.ada.update(n * world, self.distributed)
         return {"d": d_total, "g": g_total, "rec": rec_total, "p": self.ada.p.clone(), "rt": self.ada.rt.clone()}
 

@@ -163,18 +163,10 @@ class ProjectedLearner(GANLearner):
             d_total += loss.detach() / self.micro_batches
         self.opt_step("discriminator")
 
-        # generator: through the frozen features to the heads; D's own parameters are left alone
-        self.opts["generator"].zero_grad(set_to_none=True)
-        D.requires_grad_(False)
-        g_total = torch.zeros((), device=self.device)
-        for fake in fakes:
-            with self.autocast(amp_dtype):
-                loss = sum(g_loss("hinge", logits) for logits in D(*self._seen(fake, gen, aug, shard)))
-            self.backward(loss)
-            g_total += loss.detach() / self.micro_batches
-        D.requires_grad_(True)
-        self.opt_step("generator")
-        self.update_ema(G)
+        # generator: through the frozen features to the heads
+        g_total = self.generator_pass(
+            fakes, lambda fake: sum(g_loss("hinge", logits) for logits in D(*self._seen(fake, gen, aug, shard))),
+            amp_dtype)
         return {"d": d_total, "g": g_total}
 
 
