@@ -51,6 +51,14 @@ SAMPLES = 512
 REAL = 2048
 
 
+def parse_field(name: str, text: str):
+    """A TrainConfig field's value from --set NAME=TEXT, typed as the field's default (true/false for a flag)."""
+    default = getattr(api.TrainConfig(), name)
+    if isinstance(default, bool):
+        return text.lower() in ("1", "true", "yes", "on")
+    return type(default)(text)
+
+
 def load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
 
@@ -136,8 +144,7 @@ def main(argv=None) -> int:
                    help="torch threads (default 1: on a shared 2-core machine two threads thrash, see STYLE.md)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    overrides = {key: type(getattr(api.TrainConfig(), key))(value)
-                 for key, value in (item.split("=", 1) for item in args.set)}
+    overrides = {key: parse_field(key, value) for key, value in (item.split("=", 1) for item in args.set)}
 
     work = Path(tempfile.mkdtemp(prefix="quality-"))
     try:
@@ -195,10 +202,16 @@ def main(argv=None) -> int:
                             shutil.copy(part, copy.parent / part.name)
                         kept.append((json.loads(path.read_text())["train_seconds"] / 60, copy))
 
-                cfg = api.TrainConfig(family=family, size=args.size, steps=10**9, minutes=args.minutes, seed=seed,
-                                      device="cpu", precision=args.precision, kid_every=0, sample_every=10**9,
-                                      checkpoint_every=10**9, checkpoint_minutes=args.minutes / args.points,
-                                      early_stop_patience=0, **overrides)
+                # minutes without steps, as `train --minutes M`: the budget is the whole schedule (lr decay, EMA).
+                # Figures before December 2026 passed steps=10**9, so the minutes only stopped the run (EMA at its
+                # longest; no decay either way, as lr_decay is off by default): --set steps=1000000000 repeats them.
+                # From random weights unless asked (--set base=true or from_model=FILE): a shipped base model
+                # may have seen the very set it would be judged on
+                cfg = api.TrainConfig(**{**dict(family=family, size=args.size, steps=0, minutes=args.minutes,
+                                                seed=seed, device="cpu", precision=args.precision, kid_every=0,
+                                                sample_every=10**9, checkpoint_every=10**9,
+                                                checkpoint_minutes=args.minutes / args.points,
+                                                early_stop_patience=0, base=False), **overrides})
                 began = time.perf_counter()
                 result = api.train(project, cfg, on_event=keep, new=True)
                 wall = time.perf_counter() - began
