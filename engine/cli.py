@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--new", action="store_true", help="start a new run instead of resuming the last one")
     q.add_argument("--from", dest="from_model", type=Path,
                    help="fine-tune this model (project, run, checkpoint or model file) of the same family and shape")
+    q.add_argument("--scratch", action="store_true", help="a new run starts from random weights even where a base "
+                   "model the app ships fits the project (resources/base/)")
     # the families' own options (Family.options); a family refuses one it does not read
     q.add_argument("--loss", choices=["bce", "hinge", "wgan-gp"], help="fastgan: the adversarial loss")
     q.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
@@ -218,6 +220,7 @@ def _train(args) -> int:
                           loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
                           lr_decay=args.lr_decay or "none", kid_every=args.kid_every,
                           early_stop_patience=args.early_stop_patience, from_model=str(args.from_model or ""),
+                          base=not args.scratch,
                           beta=args.beta or 0.0, codebook_size=args.codebook_size or 0, top_k=args.top_k or 0,
                           temperature=args.temperature or 1.0, path_length=args.path_length or 0.0,
                           style_mixing=api.TrainConfig.style_mixing if args.style_mixing is None else args.style_mixing,

@@ -160,7 +160,20 @@ def sniff_refusal(path: Path) -> str | None:
 def load_tensors(path: Path, device: str = "cpu") -> tuple[dict, dict]:
     """Load (tensors, meta) from one of our safetensors files, or raise FileRefused with the reason."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file, safe_open
+    from safetensors.torch import load_file
+
+    meta = read_meta(path)
+    try:
+        tensors = load_file(str(path), device=device)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise FileRefused(f"{Path(path).name} is corrupt: {e}") from None
+    return tensors, meta
+
+
+def read_meta(path: Path) -> dict:
+    """The JSON metadata of one of our safetensors files, without reading its tensors; FileRefused otherwise."""
+    from safetensors import SafetensorError
+    from safetensors.torch import safe_open
 
     reason = sniff_refusal(path)
     if reason:
@@ -168,11 +181,9 @@ def load_tensors(path: Path, device: str = "cpu") -> tuple[dict, dict]:
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
-        tensors = load_file(str(path), device=device)
+        return json.loads(header["meta"]) if "meta" in header else {}
     except (SafetensorError, OSError, ValueError) as e:
         raise FileRefused(f"{Path(path).name} is corrupt: {e}") from None
-    meta = json.loads(header["meta"]) if "meta" in header else {}
-    return tensors, meta
 
 
 # --- PNGs that remember their latent -------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def run_to_resume(project: Project, cfg, new: bool = False):
     """(config, run folder, checkpoint) of the run a `train` call continues, or (completed config, None, None) for
     a new run. A resumed run keeps its saved networks; the call may move its finish line and its clock. A run
     that fine-tunes another model (`from_model`) is always new."""
-    from . import checkpoints, transfer
+    from . import base_model, checkpoints, transfer
     from .models import default_family
     from .train_config import TrainConfig, complete_config
 
@@ -42,6 +42,9 @@ def run_to_resume(project: Project, cfg, new: bool = False):
     run_dir = None if new else resumable_run(project, cfg.family, cfg.steps)
     resume_from = checkpoints.latest(run_dir) if run_dir else None
     if resume_from is None:
+        base = base_model.fitting(project, cfg)
+        if base is not None:  # a new run starts from the shipped base model that fits, as `--from BASE` would
+            cfg = transfer.adopt_source(replace(cfg, from_model=str(base)))
         return complete_config(project, cfg), run_dir, None
     saved = TrainConfig.from_dict(files.read_json(run_dir / "config.json"))
     # a run saved before alpha and aspects existed made colour only, and squares

@@ -20,7 +20,7 @@ _ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_
                      "codebook_size", "top_k", "path_length", "style_mixing"}
 COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip", "alpha",
           "aspect", "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "device",
-          "precision", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "schema_version"}
+          "precision", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "base", "schema_version"}
 # every other field is a family's option (Family.options), read only by the families that declare it
 
 
@@ -62,6 +62,7 @@ class TrainConfig:
     #                                         None = 5 for families judged on held-out images (VAEs), else 0
     kid_every: int | None = None  # steps between ImageNet-feature KIDs; 0 = never; None = 2,000 on a CPU, else 5,000
     from_model: str = ""  # train --from: the model this run was fine-tuned from; "" = trained from scratch
+    base: bool = True  # a new run without from_model starts from the shipped base model that fits (base_model.py)
     codebook_size: int = 0  # vqvae: codes in the codebook (K); 0 = sized to the width
     temperature: float = 1.0  # vqvae: the prior's sampling temperature its samples start with (lower is safer)
     top_k: int = 0  # vqvae: samples draw each code among the k likeliest only; 0 = among all

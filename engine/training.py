@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoints, devices, distributed, files, schedule, transfer
+from . import base_model, checkpoints, devices, distributed, files, schedule, transfer
 from .aspect import SQUARE, suffix
 from .control import Control
 from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
@@ -179,6 +179,10 @@ class Trainer:
 
     def _start_from_source(self, path: str) -> None:
         source_step, fresh = transfer.start_from(self.learner, path, self.device)
+        if base_model.is_base(path):
+            self._say(f"starting from the base model {Path(path).stem}, which already draws clean shapes; to train "
+                      "from random weights, untick 'Start from the base model' (train --scratch)")
+            return
         self._say(f"fine-tuning {Path(path).name} (step {source_step})"
                   + (f"; {', '.join(fresh)} from scratch" if fresh else ""))
 

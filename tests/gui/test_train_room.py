@@ -217,7 +217,8 @@ def test_every_train_flag_has_a_train_room_control_that_changes_the_run(room, ap
     set_elsewhere = {"help": "argparse", "project": "the project open", "data": "the Dataset room's sources",
                      "model": room.family_box, "size": "the Dataset room's size", "new": room.start_button,  # or Continue
                      "jsonl": "the CLI's output only", "alpha": "the Dataset room's transparency (the project's)",
-                     "aspect": "the Dataset room's shape (the project's)"}
+                     "aspect": "the Dataset room's shape (the project's)",
+                     "scratch": room.settings.base}  # "Start from the base model", unticked
     flags = [a.dest for a in commands["train"]._actions if a.dest not in set_elsewhere]
     assert set(flags) <= set(room.settings.fields()), set(flags) - set(room.settings.fields())
 

@@ -1,0 +1,45 @@
+"""The base models the app ships (resources/base/*.safetensors, model files): a new run whose project one of them
+fits starts from it instead of from random weights, so a few hundred pictures begin from a model that already
+draws clean outlines and flat colours, and a short run goes further.
+
+A base fits a new run when it is of the run's family (the default for the size when the artist picked none), at
+the run's size and aspect, with the project's transparency, and the run asks for no other width or latent size: it
+is then fine-tuned exactly as `train --from BASE` would (engine/transfer.py). `train --scratch`, or
+TrainConfig.base = False, trains from random weights. A resumed run is never touched. What each base was trained
+on, and how it compares with training from scratch, is in resources/base/README.md.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import files
+from .dataset import chosen_aspect, uses_alpha
+from .models import default_family
+
+BASE_DIR = Path(__file__).resolve().parents[1] / "resources" / "base"
+
+
+def fitting(project, cfg) -> Path | None:
+    """The base model a new run of `cfg` on `project` starts from, or None (scratch: none fits, the run already
+    fine-tunes another model, or the artist asked for scratch)."""
+    base_dir = BASE_DIR
+    if not cfg.base or cfg.from_model or project.dataset.layout != "images" or not base_dir.is_dir():
+        return None
+    size = cfg.size or project.dataset.size
+    wanted = {"family": cfg.family or default_family(size, project.dataset.layout), "size": size,
+              "aspect": cfg.aspect or chosen_aspect(project),
+              "alpha": uses_alpha(project) if cfg.alpha is None else cfg.alpha}
+    for path in sorted(base_dir.glob("*.safetensors")):
+        meta = files.read_meta(path)
+        shape = meta.get("config", {})
+        offered = {"family": meta.get("family"), "size": shape.get("size"), "aspect": shape.get("aspect") or "1:1",
+                   "alpha": bool(shape.get("alpha"))}
+        if offered == wanted and all(getattr(cfg, name) in (0, shape.get(name)) for name in ("width", "latent_dim")) \
+                and not shape.get("num_classes"):
+            return path
+    return None
+
+
+def is_base(path: str | Path) -> bool:
+    """Whether `path` is one of the shipped base models (the Trainer says so rather than "fine-tuning FILE")."""
+    return Path(path).resolve().parent == BASE_DIR
