@@ -30,7 +30,10 @@ def fitting(project, cfg) -> Path | None:
               "aspect": cfg.aspect or chosen_aspect(project),
               "alpha": uses_alpha(project) if cfg.alpha is None else cfg.alpha}
     for path in sorted(base_dir.glob("*.safetensors")):
-        meta = files.read_meta(path)
+        try:
+            meta = files.read_meta(path)
+        except files.FileRefused:  # a damaged install: the run trains from scratch rather than not at all
+            continue
         shape = meta.get("config", {})
         offered = {"family": meta.get("family"), "size": shape.get("size"), "aspect": shape.get("aspect") or "1:1",
                    "alpha": bool(shape.get("alpha"))}

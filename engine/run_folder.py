@@ -30,7 +30,8 @@ def resumable_run(project: Project, family: str | None = None, steps: int = 0) -
 def run_to_resume(project: Project, cfg, new: bool = False):
     """(config, run folder, checkpoint) of the run a `train` call continues, or (completed config, None, None) for
     a new run. A resumed run keeps its saved networks; the call may move its finish line and its clock. A run
-    that fine-tunes another model (`from_model`) is always new."""
+    that fine-tunes another model (`from_model`) is always new; a new run without one starts from the shipped
+    base model that fits (engine/base_model.py)."""
     from . import base_model, checkpoints, transfer
     from .models import default_family
     from .train_config import TrainConfig, complete_config

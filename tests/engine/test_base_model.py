@@ -61,6 +61,15 @@ def test_scratch_another_shape_or_an_explicit_source_leave_the_base_alone(tmp_pa
     assert new_config(wide).from_model == ""  # a 32 px project: the 16 px base does not fit
 
 
+def test_a_damaged_base_is_passed_over_and_the_run_trains_from_scratch(tmp_path, small_digits_dir, monkeypatch):
+    folder = tmp_path / "bases"
+    folder.mkdir()
+    (folder / "cut-short.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")  # a truncated header
+    monkeypatch.setattr(base_model, "BASE_DIR", folder)
+    project = digits_project(tmp_path / "p", small_digits_dir)
+    assert new_config(project).from_model == ""
+
+
 def test_a_resumed_run_is_not_restarted_from_the_base(tmp_path, small_digits_dir, shipped):
     project = digits_project(tmp_path / "p", small_digits_dir)
     first = api.train(project, tiny("dcgan", steps=4, checkpoint_every=2, base=False, minutes=0))
