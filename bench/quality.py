@@ -134,6 +134,8 @@ def main(argv=None) -> int:
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="TrainConfig fields to set for every run, e.g. ada_target=0 lr=1e-4 (screening a lever)")
     p.add_argument("--alpha", choices=["auto", "on", "off"], help="transparency (default: the ingest's, auto)")
+    p.add_argument("--crop", choices=["center", "pad"], help="center: the middle square; pad: all of each picture "
+                                                                 "(default: the project's, center)")
     p.add_argument("--tile", type=int, default=0, help="cut every image (a sprite sheet) into N x N tiles")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                    help="auto: bf16 where it times at least 10%% faster at the run's start (engine/devices.py)")
@@ -158,7 +160,7 @@ def main(argv=None) -> int:
             source = gather(args.sources, args.limit, args.tile, Path(tempfile.mkdtemp(dir=work)))
             name = " ".join(map(str, args.sources)) + (f" in {args.tile} px tiles" if args.tile else "")
         project = api.Project.create(args.keep or work / "project")
-        ingested = api.ingest(project, [source], size=args.size, alpha=args.alpha)
+        ingested = api.ingest(project, [source], size=args.size, alpha=args.alpha, crop=args.crop)
         print(f"{name}: {ingested.total} images at {args.size} px; {load()}; torch threads {torch.get_num_threads()}")
 
         data = api.load_dataset(project, args.size)

@@ -15,6 +15,7 @@ from .demo import DEMO_DIR, DEMO_MODEL, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
                      RunStarted, SamplesReady, Snapshot, StepDone)
+from .base_model import name_fitting as base_fitting
 from .expectations import describe as describe_expectation
 from .export import export_animation, export_look, export_png, generate, read_png_latent, save_projection
 from .files import FileRefused, WriteFailed
@@ -39,7 +40,7 @@ __all__ = [
     "Cancelled", "CheckpointSaved", "Control", "DEMO_DIR", "DatasetSettings", "DeviceInfo", "Directions",
     "FamilyInfo", "FileRefused", "IngestResult", "Message", "Model", "Progress", "Project", "RunFinished",
     "RunStarted", "SamplesReady", "Snapshot", "StepDone", "TrainConfig", "Trainer", "apply_directions",
-    "create_demo_project", "dataset_stats", "demo_available", "describe_expectation", "device_info",
+    "base_fitting", "create_demo_project", "dataset_stats", "demo_available", "describe_expectation", "device_info",
     "export_animation", "export_png",
     "families", "fit_directions", "generate", "ingest", "interpolate", "latents_for_seed", "leave_a_core_for_the_ui",
     "load_bookmarks", "load_dataset", "manifest", "measure_speed", "open_model", "preview_augmentations",

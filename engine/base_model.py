@@ -14,9 +14,25 @@ from pathlib import Path
 
 from . import files
 from .dataset import chosen_aspect, uses_alpha
-from .models import default_family
+from .models import Milestone, default_family
 
 BASE_DIR = Path(__file__).resolve().parents[1] / "resources" / "base"
+
+# What each base reached fine-tuned on pictures it never saw, by images seen (bench/quality.py, numbers and commands
+# in resources/base/README.md): the Train room's "Expected" line for a run that starts from it
+CURVES = {
+    "clip-art-64": ("999 Noto emoji at 64 px", (
+        Milestone(9_200, 194, "rough faces, cards and blobs in many colours, the base's clip-art shapes still "
+                              "showing, patterned fill"),
+        Milestone(45_900, 110, "faces with eyes and mouths, people with dark hair, hands and bold shapes in many "
+                               "colours, clean transparent backgrounds; a few clip-art shapes linger"))),
+    "clip-art-on-white-64": ("the bundled demo's 244 clip-art pictures at 64 px", (
+        Milestone(16_000, 170, "red, pink, green and biscuit-coloured blobs in a few kinds, hatched fill"),
+        Milestone(32_000, 88, "red apples and balloons, yellow lemons, green sprigs, pink flowers and biscuits, "
+                              "rough edges"),
+        Milestone(84_600, 94, "apples, balloons, lemons, biscuits with chips, smiling faces, sprigs and flowers, "
+                              "clean outlines; some hatched fill"))),
+}
 
 
 def fitting(project, cfg) -> Path | None:
@@ -41,6 +57,13 @@ def fitting(project, cfg) -> Path | None:
                 and not shape.get("num_classes"):
             return path
     return None
+
+
+def name_fitting(project, cfg) -> str:
+    """The name of the base model a new run of `cfg` would start from, "" for none (the Train room asks which
+    curve to quote)."""
+    path = fitting(project, cfg)
+    return path.stem if path is not None else ""
 
 
 def is_base(path: str | Path) -> bool:

@@ -8,28 +8,38 @@ Only families and sizes that were measured have a curve: for the rest no promise
 Where the figures come from (so they can be measured again):
     python bench/quality.py /usr/share/openclipart/png --size 64 --limit 1000 --minutes 15 --seeds 2 \\
         --families projected fastgan dcgan --threads 2 --points 5 --grids GRIDS
-on 963 openclipart pictures at 64 px on a 2-core CPU; two random halves of that set are 1.4 apart.
+on 963 openclipart pictures at 64 px on a 2-core CPU; two random halves of that set are 1.4 apart. Those curves
+start from random weights; a run that starts from a shipped base model is promised its base's own curve
+(engine/base_model.py CURVES), measured fine-tuning it on pictures it never saw.
 """
 from __future__ import annotations
 
+from .base_model import CURVES as BASE_CURVES
 from .models import Milestone, get_family
 
 MEASURED_ON = "1,000 clip-art pictures at 64 px"
 
 
-def expected(family: str, size: int, images: float) -> Milestone | None:
+def expected(family: str, size: int, images: float, base: str = "") -> Milestone | None:
     """The measured point a run of `family` at `size` px reaches after seeing `images` images: the last point it
-    has passed (the first one when it has passed none); None where nothing was measured."""
-    curve = get_family(family).curves.get(size) if family else None
+    has passed (the first one when it has passed none); None where nothing was measured. `base`: the name of the
+    base model the run starts from ("" for random weights)."""
+    if base in BASE_CURVES:
+        curve = BASE_CURVES[base][1]
+    else:
+        curve = get_family(family).curves.get(size) if family else None
     if not curve:
         return None
     passed = [point for point in curve if point.images <= images]
     return passed[-1] if passed else curve[0]
 
 
-def describe(family: str, size: int, images: float) -> str:
+def describe(family: str, size: int, images: float, base: str = "") -> str:
     """A line for the Train room: what the budget is expected to reach, or "" where no curve was measured."""
-    point = expected(family, size, images)
+    point = expected(family, size, images, base)
     if point is None:
         return ""
-    return f"Expected: {point.look} (what {point.images:,} images seen made on {MEASURED_ON})"
+    if base in BASE_CURVES:
+        return (f"Expected: {point.look} (what {point.images:,} images seen made starting from the base model "
+                f"{base}, on {BASE_CURVES[base][0]})")
+    return f"Expected: {point.look} (what {point.images:,} images seen made from random weights on {MEASURED_ON})"

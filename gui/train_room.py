@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from .run_queue_panel import QueuePanel
 from .settings import queue_path
 from .widgets.duration import DurationChoice
+from .widgets.family_picker import FamilyPicker
 from .widgets.run_reports import RunReports
 from .widgets.sample_history import SampleHistory
 from .widgets.train_settings import TrainSettings
@@ -71,18 +72,16 @@ class TrainRoom(QWidget):
         self._measuring = None  # the Control of the speed measurement under way, if one is
         self._generation = 0  # drops preparation results for an older project or family
         self._resumable_family: str | None = None  # the family of the run left unfinished, if one is
-        self._chosen_family: str | None = None  # the family the artist picked in the box, if they did
+        self._base = ""  # the base model a new run of the suggested settings would start from, if one fits
         self._build()
         self._set_state("idle")
 
     # --- construction ---------------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.family_box = QComboBox()
-        self.family_box.setToolTip("The kind of generative model to train")
-        self.family_box.activated.connect(self._on_family_picked)
-        self.family_text = _wrapped_label()
-        self.labels_hint = _wrapped_label()
-        self.labels_hint.hide()
+        self.family = FamilyPicker(self)
+        self.family.picked.connect(self._on_family_changed)
+        # the picker's widgets, by the names the form and the tests know them by
+        self.family_box, self.family_text, self.labels_hint = self.family.box, self.family.text, self.family.labels_hint
         self.device_label = _wrapped_label()
         self.speed_label = _wrapped_label("Not measured yet")
         self.measure_button = QPushButton("Measure speed")
@@ -180,10 +179,7 @@ class TrainRoom(QWidget):
         self.queue_panel.set_api(api)
         self.settings.set_demo(str(api.DEMO_MODEL) if api.demo_available() else "")
         self.control = api.Control()
-        self.family_box.clear()
-        for info in api.families():
-            self.family_box.addItem(info.title, info.name)
-            self.family_box.setItemData(self.family_box.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
+        self.family.set_api(api)
         self.prepare()
 
     def _fold_settings(self) -> None:
@@ -208,7 +204,7 @@ class TrainRoom(QWidget):
         """Ask the engine (on a job) for the preset, device, dataset counts and any run left unfinished; the
         preset replaces the form's values unless `keep_settings` (after a run, the artist's edits stay)."""
         self._set_state("running" if self.is_training() else "idle")
-        self.family_text.setText(self.family_box.currentData(Qt.ItemDataRole.ToolTipRole) or "")
+        self.family.show_description()
         if self.api is None:
             return
         self._generation += 1
@@ -219,7 +215,8 @@ class TrainRoom(QWidget):
             stats = api.dataset_stats(project) if project is not None else {"count": 0, "median_size": 0}
             config = api.suggest_config(project, family) if stats["count"] else None
             resumable = api.resumable_run(project) if project is not None else None
-            return {"stats": stats, "config": config, "device": api.device_info(), "resumable": resumable,
+            base = api.base_fitting(project, config) if config is not None else ""
+            return {"stats": stats, "config": config, "device": api.device_info(), "resumable": resumable, "base": base,
                     "resumable_family": api.family_of(resumable) if resumable is not None else None}
 
         run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
@@ -331,8 +328,10 @@ class TrainRoom(QWidget):
         memory = "memory" if info.kind != "cpu" else "RAM"
         self.device_label.setText(f"{info.name} · {info.memory_gb:.0f} GB {memory}")
         stats = facts["stats"]
+        self._base = facts["base"]
         self._resumable_family = facts["resumable_family"]
-        if self.project is not None and not self.is_training() and self._offer_families(stats):
+        if self.project is not None and not self.is_training() and \
+                self.family.offer(stats, self.project.dataset.size, self._resumable_family):
             self._on_family_changed()  # the family asked about cannot train on these images: ask for another
             return
         if facts["config"] is not None and not self.is_training() and not (keep_settings and self._config):
@@ -355,58 +354,6 @@ class TrainRoom(QWidget):
         if self.isVisible():
             self._measure_if_unknown()
 
-    def _why_not(self, name: str, layout: str) -> str:
-        """Why a family cannot train on this project, in a line."""
-        needs = self.api.family_layout(name)
-        if needs == layout or (needs == "unpaired" and layout == "paired"):
-            return "Needs every image in one of two or more labelled sub-folders (one folder per label)."
-        return {"images": "Makes new pictures from a folder of single images; this project translates pictures.",
-                "paired": "Learns from pairs of pictures (an A folder and a B folder with the same names).",
-                "unpaired": "Learns from two collections of pictures (an A folder and a B folder)."}[needs]
-
-    def _offer_families(self, stats: dict) -> bool:
-        """Families in the order the engine recommends for this dataset: with every image in one of two or more
-        labelled sub-folders the conditional models come first, else they are listed last and greyed out.
-        Returns True when the family shown must change: it needs labels these images lack, or a run of another family
-        was left unfinished and the artist has not picked one."""
-        labels = stats["labels"]
-        labelled = len(labels) >= 2 and sum(labels.values()) == stats["count"]
-        infos = {info.name: info for info in self.api.families()}
-        layout = stats.get("layout", "images")
-        usable = self.api.recommended_families(len(labels) if labelled else 0, layout)
-        current = self.family_box.currentData()
-        self.family_box.clear()
-        for name in usable + [name for name in infos if name not in usable]:
-            info = infos[name]
-            self.family_box.addItem(info.title, name)
-            index = self.family_box.count() - 1
-            if name in usable:
-                self.family_box.setItemData(index, info.description, Qt.ItemDataRole.ToolTipRole)
-            else:
-                self.family_box.model().item(index).setEnabled(False)
-                self.family_box.setItemData(index, f"{info.description}\n{self._why_not(name, layout)}",
-                                            Qt.ItemDataRole.ToolTipRole)
-        # the family of a run left unfinished, unless the artist picked one (so Continue continues it); else the one
-        # the artist picked if it can train on these images; else the default for the images' size (not merely the
-        # one shown: before any pick that is the registry's first)
-        if self._chosen_family is None and self._resumable_family in usable:
-            chosen = self._resumable_family
-        elif self._chosen_family in usable:
-            chosen = self._chosen_family
-        else:
-            chosen = self.api.default_family(self.project.dataset.size, layout)
-        self.family_box.setCurrentIndex(max(self.family_box.findData(chosen), 0))
-        self.family_text.setText(self.family_box.currentData(Qt.ItemDataRole.ToolTipRole) or "")
-        names = ", ".join(list(labels)[:4]) + (", …" if len(labels) > 4 else "")
-        self.labels_hint.setText(f"Your images are sorted into {len(labels)} labels ({names}): the conditional "
-                                 "models can draw the label you choose." if labelled else "")
-        self.labels_hint.setVisible(labelled)
-        return current is not None and chosen != current
-
-    def _on_family_picked(self) -> None:
-        self._chosen_family = self.family_box.currentData()
-        self._on_family_changed()
-
     def _on_family_changed(self) -> None:
         self._config = None
         self.prepare()
@@ -425,8 +372,9 @@ class TrainRoom(QWidget):
         speed = self._speeds.get(_speed_key(config)) if config is not None else None
         if config is None or self._measuring is not None:
             return
-        self.duration.show_expected(speed, config.batch, config.steps,
-                                    lambda images: self.api.describe_expectation(config.family, config.size, images))
+        base = self._base if config.base and not config.from_model else ""  # the curve of the base it starts from
+        self.duration.show_expected(speed, config.batch, config.steps, lambda images: self.api.describe_expectation(
+            config.family, config.size, images, base))
         if speed is None:
             self.speed_label.setText("Not measured yet for these settings")
             return

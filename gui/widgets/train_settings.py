@@ -115,9 +115,10 @@ class TrainSettings(QWidget):
                                              "here")
         self.from_model = ModelPicker()
         self.base = QCheckBox("Start from the base model")
-        self.base.setToolTip("A new run starts from a model the app ships, trained on about a thousand public-domain "
-                             "clip-art pictures, where one fits the project (today: 64 px square pictures with "
-                             "transparency): clean shapes sooner. Untick to train from random weights")
+        self.base.setToolTip("A new run starts from a model the app ships, trained on one or two thousand "
+                             "public-domain clip-art pictures, where one fits the project (today: 64 px square "
+                             "pictures, with transparency or without): clean shapes sooner. Untick to train from "
+                             "random weights")
         self.from_model.changed.connect(lambda: self.base.setEnabled(not self.from_model.value()))  # that model wins
         # the families' own options: shown for the families that read them
         self.loss = _choice(LOSSES, "The adversarial loss")

@@ -37,6 +37,7 @@ def new_config(project, **overrides):
 
 def test_a_new_run_starts_from_the_base_that_fits_with_its_weights(tmp_path, small_digits_dir, shipped):
     project = digits_project(tmp_path / "p", small_digits_dir)
+    assert api.base_fitting(project, api.TrainConfig()) == "digits-16"  # what the Train room asks before a run
     cfg = new_config(project)
     assert cfg.from_model == str(shipped.resolve())
     assert (cfg.family, cfg.size, cfg.width, cfg.latent_dim) == ("dcgan", 16, 8, 16)  # the base's shape
@@ -87,15 +88,24 @@ def test_the_cli_trains_from_scratch_when_asked(tmp_path, small_digits_dir):
     assert files.read_json(run / "config.json")["base"] is False
 
 
-def test_the_shipped_base_fits_transparent_64_px_pictures_only(tmp_path):
+def test_the_shipped_bases_fit_64_px_pictures_with_and_without_transparency(tmp_path):
     from engine.demo import DEMO_IMAGES
 
-    shipped = sorted(base_model.BASE_DIR.glob("*.safetensors"))
-    assert shipped, "resources/base/ ships no base model"
-    clear = api.Project.create(tmp_path / "clear")
-    api.ingest(clear, [DEMO_IMAGES / "fruit"], size=64, alpha="on")  # real clip art, kept transparent
-    cfg = new_config(clear)
-    assert cfg.from_model == str(shipped[0].resolve()) and cfg.family == "projected" and cfg.alpha
-    opaque = api.Project.create(tmp_path / "opaque")
-    api.ingest(opaque, [DEMO_IMAGES / "fruit"], size=64, alpha="off")  # the same pictures laid on white
-    assert new_config(opaque).from_model == ""
+    shipped = {files.read_meta(path)["config"]["alpha"]: path for path in base_model.BASE_DIR.glob("*.safetensors")}
+    assert set(shipped) == {True, False}, "resources/base/ ships a transparent and an opaque base"
+    for alpha, mode in ((True, "on"), (False, "off")):  # real clip art, kept transparent or laid on white
+        project = api.Project.create(tmp_path / mode)
+        api.ingest(project, [DEMO_IMAGES / "fruit"], size=64, alpha=mode)
+        cfg = new_config(project)
+        assert cfg.from_model == str(shipped[alpha].resolve()) and cfg.family == "projected" and cfg.alpha == alpha
+    assert new_config(project, family="dcgan").from_model == ""  # no base of that family
+
+
+def test_a_run_from_a_shipped_base_is_promised_that_base_curve_not_the_one_from_random_weights():
+    for name, (measured_on, curve) in base_model.CURVES.items():
+        assert (base_model.BASE_DIR / f"{name}.safetensors").is_file(), f"a curve for {name}, which does not ship"
+        seen = [point.images for point in curve]
+        assert seen == sorted(seen) and curve[-1].kid < curve[0].kid
+        line = api.describe_expectation("projected", 64, seen[-1], base=name)
+        assert curve[-1].look in line and name in line and measured_on in line
+        assert "random weights" in api.describe_expectation("projected", 64, seen[-1])  # no base: the family's curve

@@ -271,3 +271,26 @@ def test_a_duration_makes_time_the_budget_and_shows_when_it_ends(qtbot, room):
                            "Expected: rough shapes")
     assert seen == [pytest.approx(400.0 * 15 * 60)]  # the images the whole budget will see
     assert duration.expected.text().endswith("Expected: rough shapes")
+
+
+def test_a_run_that_starts_from_a_shipped_base_is_promised_that_base_curve(qtbot, room, api, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from engine import base_model
+    from engine.models import Milestone
+
+    config = room.config()  # a base of the preset's own shape fits the digits project
+    trained = api.train(room.project, replace(config, steps=2, checkpoint_every=2, sample_every=10**9, kid_every=0,
+                                              base=False, device="cpu", precision="fp32"))
+    folder = tmp_path / "bases"
+    folder.mkdir()
+    api.export_model(trained.checkpoint, folder / "digits-16.safetensors")
+    monkeypatch.setattr(base_model, "BASE_DIR", folder)
+    monkeypatch.setitem(base_model.CURVES, "digits-16", ("300 digits", (Milestone(1_000, 50, "tidy digits"),)))
+    room.prepare()  # the facts job finds the base
+    room.measure_speed()
+    qtbot.waitUntil(lambda: "images/s" in room.speed_label.text() and "tidy digits" in room.duration.expected.text(),
+                    timeout=30_000)
+    assert "starting from the base model digits-16, on 300 digits" in room.duration.expected.text()
+    room.settings.base.setChecked(False)  # from random weights: the family's curve (none for DCGAN at 16 px)
+    assert "base model" not in room.duration.expected.text()
