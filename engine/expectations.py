@@ -24,8 +24,8 @@ def expected(family: str, size: int, images: float, base: str = "") -> Milestone
     """The measured point a run of `family` at `size` px reaches after seeing `images` images: the last point it
     has passed (the first one when it has passed none); None where nothing was measured. `base`: the name of the
     base model the run starts from ("" for random weights)."""
-    if base in BASE_CURVES:
-        curve = BASE_CURVES[base][1]
+    if base:  # a base with no measured curve gets no promise, not the one from random weights
+        curve = BASE_CURVES.get(base, ("", ()))[1]
     else:
         curve = get_family(family).curves.get(size) if family else None
     if not curve:
@@ -39,7 +39,7 @@ def describe(family: str, size: int, images: float, base: str = "") -> str:
     point = expected(family, size, images, base)
     if point is None:
         return ""
-    if base in BASE_CURVES:
+    if base:
         return (f"Expected: {point.look} (what {point.images:,} images seen made starting from the base model "
                 f"{base}, on {BASE_CURVES[base][0]})")
     return f"Expected: {point.look} (what {point.images:,} images seen made from random weights on {MEASURED_ON})"

@@ -109,3 +109,4 @@ def test_a_run_from_a_shipped_base_is_promised_that_base_curve_not_the_one_from_
         line = api.describe_expectation("projected", 64, seen[-1], base=name)
         assert curve[-1].look in line and name in line and measured_on in line
         assert "random weights" in api.describe_expectation("projected", 64, seen[-1])  # no base: the family's curve
+    assert api.describe_expectation("projected", 64, 10**6, base="unmeasured-64") == ""  # no curve: no promise
