@@ -82,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
                    help="fastgan: spectral normalisation in the discriminator (default: on)")
     q.add_argument("--r1", type=float, metavar="GAMMA", help="fastgan: R1 penalty weight on real images")
-    q.add_argument("--ada-target", type=float, help="fastgan: ADA's target for E[sign(D(real))] (default 0.6; "
-                   "0: fixed augmentation)")
+    q.add_argument("--ada-target", type=float, help="dcgan, fastgan, stylegan: ADA's target for E[sign(D(real))] "
+                   "(default 0.6; 0: fixed augmentation)")
     q.add_argument("--beta", type=float, help="vae, cvae: weight of the KL term (default 1, cvae 4)")
     q.add_argument("--codebook-size", type=int, help="vqvae: codes in the codebook (default sized to the width)")
     q.add_argument("--temperature", type=float, help="vqvae: the prior's sampling temperature samples start with")

@@ -13,6 +13,7 @@ generated samples. This module measures; it never trains and it knows nothing of
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -159,19 +160,39 @@ def uint8_features(images: np.ndarray, device: torch.device | str = "cpu", batch
     return torch.cat(out) if out else torch.zeros(0, FEATURE_DIM, device=device)
 
 
-def cached_features(path: Path, key: str, images, device: torch.device | str = "cpu",
-                    input_size: int | None = None) -> torch.Tensor:
-    """Features of real images, read from `path` when it holds them for `key` (dataset hash and input size),
-    else computed from `images` (a callable returning N x S x S x 3 uint8, called only then) and written there."""
-    input_size = input_size or INPUT_SIZE
-    key = f"{key}@{input_size}"
+def read_cached(path: Path, key: str, device: torch.device | str = "cpu",
+                input_size: int | None = None) -> torch.Tensor | None:
+    """The features `path` holds for `key` (dataset hash) at this input size, or None when it holds none."""
+    key = f"{key}@{input_size or INPUT_SIZE}"
     if Path(path).is_file():
         try:
             tensors, meta = files.load_tensors(Path(path), device=str(device))
             if meta.get("key") == key and "features" in tensors:
                 return tensors["features"]
         except files.FileRefused:
-            pass  # unreadable or foreign: computed again and replaced below
+            pass  # unreadable or foreign: the caller computes them again
+    return None
+
+
+def cached_features(path: Path, key: str, images, device: torch.device | str = "cpu",
+                    input_size: int | None = None) -> torch.Tensor:
+    """Features of real images, read from `path` when it holds them for `key` (dataset hash and input size),
+    else computed from `images` (a callable returning N x S x S x 3 uint8, called only then) and written there."""
+    input_size = input_size or INPUT_SIZE
+    feats = read_cached(path, key, device, input_size)
+    if feats is not None:
+        return feats
     feats = uint8_features(images(), device, input_size=input_size)
-    files.save_tensors(Path(path), {"features": feats.cpu().contiguous()}, meta={"kind": "features", "key": key})
+    files.save_tensors(Path(path), {"features": feats.cpu().contiguous()},
+                       meta={"kind": "features", "key": f"{key}@{input_size}"})
     return feats
+
+
+def seconds_per_image(device: torch.device | str = "cpu", probe: int = 8) -> float:
+    """How long the ImageNet network takes per image on `device`, timed on a few blank ones after a warm-up (which
+    also loads it)."""
+    blank = torch.zeros(probe, 3, INPUT_SIZE, INPUT_SIZE, device=device)
+    image_features(blank[:2]).sum().item()
+    started = time.perf_counter()
+    image_features(blank).sum().item()  # .item() waits for an accelerator to finish
+    return (time.perf_counter() - started) / probe

@@ -20,10 +20,22 @@ COPY_SAMPLES = 64  # samples the memorisation meter judges at each KID pass
 
 class KidMeter:
     def __init__(self, cache: Path, dataset_hash: str, real_images, device: torch.device,
-                 background=(255, 255, 255)):
+                 background=(255, 255, 255), real_count: int = 0):
         self.cache, self.dataset_hash, self.real_images, self.device = cache, dataset_hash, real_images, device
+        self.real_count = real_count  # how many images real_images() returns
         self.background = background  # samples with alpha are laid on it, as the real images are
         self._real = None
+
+    def expected_seconds(self) -> float:
+        """About how long the next measurement takes: the samples' features and, the first time, the real images'
+        unless a cache holds them, at the speed of a short timing (a time budget decides from it whether a KID
+        fits at all: on a CPU the first one can take a tenth of a four-minute run)."""
+        from . import features
+
+        if self._real is None:
+            self._real = features.read_cached(self.cache, self.dataset_hash, self.device)
+        count = KID_SAMPLES + (self.real_count if self._real is None else 0)
+        return count * features.seconds_per_image(self.device)
 
     def measure(self, family, sampler, cfg, on_message=None) -> float:
         """KID between KID_SAMPLES samples of `sampler` (drawn from the family's inputs) and the real images."""

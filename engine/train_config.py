@@ -56,7 +56,7 @@ class TrainConfig:
     spectral_norm: bool | None = None  # spectral normalisation of the discriminator; None = the family's preset
     r1: float = 0.0  # R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off (stylegan: 0 = a
     #                  heuristic, 0.0002 px² / batch, as StyleGAN2-ADA: its R1 is always on)
-    ada_target: float = 0.6  # fastgan: ADA's target for E[sign(D(real))] (Karras et al. 2020); 0 = fixed DiffAugment
+    ada_target: float = 0.6  # GANs with ADA: the target for E[sign(D(real))] (Karras et al. 2020); 0: fixed DiffAugment
     lr_decay: str = "none"  # "none", or "cosine": down to LR_FLOOR of lr at the last step
     early_stop_patience: int | None = None  # checkpoints without a better measure before stopping; 0 = never;
     #                                         None = 5 for families judged on held-out images (VAEs), else 0

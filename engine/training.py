@@ -14,6 +14,7 @@ reported as an event and written to the run's log.jsonl.
 """
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import asdict, replace
@@ -86,7 +87,8 @@ class Trainer:
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed + 1)  # batches, noise, augmentation
         self.grid_inputs = family.progress_inputs(cfg, self.data, SAMPLE_SEED, GRID_ROWS, GRID_COLUMNS, self.device)
         self.kid_meter = KidMeter(project.dataset_dir / f"features-{cfg.size}{suffix(cfg.aspect)}.safetensors",
-                                  self.data.hash, self.data.real_for_kid, self.device, project.dataset.background)
+                                  self.data.hash, self.data.real_for_kid, self.device, project.dataset.background,
+                                  self.data.kid_real_count)
         self.copy_share = CopyShare(project, cfg.size, cfg.flip, project.dataset.background, cfg.aspect)
         self.step_count = 0
         self.best = BestSoFar()
@@ -309,7 +311,7 @@ class Trainer:
 
     def _kid_due(self) -> bool:
         """Every kid_every steps; with a time budget, from a tenth of it on, spaced so that the measurements take
-        at most KID_SHARE of the training time."""
+        at most KID_SHARE of the training time, and none where the first alone would take more."""
         if not self.cfg.kid_every:
             return False
         if not self.horizon.by_time:
@@ -317,6 +319,14 @@ class Trainer:
         ended_at, took = self._kid_clock
         gap = max(self.horizon.budget_s / 10, took * (1 - schedule.KID_SHARE) / schedule.KID_SHARE)
         due = self.seconds >= self.horizon.budget_s / 10 and self.seconds - ended_at >= gap
+        if due and not took and self.is_main:  # the first: only if one fits in the share at all
+            expected = self.kid_meter.expected_seconds()
+            if expected > schedule.KID_SHARE * self.horizon.budget_s:
+                self._kid_clock = (math.inf, 0.0)
+                self._say(f"No quality measurements (KID) in this run: one would take about {expected:.0f} s, "
+                          f"more than {schedule.KID_SHARE:.0%} of its {self.horizon.budget_s / 60:g} minutes",
+                          record=True)
+                due = False
         return distributed.broadcast(due, self.world)
 
     def _last_checkpoint(self, checkpoint: Path | None) -> Path | None:
@@ -464,8 +474,9 @@ class Trainer:
         self._emit(CheckpointSaved(self.step_count, path, best))
         return path
 
-    def _say(self, text, level="info"):
-        if level != "info" and self.folder is not None:
+    def _say(self, text, level="info", record=False):
+        """Tell the user; warnings and errors (and what `record` asks) go in the run's log too."""
+        if (level != "info" or record) and self.folder is not None:
             self.folder.note({"step": self.step_count, "message": text, "level": level})
         self._emit(Message(text, level, self.step_count))
 

@@ -48,6 +48,7 @@ class TrainingData:
         self.count = len(data.hashes)  # images in the dataset, held-out ones included (what `hash` covers)
         pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:KID_REAL].sort().values
         self.real_for_kid = lambda: data.rgb(pick.numpy())  # read only when the features are not cached yet
+        self.kid_real_count = len(pick)
         self.layout = layout
         if layout != "images":
             self._two_sides(data, images, holdout, layout)

@@ -60,6 +60,7 @@ def test_a_budget_run_ends_on_time_with_its_schedules_at_their_end_though_the_sp
         return 0.1
 
     monkeypatch.setattr(sample_quality.KidMeter, "measure", kid)
+    monkeypatch.setattr(sample_quality.KidMeter, "expected_seconds", lambda self: 1.5)
     monkeypatch.setattr(sample_quality.CopyShare, "measure", lambda self, *a, **k: 0.0)
     trainer = Trainer(project, cfg, clock=clock)
     timed(trainer, clock, lambda spent: 0.25 if spent < 30 else 0.5, record)  # half as fast after 30 s
@@ -75,6 +76,20 @@ def test_a_budget_run_ends_on_time_with_its_schedules_at_their_end_though_the_sp
     assert measured and len(measured) * 1.5 <= schedule.KID_SHARE * trainer.seconds + 1.5  # at most 5% (+ one)
     lrs = np.array([r[0] for r in record])
     assert (np.diff(lrs) <= 1e-12).all()  # the cosine only goes down, even when the speed changes
+
+
+def test_a_budget_too_short_for_one_quality_measurement_makes_none_and_says_so(project, monkeypatch):
+    """The real estimate: the ImageNet network timed on this machine, times the real images (no cache yet) and the
+    samples; a second of budget cannot hold 5% of that on any device."""
+    clock, measured = FakeClock(), []
+    monkeypatch.setattr(sample_quality.KidMeter, "measure", lambda self, *a, **k: measured.append(1) or 0.1)
+    trainer = Trainer(project, budget_config(project, minutes=1 / 60, kid_every=1), clock=clock)
+    timed(trainer, clock, lambda spent: 0.05, [])
+    assert trainer.kid_meter.expected_seconds() > schedule.KID_SHARE * 1.0
+    assert trainer.run().reason == "done"
+    assert not measured
+    notes = [line for line in (trainer.folder.path / "log.jsonl").read_text().splitlines() if "KID" in line]
+    assert len(notes) == 1 and "more than 5% of its" in notes[0]
 
 
 def test_a_resumed_budget_run_spends_what_is_left_with_no_jump_in_the_learning_rate(project):

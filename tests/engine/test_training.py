@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from engine import api, checkpoints
+from engine import api, checkpoints, files
 from engine.training import Trainer
 
 from .helpers import ROOT, cli, digits_project, tiny
@@ -50,24 +50,29 @@ def test_events_arrive_in_order_and_samples_and_checkpoints_are_written(project)
     assert [checkpoints.step_of(p) for p in checkpoints.complete(run)] == [10, 20]
 
 
-def test_stopping_at_40_and_resuming_to_80_matches_an_uninterrupted_run(project):
-    straight = api.train(project, tiny(steps=80, checkpoint_every=40), new=True)
+def test_stopping_at_40_and_resuming_to_80_matches_an_uninterrupted_run_augmentation_strength_included(project):
+    # DCGAN's augmentation follows ADA; a target its real scores beat at once makes the strength rise from 0
+    straight = api.train(project, tiny(steps=80, checkpoint_every=40, ada_target=0.01), new=True)
     control = api.Control()
 
     def stop_at_40(event):
         if isinstance(event, api.StepDone) and event.step == 40:
             control.request_stop()
 
-    first = api.train(project, tiny(steps=80, checkpoint_every=1000, log_every=5), on_event=stop_at_40,
-                      control=control, new=True)
+    first = api.train(project, tiny(steps=80, checkpoint_every=1000, log_every=5, ada_target=0.01),
+                      on_event=stop_at_40, control=control, new=True)
     assert first.reason == "stopped" and first.step == 40
     events = []
-    resumed = api.train(project, tiny(steps=80, checkpoint_every=1000), on_event=events.append)
+    resumed = api.train(project, tiny(steps=80, checkpoint_every=1000, ada_target=0.01), on_event=events.append)
     assert events[0].resumed and events[0].step == 40 and resumed.step == 80
     a, b = weights_of(straight.checkpoint), weights_of(resumed.checkpoint)
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+    ada = [files.read_json(result.checkpoint)["extra"]["ada"] for result in (straight, resumed)]
+    assert ada[0]["p"] > 0 and ada[0] == ada[1]
+    logged = [json.loads(line) for line in (straight.checkpoint.parent.parent / "log.jsonl").read_text().splitlines()]
+    assert all("p" in row for row in logged if "d" in row)  # the strength is logged beside the losses
 
 
 def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, small_digits_dir):
