@@ -39,7 +39,8 @@ def test_the_machine_is_kept_awake_by_a_real_inhibitor_while_the_queue_runs(tmp_
     awake = KeepAwake()
     assert awake.start() and awake.working()
     deadline = time.monotonic() + 10
-    while not said.is_file() and time.monotonic() < deadline:
+    # the shell creates the file before echo fills it: wait for the words, not the file
+    while not (said.is_file() and said.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "--what=idle:sleep" in said.read_text()
     helper = awake._helper
