@@ -91,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--path-length", type=float, help="stylegan: weight of the path-length regulariser (0: off)")
     q.add_argument("--style-mixing", type=float, help="stylegan: how often training mixes two points' styles "
                    "(default 0.9)")
-    q.add_argument("--lr-decay", choices=["none", "cosine"], help="cosine: decay to 10%% of --lr by the last step")
+    q.add_argument("--lr-decay", choices=["none", "cosine"], help="cosine: decay to 10%% of --lr by the last step "
+                   "(default: cosine with --minutes and no --steps, else none)")
     q.add_argument("--kid-every", type=int, help="steps between KID measurements (0: never)")
     q.add_argument("--early-stop", dest="early_stop_patience", type=int, metavar="CHECKPOINTS",
                    help="stop after this many checkpoints without improvement (0: never)")
@@ -218,7 +219,7 @@ def _train(args) -> int:
                           alpha={"on": True, "off": False}.get(args.alpha), aspect=args.aspect or "",
                           device=args.device, precision=args.precision, seed=args.seed or 0,
                           loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
-                          lr_decay=args.lr_decay or "none", kid_every=args.kid_every,
+                          lr_decay=args.lr_decay or "", kid_every=args.kid_every,
                           early_stop_patience=args.early_stop_patience, from_model=str(args.from_model or ""),
                           base=not args.scratch,
                           beta=args.beta or 0.0, codebook_size=args.codebook_size or 0, top_k=args.top_k or 0,

@@ -12,6 +12,7 @@ from . import devices
 from . import aspect
 from .dataset import chosen_aspect, dataset_stats, uses_alpha
 from .models import FAMILIES, Capability, default_family, get_family
+from .models.adversarial import ADA_TARGET
 from .project import Project
 
 SCHEMA_VERSION = 1
@@ -56,8 +57,9 @@ class TrainConfig:
     spectral_norm: bool | None = None  # spectral normalisation of the discriminator; None = the family's preset
     r1: float = 0.0  # R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off (stylegan: 0 = a
     #                  heuristic, 0.0002 px² / batch, as StyleGAN2-ADA: its R1 is always on)
-    ada_target: float = 0.6  # GANs with ADA: the target for E[sign(D(real))] (Karras et al. 2020); 0: fixed DiffAugment
-    lr_decay: str = "none"  # "none", or "cosine": down to LR_FLOOR of lr at the last step
+    ada_target: float | None = None  # GANs with ADA: the target for E[sign(D(real))] (Karras et al. 2020); 0: fixed
+    #                                  DiffAugment; None = the preset's (0.6; DCGAN below 1,000 images: 0)
+    lr_decay: str = ""  # "none", or "cosine": down to LR_FLOOR of lr at the last step; "" = cosine for a time budget
     early_stop_patience: int | None = None  # checkpoints without a better measure before stopping; 0 = never;
     #                                         None = 5 for families judged on held-out images (VAEs), else 0
     kid_every: int | None = None  # steps between ImageNet-feature KIDs; 0 = never; None = 2,000 on a CPU, else 5,000
@@ -103,10 +105,12 @@ def project_aspect(project: Project, family: str) -> str:
 
 def complete_config(project: Project, cfg: TrainConfig) -> TrainConfig:
     """Fill every 0, "" or None ("the preset's") in cfg from suggest_config. Minutes without steps make time the
-    budget: the steps stay 0 (the speed decides them) and early stopping stays off unless asked for."""
+    budget: the steps stay 0 (the speed decides them), early stopping stays off unless asked for, and the learning
+    rate follows a cosine to its floor unless told otherwise (a whole schedule in the time given: on the digits, 4
+    minutes of the conditional GAN reached a Fréchet distance of 32 instead of 46, bench/digits.py)."""
     suggested = suggest_config(project, cfg.family or None, cfg.device, cfg.size or None)
-    budget = {"steps": 0, "early_stop_patience": cfg.early_stop_patience or 0} if cfg.minutes and not cfg.steps \
-        else {}
+    budget = {"steps": 0, "early_stop_patience": cfg.early_stop_patience or 0, "lr_decay": cfg.lr_decay or "cosine"} \
+        if cfg.minutes and not cfg.steps else {}
     filled = {f.name: getattr(suggested, f.name) for f in fields(cfg)
               if getattr(cfg, f.name) is None or (_unset(getattr(cfg, f.name)) and f.name not in _ZERO_IS_A_CHOICE)}
     return replace(cfg, **{**filled, **budget})
@@ -132,14 +136,16 @@ def settle(cfg: TrainConfig) -> TrainConfig:
         takers = [f.info.title for f in FAMILIES.values() if Capability.ANY_ASPECT in f.info.capabilities]
         raise ValueError(f"{family.info.title} draws square pictures only; {', '.join(takers)} draw "
                          f"{cfg.aspect} ones")
-    if cfg.lr_decay not in ("none", "cosine"):
+    if cfg.lr_decay not in ("", "none", "cosine"):
         raise ValueError(f"unknown learning-rate decay {cfg.lr_decay!r}; choose none or cosine")
     left = {name: value for name, value in family.choices.items() if _unset(getattr(cfg, name))}
     return replace(
         cfg, **left,
         early_stop_patience=(5 if family.judged_on_holdout else 0)
         if cfg.early_stop_patience is None else cfg.early_stop_patience,
-        kid_every=(2000 if kind == "cpu" else 5000) if cfg.kid_every is None else cfg.kid_every)
+        kid_every=(2000 if kind == "cpu" else 5000) if cfg.kid_every is None else cfg.kid_every,
+        lr_decay=cfg.lr_decay or "none",  # a run of steps may be extended: a decay to its first end would jump
+        ada_target=ADA_TARGET if cfg.ada_target is None and "ada_target" in family.options else cfg.ada_target)
 
 
 def _unset(value) -> bool:

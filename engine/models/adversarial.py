@@ -34,6 +34,7 @@ LOSSES = ("bce", "hinge", "wgan-gp")
 GP_WEIGHT = 10.0  # Gulrajani et al. 2017, §4
 DRIFT_WEIGHT = 1e-3  # Karras et al. 2018, §A.1
 R1_INTERVAL = 4  # lazy regularisation (Karras et al. 2020b, StyleGAN2 §3.1): R1 every 4th step, weighted x4
+ADA_TARGET = 0.6  # the target for E[sign(D(real))] that ADA keeps (Karras et al. 2020, §3)
 
 
 class GANLearner(Learner):

@@ -1,10 +1,13 @@
 """DCGAN (Radford et al. 2016): transposed-convolution generator, strided-convolution discriminator.
 
-Trained with the non-saturating loss on DiffAugmented images (Zhao et al. 2020), as often as ADA's heuristic asks
-(adversarial.AdaptiveAugment, starting from none): 1,797 real digits at 32 px for 4 CPU minutes came out far better
-unaugmented than augmented every time (bench/digits.py), while a few hundred pictures need it. The discriminator has no
-BatchNorm: it is called on real and generated batches separately, and under DistributedDataParallel batch
-statistics in a twice-called network are a source of rank divergence. The generator keeps BatchNorm (DCGAN §3).
+Trained with the non-saturating loss on DiffAugmented images (Zhao et al. 2020): from 1,000 pictures up as often as
+ADA's heuristic asks (adversarial.AdaptiveAugment, starting from none), below that every image every time. 1,797 real
+digits at 32 px for 4 CPU minutes came out far better under ADA than augmented every time (bench/digits.py); 989
+crawl-tiles sprites the other way round (KID in random-weight features 41 under ADA, 15 augmented every time,
+bench/quality.py): this discriminator is too weak in minutes for ADA's overfitting heuristic to call for
+augmentation, yet a small set gains from it. The discriminator has no BatchNorm: it is called on real and generated
+batches separately, and under DistributedDataParallel batch statistics in a twice-called network are a source of rank
+divergence. The generator keeps BatchNorm (DCGAN §3).
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import AdaptiveAugment, GANLearner
+from .adversarial import ADA_TARGET, AdaptiveAugment, GANLearner
 from .base import channels, chunks, levels, preset_width
 from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 
@@ -133,12 +136,13 @@ class DCGAN(Family):
     def preset(n_images: int, size: int, device_kind: str) -> dict:
         """Networks sized to the data: small sets and CPUs get narrow networks that learn in minutes. On a CPU at
         32 px and below, width 16 whatever the set: 4 minutes on the 1,797 digits made better digits at 16 than at
-        32 (three times the steps) or 8 (bench/digits.py)."""
+        32 (three times the steps) or 8 (bench/digits.py). Augmentation as the module's docstring says."""
         width = preset_width(n_images, size, device_kind)
         if device_kind == "cpu" and size <= 32:
             width = min(width, 16)
         return {"latent_dim": 64 if n_images < 5000 else 128, "width": width,
-                "batch": 64 if device_kind != "cpu" else 32, "lr": 2e-4}
+                "batch": 64 if device_kind != "cpu" else 32, "lr": 2e-4,
+                "ada_target": ADA_TARGET if n_images >= 1000 else 0.0}
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:

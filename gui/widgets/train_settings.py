@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 PRECISIONS = (("auto", "Automatic"), ("fp32", "fp32 (exact, slowest)"), ("bf16", "bf16"), ("fp16", "fp16"))
 DEVICES = (("auto", "Automatic"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU"), ("cpu", "CPU"))
 LOSSES = (("", "The family's choice"), ("bce", "Non-saturating (BCE)"), ("hinge", "Hinge"), ("wgan-gp", "WGAN-GP"))
-DECAYS = (("none", "None"), ("cosine", "Cosine, to 10%"))
+DECAYS = (("", "Automatic"), ("none", "None"), ("cosine", "Cosine, to 10%"))
 SPECTRAL = (("", "The family's choice"), ("on", "On"), ("off", "Off"))  # None, True, False in TrainConfig
 AUTOMATIC = -1  # a spin box's value for a field left to the family (None in TrainConfig)
 
@@ -96,7 +96,8 @@ class TrainSettings(QWidget):
         self.batch = _spin(1, 4096, "Images per step. Larger is steadier and needs more memory")
         self.lr = _real(0.000001, 0.1, 6, 0.00005, "Learning rate. Lower it if the samples collapse or flicker")
         self.lr_decay = _choice(DECAYS, "How the learning rate changes over the run. Cosine: it falls smoothly to "
-                                        "10% by the last step, which often ends a run sharper")
+                                        "10% by the last step, which often ends a run sharper. Automatic: cosine "
+                                        "for a time limit without a step count, else none")
         self.width = _spin(4, 1024, "Network width (channels). Wider learns more detail, trains slower")
         self.latent_dim = _spin(2, 2048, "Length of the latent vector you explore afterwards")
         self.checkpoint_every = _spin(1, 10_000_000, "Steps between saved checkpoints", 100)

@@ -30,7 +30,7 @@ def project(tmp_path_factory, small_digits_dir):
 
 
 def budget_config(project, **overrides):
-    settings = dict(steps=0, minutes=1.0, lr_decay="cosine", checkpoint_every=10**6, sample_every=10**6,
+    settings = dict(steps=0, minutes=1.0, checkpoint_every=10**6, sample_every=10**6,
                     log_every=10**6, kid_every=0)
     settings.update(overrides)
     return complete_config(project, tiny("dcgan", **settings))
@@ -52,6 +52,7 @@ def timed(trainer, clock, seconds_per_step, record):
 def test_a_budget_run_ends_on_time_with_its_schedules_at_their_end_though_the_speed_halves(project, monkeypatch):
     cfg = budget_config(project, kid_every=1)
     assert cfg.steps == 0 and cfg.early_stop_patience == 0  # no step count: the speed decides it
+    assert cfg.lr_decay == "cosine"  # a time budget's default: a whole schedule in the time given
     clock, record, measured = FakeClock(), [], []
 
     def kid(self, *args, **kwargs):  # a quality measurement that takes 1.5 s of the budget
@@ -76,6 +77,12 @@ def test_a_budget_run_ends_on_time_with_its_schedules_at_their_end_though_the_sp
     assert measured and len(measured) * 1.5 <= schedule.KID_SHARE * trainer.seconds + 1.5  # at most 5% (+ one)
     lrs = np.array([r[0] for r in record])
     assert (np.diff(lrs) <= 1e-12).all()  # the cosine only goes down, even when the speed changes
+
+
+def test_the_learning_rate_decays_by_default_over_a_time_budget_only(project):
+    assert budget_config(project, lr_decay="none").lr_decay == "none"  # the artist's choice stands
+    steps = Trainer(project, complete_config(project, tiny("dcgan", steps=20, minutes=1.0)))
+    assert steps.cfg.lr_decay == "none"  # a run of steps may be extended later: a decay to its first end would jump
 
 
 def test_a_budget_too_short_for_one_quality_measurement_makes_none_and_says_so(project, monkeypatch):

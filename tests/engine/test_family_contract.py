@@ -11,6 +11,8 @@ import torch
 
 from engine import api, checkpoints, cli
 from engine.models import FAMILIES, Capability
+from engine.models.adversarial import ADA_TARGET
+from engine.train_config import COMMON, complete_config, settle
 
 from ..tiny_family import Moments
 from .helpers import ROOT, digits_project, tiny
@@ -83,6 +85,18 @@ def test_every_family_declares_its_contract():
         assert set(family.options) <= {f for f in api.TrainConfig.__dataclass_fields__}
         preset = family.preset(500, 32, "cpu")
         assert {"latent_dim", "width", "batch", "lr"} <= set(preset)
+        assert set(preset) <= COMMON | family.options  # a preset sets nothing its family would refuse
+
+
+def test_dcgan_augments_every_image_of_a_small_set_and_lets_ada_decide_for_a_larger_one(tmp_path, small_digits_dir,
+                                                                                         digits_dir):
+    small, large = (digits_project(tmp_path / name, source) for name, source in
+                    (("small", small_digits_dir), ("large", digits_dir)))
+    assert complete_config(small, tiny(ada_target=None)).ada_target == 0  # 300 pictures: fixed augmentation
+    assert complete_config(large, tiny(ada_target=None)).ada_target == ADA_TARGET  # 1,797
+    assert complete_config(small, tiny(ada_target=0.3)).ada_target == 0.3  # the artist's choice stands
+    assert settle(tiny("fastgan", ada_target=None)).ada_target == ADA_TARGET  # the other families: ADA
+    assert settle(tiny("vae", ada_target=None)).ada_target is None  # not a GAN: nothing to record
 
 
 def string_constants(path: Path) -> list[tuple[int, str]]:
