@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget, QStyle,
@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
     def start_engine(self) -> None:
         self.loader.start()
 
+    @Slot(object)  # queued from the loading thread: a declared slot (see ExploreRoom._on_rendered)
     def _on_engine_ready(self, api) -> None:
         """Hand the engine to the rooms one per event-loop turn. All of it in one turn, the Explore room's
         construction included, kept the window from painting for 75-215 ms (bench/ui_latency.py, launch phase), so
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
         self._on_room_chosen(self.sidebar.currentRow())  # the artist may have picked Explore while it loaded
         self.engine_ready.emit()
 
+    @Slot(str)
     def _on_engine_failed(self, text: str) -> None:
         self.loading_bar.hide()
         self.loading_label.setText("The engine did not load: see the message on the left")

@@ -15,7 +15,7 @@ import importlib
 import threading
 import time
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 from .workers import error_text
 
@@ -59,5 +59,6 @@ class EngineLoader(QObject):
         self.seconds = time.perf_counter() - started
         self.ready.emit(api)  # queued: this object lives on the GUI thread
 
+    @Slot(object)  # queued from the loading thread: a declared slot (see ExploreRoom._on_rendered)
     def _remember(self, api) -> None:
         self.api = api

@@ -149,6 +149,7 @@ class TrainRun(QObject):
     def is_running(self) -> bool:
         return self._thread.isRunning()
 
+    @Slot(object)  # queued from the run's thread: a declared slot (see ExploreRoom._on_rendered)
     def _on_worker_finished(self, result) -> None:
         self._thread.wait()  # returns at once: the worker already quit the thread's loop itself
         self.finished.emit(result)
