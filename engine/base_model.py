@@ -14,7 +14,8 @@ from pathlib import Path
 
 from . import files
 from .dataset import chosen_aspect, uses_alpha
-from .models import Milestone, default_family
+from .models import Milestone
+from .train_config import project_family
 
 BASE_DIR = Path(__file__).resolve().parents[1] / "resources" / "base"
 
@@ -42,7 +43,7 @@ def fitting(project, cfg) -> Path | None:
     if not cfg.base or cfg.from_model or project.dataset.layout != "images" or not base_dir.is_dir():
         return None
     size = cfg.size or project.dataset.size
-    wanted = {"family": cfg.family or default_family(size, project.dataset.layout), "size": size,
+    wanted = {"family": cfg.family or project_family(project, size), "size": size,
               "aspect": cfg.aspect or chosen_aspect(project),
               "alpha": uses_alpha(project) if cfg.alpha is None else cfg.alpha}
     for path in sorted(base_dir.glob("*.safetensors")):

@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--project", required=True, type=Path)
     q.add_argument("--data", nargs="+", help="ingest these sources first (only new images are added)")
     q.add_argument("--model", help="model family: " + ", ".join(f.name for f in api.families())
-                   + "; default: projected from 64 px up, dcgan below")
+                   + "; default: projected from 64 px up, below it cgan for pictures sorted into labelled "
+                     "sub-folders and dcgan for others")
     q.add_argument("--size", type=int, help="training resolution; default: the project's")
     q.add_argument("--steps", type=int, help="total steps to train to; default: the preset's")
     q.add_argument("--minutes", type=float, help="stop after this many minutes (a checkpoint is written)")

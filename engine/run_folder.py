@@ -33,13 +33,12 @@ def run_to_resume(project: Project, cfg, new: bool = False):
     that fine-tunes another model (`from_model`) is always new; a new run without one starts from the shipped
     base model that fits (engine/base_model.py)."""
     from . import base_model, checkpoints, transfer
-    from .models import default_family
-    from .train_config import TrainConfig, complete_config
+    from .train_config import TrainConfig, complete_config, project_family
 
     if cfg.from_model:
         cfg, new = transfer.adopt_source(cfg), True
     elif not cfg.family:
-        cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size, project.dataset.layout))
+        cfg = replace(cfg, family=project_family(project, cfg.size))
     run_dir = None if new else resumable_run(project, cfg.family, cfg.steps)
     resume_from = checkpoints.latest(run_dir) if run_dir else None
     if resume_from is None:

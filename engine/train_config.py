@@ -82,11 +82,19 @@ class TrainConfig:
                       if k in known and (family is None or k in COMMON or k in family.options)})
 
 
+def project_family(project: Project, size: int | None = None) -> str:
+    """The family a new run on this project takes when the artist names none (models.default_family): labels count
+    when every image has one."""
+    stats = dataset_stats(project)
+    labels = len(stats["labels"]) if sum(stats["labels"].values()) == stats["count"] else 0
+    return default_family(size or project.dataset.size, project.dataset.layout, labels)
+
+
 def suggest_config(project: Project, family: str | None = None, device: str = "auto", size: int | None = None,
                    **overrides) -> TrainConfig:
     """A complete config for this project: the family's preset sized to the dataset, resolution and device."""
     size = size or project.dataset.size
-    family = family or default_family(size, project.dataset.layout)
+    family = family or project_family(project, size)
     kind = devices.pick_device(device).type
     n_images = dataset_stats(project)["count"]
     preset = get_family(family).preset(n_images, size, kind)
@@ -145,7 +153,8 @@ def settle(cfg: TrainConfig) -> TrainConfig:
         if cfg.early_stop_patience is None else cfg.early_stop_patience,
         kid_every=(2000 if kind == "cpu" else 5000) if cfg.kid_every is None else cfg.kid_every,
         lr_decay=cfg.lr_decay or "none",  # a run of steps may be extended: a decay to its first end would jump
-        ada_target=ADA_TARGET if cfg.ada_target is None and "ada_target" in family.options else cfg.ada_target)
+        ada_target=getattr(family, "ada_default", ADA_TARGET)
+        if cfg.ada_target is None and "ada_target" in family.options else cfg.ada_target)
 
 
 def _unset(value) -> bool:

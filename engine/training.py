@@ -35,7 +35,7 @@ from .sample_quality import CopyShare, KidMeter
 from .sampling import grid
 from .pixels import to_uint8
 from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
-from .train_config import TrainConfig, project_aspect, settle
+from .train_config import TrainConfig, project_aspect, project_family, settle
 from .dataset import LAYOUT_WORDS, chosen_aspect, uses_alpha
 from .training_data import TrainingData
 
@@ -60,7 +60,7 @@ class Trainer:
         self.amp_dtype = devices.autocast_dtype(self.device, cfg.precision)
 
         if not cfg.family:
-            cfg = replace(cfg, family=default_family(cfg.size or project.dataset.size, project.dataset.layout))
+            cfg = replace(cfg, family=project_family(project, cfg.size))
         if cfg.alpha is None:
             cfg = replace(cfg, alpha=uses_alpha(project))
         chosen, possible = chosen_aspect(project), project_aspect(project, cfg.family)

@@ -20,13 +20,17 @@ FAMILIES = {family.info.name: family for family in (DCGAN, ConvVAE, ConditionalG
 DEFAULT_FAMILY = "dcgan"
 
 
-def default_family(size: int, layout: str = "images") -> str:
+def default_family(size: int, layout: str = "images", labels: int = 0) -> str:
     """For single images: Projected FastGAN from 64 px up (the lowest KID per CPU-minute on clip art and emoji,
-    bench/quality.py), DCGAN below, where it is as good and quicker (Projected FastGAN upsamples small pictures for its
-    feature network and learns slowly there). For pairs pix2pix, for two collections CycleGAN."""
+    bench/quality.py). Below, where Projected FastGAN learns slowly (it upsamples small pictures for its feature
+    network): the conditional GAN for images sorted into `labels` >= 2 sub-folders (4 minutes on the digits: every
+    figure of bench/digits.py better than DCGAN's, and the artist picks the label), else DCGAN. For pairs pix2pix, for
+    two collections CycleGAN."""
     if layout != "images":  # the first family made for the layout (a pair is also two collections)
         return next(name for name, family in FAMILIES.items() if family.layout == layout)
-    return "projected" if size >= 64 else DEFAULT_FAMILY
+    if size >= 64:
+        return "projected"
+    return "cgan" if labels >= 2 else DEFAULT_FAMILY
 
 
 def trains_on(family: type[Family], layout: str) -> bool:

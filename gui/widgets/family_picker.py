@@ -65,7 +65,7 @@ class FamilyPicker(QObject):
         elif self.chosen in usable:
             chosen = self.chosen
         else:
-            chosen = self.api.default_family(size, layout)
+            chosen = self.api.default_family(size, layout, len(labels) if labelled else 0)
         self.box.setCurrentIndex(max(self.box.findData(chosen), 0))
         self.show_description()
         names = ", ".join(list(labels)[:4]) + (", …" if len(labels) > 4 else "")

@@ -2,6 +2,8 @@
 resumed run, another shape or an explicit --from are left alone."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -13,10 +15,20 @@ from .helpers import cli, digits_project, tiny
 
 
 @pytest.fixture(scope="module")
-def bases(tmp_path_factory, small_digits_dir):
+def unsorted_digits(tmp_path_factory, small_digits_dir):
+    """The 300 small digits in one folder: no labels, so a new run's default family is DCGAN (labelled sets below
+    64 px train the conditional GAN, and no base model is conditional)."""
+    folder = tmp_path_factory.mktemp("unsorted")
+    for i, path in enumerate(sorted(small_digits_dir.rglob("*.png"))):
+        shutil.copy(path, folder / f"{i:03d}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bases(tmp_path_factory, unsorted_digits):
     """A folder of base models holding one 16 px DCGAN trained for a few steps on real digits."""
     root = tmp_path_factory.mktemp("base")
-    source = digits_project(root / "source", small_digits_dir)
+    source = digits_project(root / "source", unsorted_digits)
     result = api.train(source, tiny("dcgan", steps=4, checkpoint_every=4))
     folder = root / "bases"
     folder.mkdir()
@@ -35,8 +47,8 @@ def new_config(project, **overrides):
     return run_to_resume(project, cfg)[0]
 
 
-def test_a_new_run_starts_from_the_base_that_fits_with_its_weights(tmp_path, small_digits_dir, shipped):
-    project = digits_project(tmp_path / "p", small_digits_dir)
+def test_a_new_run_starts_from_the_base_that_fits_with_its_weights(tmp_path, unsorted_digits, shipped):
+    project = digits_project(tmp_path / "p", unsorted_digits)
     assert api.base_fitting(project, api.TrainConfig()) == "digits-16"  # what the Train room asks before a run
     cfg = new_config(project)
     assert cfg.from_model == str(shipped.resolve())
@@ -52,27 +64,30 @@ def test_a_new_run_starts_from_the_base_that_fits_with_its_weights(tmp_path, sma
     assert any("starting from the base model digits-16" in text and "--scratch" in text for text in said), said
 
 
-def test_scratch_another_shape_or_an_explicit_source_leave_the_base_alone(tmp_path, small_digits_dir, shipped):
-    project = digits_project(tmp_path / "p", small_digits_dir)
+def test_scratch_another_shape_or_an_explicit_source_leave_the_base_alone(tmp_path, unsorted_digits, small_digits_dir,
+                                                                          shipped):
+    project = digits_project(tmp_path / "p", unsorted_digits)
     assert new_config(project, base=False).from_model == ""
     assert new_config(project, size=32).from_model == ""
     assert new_config(project, width=16).from_model == ""  # the artist asked for another width
     assert new_config(project, family="vae").from_model == ""
-    wide = digits_project(tmp_path / "wide", small_digits_dir, size=32)
+    wide = digits_project(tmp_path / "wide", unsorted_digits, size=32)
     assert new_config(wide).from_model == ""  # a 32 px project: the 16 px base does not fit
+    labelled = digits_project(tmp_path / "labelled", small_digits_dir)
+    assert new_config(labelled).family == "cgan" and new_config(labelled).from_model == ""  # no base is conditional
 
 
-def test_a_damaged_base_is_passed_over_and_the_run_trains_from_scratch(tmp_path, small_digits_dir, monkeypatch):
+def test_a_damaged_base_is_passed_over_and_the_run_trains_from_scratch(tmp_path, unsorted_digits, monkeypatch):
     folder = tmp_path / "bases"
     folder.mkdir()
     (folder / "cut-short.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")  # a truncated header
     monkeypatch.setattr(base_model, "BASE_DIR", folder)
-    project = digits_project(tmp_path / "p", small_digits_dir)
+    project = digits_project(tmp_path / "p", unsorted_digits)
     assert new_config(project).from_model == ""
 
 
-def test_a_resumed_run_is_not_restarted_from_the_base(tmp_path, small_digits_dir, shipped):
-    project = digits_project(tmp_path / "p", small_digits_dir)
+def test_a_resumed_run_is_not_restarted_from_the_base(tmp_path, unsorted_digits, shipped):
+    project = digits_project(tmp_path / "p", unsorted_digits)
     first = api.train(project, tiny("dcgan", steps=4, checkpoint_every=2, base=False, minutes=0))
     assert files.read_json(first.checkpoint.parent.parent / "config.json")["from_model"] == ""
     cfg, run_dir, resume_from = run_to_resume(project, tiny("dcgan", steps=8))

@@ -25,7 +25,9 @@ FAMILIES = ["cgan", "cvae"]
 # the cheapest settings found that pass with a margin: over two seeds the cgan drew the asked-for digit 58-64% of
 # the time after 300 steps and 84-88% after 400; the cvae 85% after 300 and 93-94% after 400
 JUDGED = {
-    "cgan": dict(steps=400, width=8, batch=64, lr=2e-3),
+    # augmented every time (as a set under 1,000 pictures is): at this tiny scale ADA's p stays near 0 and without
+    # augmentation 400 steps drew the asked-for digit 26% of the time; at 4 minutes it is the other way round (cgan.py)
+    "cgan": dict(steps=400, width=8, batch=64, lr=2e-3, ada_target=0.0),
     "cvae": dict(steps=300, width=8, batch=64, lr=2e-3),  # beta left to the family (4, see cvae.py)
 }
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from engine import api, checkpoints, cli
-from engine.models import FAMILIES, Capability
+from engine.models import FAMILIES, Capability, ConditionalGAN
 from engine.models.adversarial import ADA_TARGET
-from engine.train_config import COMMON, complete_config, settle
+from engine.train_config import COMMON, complete_config, project_family, settle, suggest_config
 
 from ..tiny_family import Moments
 from .helpers import ROOT, digits_project, tiny
@@ -88,7 +89,7 @@ def test_every_family_declares_its_contract():
         assert set(preset) <= COMMON | family.options  # a preset sets nothing its family would refuse
 
 
-def test_dcgan_augments_every_image_of_a_small_set_and_lets_ada_decide_for_a_larger_one(tmp_path, small_digits_dir,
+def test_the_gans_augment_every_image_of_a_small_set_and_let_ada_decide_for_a_larger_one(tmp_path, small_digits_dir,
                                                                                          digits_dir):
     small, large = (digits_project(tmp_path / name, source) for name, source in
                     (("small", small_digits_dir), ("large", digits_dir)))
@@ -97,6 +98,23 @@ def test_dcgan_augments_every_image_of_a_small_set_and_lets_ada_decide_for_a_lar
     assert complete_config(small, tiny(ada_target=0.3)).ada_target == 0.3  # the artist's choice stands
     assert settle(tiny("fastgan", ada_target=None)).ada_target == ADA_TARGET  # the other families: ADA
     assert settle(tiny("vae", ada_target=None)).ada_target is None  # not a GAN: nothing to record
+    # the conditional GAN likewise, with its own higher target (its projection term keeps real logits positive)
+    assert complete_config(small, tiny("cgan", ada_target=None)).ada_target == 0
+    assert complete_config(large, tiny("cgan", ada_target=None)).ada_target == ConditionalGAN.ada_default > ADA_TARGET
+    assert settle(tiny("cgan", ada_target=None)).ada_target == ConditionalGAN.ada_default
+
+
+def test_a_labelled_set_below_64_px_trains_the_conditional_gan_unless_a_picture_lacks_a_label(tmp_path,
+                                                                                             small_digits_dir):
+    labelled = digits_project(tmp_path / "labelled", small_digits_dir)  # ten sub-folders, 16 px
+    assert project_family(labelled) == suggest_config(labelled).family == "cgan"
+    assert project_family(labelled, 64) == "projected"  # from 64 px up the labels do not choose
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    Image.open(next(small_digits_dir.rglob("*.png"))).transpose(Image.Transpose.ROTATE_90).save(loose / "stray.png")
+    api.ingest(labelled, [loose], size=16)  # one picture with no label (turned: a copy would be left out)
+    assert project_family(labelled) == "dcgan"
+    assert api.default_family(32, "images", 10) == "cgan" and api.default_family(32) == "dcgan"
 
 
 def string_constants(path: Path) -> list[tuple[int, str]]:

@@ -279,6 +279,9 @@ def test_a_run_that_starts_from_a_shipped_base_is_promised_that_base_curve(qtbot
     from engine import base_model
     from engine.models import Milestone
 
+    room.family_box.setCurrentIndex(room.family_box.findData("dcgan"))  # the digits are labelled: the default
+    room.family_box.activated.emit(room.family_box.currentIndex())  # family is conditional, and no base is
+    qtbot.waitUntil(lambda: room.config() is not None and room.config().family == "dcgan", timeout=20_000)
     config = room.config()  # a base of the preset's own shape fits the digits project
     trained = api.train(room.project, replace(config, steps=2, checkpoint_every=2, sample_every=10**9, kid_every=0,
                                               base=False, device="cpu", precision="fp32"))
