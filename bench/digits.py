@@ -28,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, first-seed + 1, ...")
     parser.add_argument("--grids", type=Path, help="write 64 samples of each seed here, to look at")
     parser.add_argument("train_flags", nargs="*", help="after --: flags for `main.py train`")
     args = parser.parse_args()
@@ -37,7 +38,7 @@ def main() -> None:
     data = digits_folder(32)
     real = conv_figures(real_digits_32(judge_split()[1]))
     rows, made = [], []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         project = Path(tempfile.mkdtemp(prefix="bench-digits-project-"))
         started = time.time()
         trained = run("train", "--project", str(project), "--data", str(data), "--size", "32",
