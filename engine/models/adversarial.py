@@ -108,6 +108,20 @@ def _critic(D, x, labels):
     return D(x, labels).float().reshape(x.shape[0], -1).mean(1)
 
 
+class ResumesAdaptiveAugment:
+    """For a learner (with an `ada`) whose first checkpoints came before it had ADA: ADA's state goes into every
+    checkpoint, and a run begun without it goes on with the fixed augmentation it began with."""
+
+    def extra_state(self) -> dict:
+        return {"ada": self.ada.state()}
+
+    def load_extra_state(self, state: dict) -> None:
+        if "ada" in state:
+            self.ada.load(state["ada"])
+        else:
+            self.ada = AdaptiveAugment(self.device, 0.0)
+
+
 def r1_penalty(D, real: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
     """E[||grad_x D(x)||^2] on real images (Mescheder et al. 2018, eq. 9, without the gamma / 2).
     `D` must be the unwrapped module (see the module docstring); `real` is what D saw (augmented)."""

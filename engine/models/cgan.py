@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import AdaptiveAugment, GANLearner
+from .adversarial import AdaptiveAugment, GANLearner, ResumesAdaptiveAugment
 from .base import channels, chunks, levels
 from .dcgan import DCGAN
 from .family import Capability, Family, FamilyInfo, first_grid, image_channels
@@ -115,7 +115,7 @@ def _init(m: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-class CGANLearner(GANLearner):
+class CGANLearner(ResumesAdaptiveAugment, GANLearner):
     augment_ops = ("color", "translation")  # no cutout: see the module's docstring
 
     def __init__(self, cfg, device, distributed=False):
@@ -153,15 +153,6 @@ class CGANLearner(GANLearner):
                                       amp_dtype)
         self.ada.update(real.shape[0] * shard[1], self.distributed)
         return {"d": d_total, "g": g_total, "p": self.ada.p.clone()}
-
-    def extra_state(self) -> dict:
-        return {"ada": self.ada.state()}
-
-    def load_extra_state(self, state: dict) -> None:
-        if "ada" in state:
-            self.ada.load(state["ada"])
-        else:  # a run begun before this family had ADA goes on with the fixed augmentation it began with
-            self.ada = AdaptiveAugment(self.device, 0.0)
 
 
 class ConditionalGAN(Family):

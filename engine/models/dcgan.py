@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import ADA_TARGET, AdaptiveAugment, GANLearner
+from .adversarial import ADA_TARGET, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment
 from .base import channels, chunks, levels, preset_width
 from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 
@@ -75,7 +75,7 @@ def _dcgan_init(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-class DCGANLearner(GANLearner):
+class DCGANLearner(ResumesAdaptiveAugment, GANLearner):
     def __init__(self, cfg, device, distributed=False):
         super().__init__(cfg, device, DCGAN.build_sampler(cfg),
                          Discriminator(cfg.width, cfg.size, image_channels(cfg), first_grid(cfg)), distributed)
@@ -107,15 +107,6 @@ class DCGANLearner(GANLearner):
                                       amp_dtype)
         self.ada.update(real.shape[0] * shard[1], self.distributed)
         return {"d": d_total, "g": g_total, "p": self.ada.p.clone()}
-
-    def extra_state(self) -> dict:
-        return {"ada": self.ada.state()}
-
-    def load_extra_state(self, state: dict) -> None:
-        if "ada" in state:
-            self.ada.load(state["ada"])
-        else:  # a run begun before DCGAN had ADA goes on with the fixed augmentation it began with
-            self.ada = AdaptiveAugment(self.device, 0.0)
 
 
 class DCGAN(Family):
