@@ -223,6 +223,13 @@ def dataset_stats(project: Project) -> dict:
             "aspect": nearest(median_aspect), "alpha": bool(rows) and transparent >= TRANSPARENT_IMAGES * len(rows)}
 
 
+def label_count(stats: dict) -> int:
+    """The labels that sort the whole set (of `dataset_stats`): 0 when there are fewer than two, or when a picture
+    has none, since a conditional model then cannot train on every picture."""
+    labels = stats["labels"]
+    return len(labels) if len(labels) >= 2 and sum(labels.values()) == stats["count"] else 0
+
+
 def chosen_aspect(project: Project) -> str:
     """The aspect the project's models draw at: the artist's choice, or (auto) the one nearest the images' median
     width / height."""

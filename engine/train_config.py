@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 
 from . import devices
 from . import aspect
-from .dataset import chosen_aspect, dataset_stats, uses_alpha
+from .dataset import chosen_aspect, dataset_stats, label_count, uses_alpha
 from .models import FAMILIES, Capability, default_family, get_family
 from .models.adversarial import ADA_TARGET
 from .project import Project
@@ -83,11 +83,8 @@ class TrainConfig:
 
 
 def project_family(project: Project, size: int | None = None) -> str:
-    """The family a new run on this project takes when the artist names none (models.default_family): labels count
-    when every image has one."""
-    stats = dataset_stats(project)
-    labels = len(stats["labels"]) if sum(stats["labels"].values()) == stats["count"] else 0
-    return default_family(size or project.dataset.size, project.dataset.layout, labels)
+    """The family a new run on this project takes when the artist names none (models.default_family)."""
+    return default_family(size or project.dataset.size, project.dataset.layout, label_count(dataset_stats(project)))
 
 
 def suggest_config(project: Project, family: str | None = None, device: str = "auto", size: int | None = None,

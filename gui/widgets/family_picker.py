@@ -40,11 +40,11 @@ class FamilyPicker(QObject):
         labelled sub-folders the conditional models come first, else they are listed last and greyed out.
         Returns True when the family shown must change: it needs labels these images lack, or a run of another family
         was left unfinished and the artist has not picked one."""
-        labels = stats["labels"]
-        labelled = len(labels) >= 2 and sum(labels.values()) == stats["count"]
+        labels, count = stats["labels"], self.api.label_count(stats)
+        labelled = count > 0
         infos = {info.name: info for info in self.api.families()}
         layout = stats.get("layout", "images")
-        usable = self.api.recommended_families(len(labels) if labelled else 0, layout)
+        usable = self.api.recommended_families(count, layout)
         current = self.box.currentData()
         self.box.clear()
         for name in usable + [name for name in infos if name not in usable]:
@@ -65,7 +65,7 @@ class FamilyPicker(QObject):
         elif self.chosen in usable:
             chosen = self.chosen
         else:
-            chosen = self.api.default_family(size, layout, len(labels) if labelled else 0)
+            chosen = self.api.default_family(size, layout, count)
         self.box.setCurrentIndex(max(self.box.findData(chosen), 0))
         self.show_description()
         names = ", ".join(list(labels)[:4]) + (", …" if len(labels) > 4 else "")
