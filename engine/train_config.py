@@ -12,7 +12,6 @@ from . import devices
 from . import aspect
 from .dataset import chosen_aspect, dataset_stats, label_count, uses_alpha
 from .models import FAMILIES, Capability, default_family, get_family
-from .models.adversarial import ADA_TARGET
 from .project import Project
 
 SCHEMA_VERSION = 1
@@ -143,15 +142,18 @@ def settle(cfg: TrainConfig) -> TrainConfig:
                          f"{cfg.aspect} ones")
     if cfg.lr_decay not in ("", "none", "cosine"):
         raise ValueError(f"unknown learning-rate decay {cfg.lr_decay!r}; choose none or cosine")
-    left = {name: value for name, value in family.choices.items() if _unset(getattr(cfg, name))}
+    left = {name: value for name, value in family.choices.items() if _left_to_family(name, getattr(cfg, name))}
     return replace(
         cfg, **left,
         early_stop_patience=(5 if family.judged_on_holdout else 0)
         if cfg.early_stop_patience is None else cfg.early_stop_patience,
         kid_every=(2000 if kind == "cpu" else 5000) if cfg.kid_every is None else cfg.kid_every,
-        lr_decay=cfg.lr_decay or "none",  # a run of steps may be extended: a decay to its first end would jump
-        ada_target=getattr(family, "ada_default", ADA_TARGET)
-        if cfg.ada_target is None and "ada_target" in family.options else cfg.ada_target)
+        lr_decay=cfg.lr_decay or "none")  # a run of steps may be extended: a decay to its first end would jump
+
+
+def _left_to_family(name: str, value) -> bool:
+    """Whether a field's value asks for the family's choice: None, or also 0 and "" where those are no choice."""
+    return value is None if name in _ZERO_IS_A_CHOICE else _unset(value)
 
 
 def _unset(value) -> bool:

@@ -165,13 +165,13 @@ class ConditionalGAN(Family):
     )
     Learner = CGANLearner
     options = frozenset({"ada_target"})
-    ada_default = 0.8  # ADA's target when a run leaves it to the family (see the module's docstring)
+    choices = {"ada_target": 0.8}  # ADA's target when a run leaves it to the family (see the module's docstring)
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
         """DCGAN's sizes and augmentation, with this family's ADA target."""
         preset = DCGAN.preset(n_images, size, device_kind)
-        return {**preset, "ada_target": ConditionalGAN.ada_default if preset["ada_target"] else 0.0}
+        return {**preset, "ada_target": ConditionalGAN.choices["ada_target"] if preset["ada_target"] else 0.0}
 
     @staticmethod
     def build_sampler(cfg) -> nn.Module:

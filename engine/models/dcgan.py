@@ -119,6 +119,7 @@ class DCGAN(Family):
     )
     Learner = DCGANLearner
     options = frozenset({"ada_target"})
+    choices = {"ada_target": ADA_TARGET}
     curves = {64: (Milestone(47_200, 536, "ragged blobs in one or two colours"),
                    Milestone(236_000, 219, "rough silhouettes in flat colours and faint grey ghosts, nothing "
                                            "recognisable yet"))}

@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import (GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, GANLearner, check_loss, d_loss, g_loss,
-                          gradient_penalty, r1_penalty)
+from .adversarial import (ADA_TARGET, GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, GANLearner, check_loss, d_loss,
+                          g_loss, gradient_penalty, r1_penalty)
 from ..distributed import share
 from .base import channels, chunks, levels, unwrapped
 from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
@@ -272,7 +272,7 @@ class FastGAN(Family):
                                           "repeated, nothing recognisable yet"))}
     options = frozenset({"loss", "spectral_norm", "r1", "ada_target"})
     # the paper's pair: hinge loss with spectral normalisation in the discriminator
-    choices = {"loss": "hinge", "spectral_norm": True}
+    choices = {"loss": "hinge", "spectral_norm": True, "ada_target": ADA_TARGET}
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..augment import diff_augment
 from ..distributed import share
-from .adversarial import R1_INTERVAL, AdaptiveAugment, GANLearner, r1_penalty
+from .adversarial import ADA_TARGET, R1_INTERVAL, AdaptiveAugment, GANLearner, r1_penalty
 from .base import channels, chunks, levels, unwrapped
 from .family import Capability, Family, FamilyInfo, InputKind, Inputs, first_grid, image_channels
 
@@ -354,6 +354,7 @@ class StyleGAN(Family):
     )
     Learner = StyleGANLearner
     options = frozenset({"r1", "ada_target", "path_length", "style_mixing"})
+    choices = {"ada_target": ADA_TARGET}
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:

@@ -100,8 +100,13 @@ def test_the_gans_augment_every_image_of_a_small_set_and_let_ada_decide_for_a_la
     assert settle(tiny("vae", ada_target=None)).ada_target is None  # not a GAN: nothing to record
     # the conditional GAN likewise, with its own higher target (its projection term keeps real logits positive)
     assert complete_config(small, tiny("cgan", ada_target=None)).ada_target == 0
-    assert complete_config(large, tiny("cgan", ada_target=None)).ada_target == ConditionalGAN.ada_default > ADA_TARGET
-    assert settle(tiny("cgan", ada_target=None)).ada_target == ConditionalGAN.ada_default
+    cgan_target = ConditionalGAN.choices["ada_target"]
+    assert complete_config(large, tiny("cgan", ada_target=None)).ada_target == cgan_target > ADA_TARGET
+    assert settle(tiny("cgan", ada_target=None)).ada_target == cgan_target
+    # 0 is a choice (fixed augmentation), not a request for the family's target
+    for family in ("dcgan", "cgan", "fastgan", "stylegan"):
+        assert settle(tiny(family, ada_target=0.0)).ada_target == 0.0
+        assert settle(tiny(family, ada_target=None)).ada_target > 0
 
 
 def test_a_labelled_set_below_64_px_trains_the_conditional_gan_unless_a_picture_lacks_a_label(tmp_path,
