@@ -83,8 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
                    help="fastgan: spectral normalisation in the discriminator (default: on)")
     q.add_argument("--r1", type=float, metavar="GAMMA", help="fastgan: R1 penalty weight on real images")
-    q.add_argument("--ada-target", type=float, help="dcgan, fastgan, stylegan: ADA's target for E[sign(D(real))] "
-                   "(default 0.6; 0: fixed augmentation)")
+    q.add_argument("--ada-target", type=float, help="dcgan, cgan, fastgan, stylegan: ADA's target for "
+                   "E[sign(D(real))] (default 0.6, cgan 0.8; 0: fixed augmentation)")
+    q.add_argument("--minibatch-std", action=argparse.BooleanOptionalAction,
+                   help="cgan: a minibatch standard-deviation channel in the discriminator (default: on)")
     q.add_argument("--beta", type=float, help="vae, cvae: weight of the KL term (default 1, cvae 4)")
     q.add_argument("--codebook-size", type=int, help="vqvae: codes in the codebook (default sized to the width)")
     q.add_argument("--temperature", type=float, help="vqvae: the prior's sampling temperature samples start with")
@@ -220,6 +222,7 @@ def _train(args) -> int:
                           alpha={"on": True, "off": False}.get(args.alpha), aspect=args.aspect or "",
                           device=args.device, precision=args.precision, seed=args.seed or 0,
                           loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
+                          minibatch_std=args.minibatch_std,
                           lr_decay=args.lr_decay or "", kid_every=args.kid_every,
                           early_stop_patience=args.early_stop_patience, from_model=str(args.from_model or ""),
                           base=not args.scratch,

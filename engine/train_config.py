@@ -58,6 +58,8 @@ class TrainConfig:
     #                  heuristic, 0.0002 px² / batch, as StyleGAN2-ADA: its R1 is always on)
     ada_target: float | None = None  # GANs with ADA: the target for E[sign(D(real))] (Karras et al. 2020); 0: fixed
     #                                  DiffAugment; None = the preset's (0.6; DCGAN below 1,000 images: 0)
+    minibatch_std: bool | None = None  # cgan: a minibatch standard-deviation channel in the discriminator (ProGAN
+    #                                    §3); None = the family's (on)
     lr_decay: str = ""  # "none", or "cosine": down to LR_FLOOR of lr at the last step; "" = cosine for a time budget
     early_stop_patience: int | None = None  # checkpoints without a better measure before stopping; 0 = never;
     #                                         None = 5 for families judged on held-out images (VAEs), else 0
@@ -73,12 +75,14 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        """Read a saved config; fields added since it was written take their defaults, and options its family does
-        not read are dropped (configs written before the family contract gave every family a VAE's beta)."""
+        """Read a saved config; fields added since it was written take their defaults, or for a family's option what
+        the family did before the option existed (`Family.before`), and options its family does not read are dropped
+        (configs written before the family contract gave every family a VAE's beta)."""
         known = {f.name for f in fields(cls)}
         family = FAMILIES.get(data.get("family", ""))
-        return cls(**{k: v for k, v in data.items()
-                      if k in known and (family is None or k in COMMON or k in family.options)})
+        before = {} if family is None else {k: v for k, v in family.before.items() if k not in data}
+        return cls(**before, **{k: v for k, v in data.items()
+                                if k in known and (family is None or k in COMMON or k in family.options)})
 
 
 def project_family(project: Project, size: int | None = None) -> str:

@@ -38,6 +38,7 @@ def adopt_source(cfg):
                    # the source's channels and aspect, whatever the project's
                    num_classes=src.num_classes, alpha=bool(src.alpha), aspect=src.aspect or "1:1",
                    spectral_norm=src.spectral_norm if cfg.spectral_norm is None else cfg.spectral_norm,
+                   minibatch_std=src.minibatch_std if cfg.minibatch_std is None else cfg.minibatch_std,
                    from_model=str(Path(cfg.from_model).resolve()))
 
 

@@ -37,6 +37,22 @@ def channels(width: int, level: int, n_levels: int, cap: int = 512) -> int:
     return min(cap, width * 2 ** (n_levels - level))
 
 
+class MinibatchSpread(nn.Module):
+    """ProGAN's minibatch standard deviation (Karras et al. 2018, §3): one more channel holding how much the
+    features vary across small groups of images, so a discriminator can see a batch of fakes that all look alike.
+    No weights: adding it changes only the channels of the layer after it."""
+
+    def __init__(self, group: int = 4):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = math.gcd(min(self.group, n), n)  # groups of g images: sample i is grouped with i + n/g, i + 2n/g ...
+        spread = x.reshape(g, -1, c, h, w).float().var(0, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
+        return torch.cat([x, spread.to(x.dtype).repeat(g)[:, None, None, None].expand(n, 1, h, w)], dim=1)
+
+
 class Learner:
     """Networks, optimizers and one training step of a family. Subclasses fill `nets`, `opts`, `ema` and `step`.
 

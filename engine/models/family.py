@@ -8,7 +8,8 @@ A family declares
 - `info`: its name, title, description and `Capability` set (what the explorer and the CLI may offer);
 - `preset(n_images, size, device_kind, minutes)`: networks and batch sized to the data, the device and the budget;
 - `options`: the TrainConfig fields it reads beyond the common ones, each settable from the CLI, and `choices`:
-  the values those take when the artist leaves them to the family;
+  the values those take when the artist leaves them to the family (and `before`: what an option added later
+  meant for runs saved before it, so old checkpoints still resume);
 - `judged_on_holdout`: whether its checkpoints are judged on held-out images (VAEs) or by KID on samples (GANs);
 - `output(cfg)`: channels, height and width of what it makes; never a single size, so RGBA and non-square models
   are one setting away;
@@ -220,6 +221,7 @@ class Family:
     Learner: type
     options: frozenset = frozenset()  # TrainConfig fields read beyond the common ones (each has a CLI flag)
     choices: dict = {}  # values of those fields when left to the family ("" or None in TrainConfig)
+    before: dict = {}  # values of options added later, for configs saved before them (TrainConfig.from_dict)
     judged_on_holdout: bool = False  # checkpoints judged on held-out images (else by KID on samples)
     layout: str = "images"  # what it trains on: single images, or (image-to-image) "paired" or "unpaired" ones
     directions: tuple = ()  # image-to-image: the directions it translates in ("a2b", "b2a")

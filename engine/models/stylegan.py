@@ -30,7 +30,7 @@ from torch import nn
 from ..augment import diff_augment
 from ..distributed import share
 from .adversarial import ADA_TARGET, R1_INTERVAL, AdaptiveAugment, GANLearner, r1_penalty
-from .base import channels, chunks, levels, unwrapped
+from .base import MinibatchSpread, channels, chunks, levels, unwrapped
 from .family import Capability, Family, FamilyInfo, InputKind, Inputs, first_grid, image_channels
 
 MAPPING_LAYERS = 4
@@ -222,25 +222,21 @@ class _DownBlock(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, width: int, size: int, image_channels: int = 3, grid=(4, 4), group: int = 4):
+    def __init__(self, width: int, size: int, image_channels: int = 3, grid=(4, 4)):
         super().__init__()
         n = levels(size)
-        self.group = group
         self.from_rgb = EqualConv(image_channels, channels(width, n, n), 1)
         # state size. c(level) x 2^(level+2) -> c(level - 1) x 2^(level+1), down to 4 x 4
         self.blocks = nn.Sequential(*[_DownBlock(channels(width, lv, n), channels(width, lv - 1, n))
                                       for lv in range(n, 0, -1)])
         c0 = channels(width, 0, n)
+        self.spread = MinibatchSpread()
         self.conv = EqualConv(c0 + 1, c0, 3)  # + the minibatch standard deviation channel
         self.fc = EqualLinear(c0 * grid[0] * grid[1], c0, activate=True)  # from c0 x 4 x 4 (the first grid)
         self.out = EqualLinear(c0, 1)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.blocks(_lrelu(self.from_rgb(x)))
-        n, c, h, w = x.shape
-        g = math.gcd(min(self.group, n), n)  # ProGAN §3: the spread of features over small groups of images
-        spread = x.reshape(g, -1, c, h, w).float().var(0, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
-        x = torch.cat([x, spread.to(x.dtype).repeat(g)[:, None, None, None].expand(n, 1, h, w)], dim=1)
+        x = self.spread(self.blocks(_lrelu(self.from_rgb(x))))
         return self.out(self.fc(_lrelu(self.conv(x)).flatten(1))).flatten()
 
 

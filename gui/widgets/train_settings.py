@@ -19,7 +19,8 @@ PRECISIONS = (("auto", "Automatic"), ("fp32", "fp32 (exact, slowest)"), ("bf16",
 DEVICES = (("auto", "Automatic"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU"), ("cpu", "CPU"))
 LOSSES = (("", "The family's choice"), ("bce", "Non-saturating (BCE)"), ("hinge", "Hinge"), ("wgan-gp", "WGAN-GP"))
 DECAYS = (("", "Automatic"), ("none", "None"), ("cosine", "Cosine, to 10%"))
-SPECTRAL = (("", "The family's choice"), ("on", "On"), ("off", "Off"))  # None, True, False in TrainConfig
+SWITCH = (("", "The family's choice"), ("on", "On"), ("off", "Off"))  # None, True, False in TrainConfig
+SWITCHES = ("spectral_norm", "minibatch_std")  # the options shown as a SWITCH
 AUTOMATIC = -1  # a spin box's value for a field left to the family (None in TrainConfig)
 
 
@@ -123,7 +124,9 @@ class TrainSettings(QWidget):
         self.from_model.changed.connect(lambda: self.base.setEnabled(not self.from_model.value()))  # that model wins
         # the families' own options: shown for the families that read them
         self.loss = _choice(LOSSES, "The adversarial loss")
-        self.spectral_norm = _choice(SPECTRAL, "Spectral normalisation in the discriminator: steadier training")
+        self.spectral_norm = _choice(SWITCH, "Spectral normalisation in the discriminator: steadier training")
+        self.minibatch_std = _choice(SWITCH, "Lets the discriminator compare the images of a batch, so the "
+                                     "generator is pushed to vary its pictures")
         self.r1 = _real(0, 100, 4, 0.01, "R1 penalty on real images: higher is steadier, lower is sharper "
                         "(0: the family's choice)")
         self.ada_target = _real(0, 1, 2, 0.05, "Adaptive augmentation's target: higher augments more against "
@@ -135,8 +138,8 @@ class TrainSettings(QWidget):
         self.top_k = _spin(0, 65536, "Samples draw each code among the k likeliest only (0: all)", 1, "all")
         self.path_length = _real(0, 100, 2, 0.5, "Path-length regulariser: smoother latent space (0: off)")
         self.style_mixing = _real(0, 1, 2, 0.05, "How often training mixes two points' styles")
-        self.options = ("loss", "spectral_norm", "r1", "ada_target", "beta", "codebook_size", "temperature", "top_k",
-                        "path_length", "style_mixing")
+        self.options = ("loss", "spectral_norm", "minibatch_std", "r1", "ada_target", "beta", "codebook_size",
+                        "temperature", "top_k", "path_length", "style_mixing")
 
         self.form = QFormLayout(self)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
@@ -147,7 +150,8 @@ class TrainSettings(QWidget):
                               ("Quality every", self.kid_every), ("Early stop after", self.early_stop_patience),
                               ("Seed", self.seed), ("", self.flip), ("Device", self.device),
                               ("Precision", self.precision), ("Fine-tune from", self.from_model), ("", self.base),
-                              ("Loss", self.loss), ("Spectral norm", self.spectral_norm), ("R1", self.r1),
+                              ("Loss", self.loss), ("Spectral norm", self.spectral_norm),
+                              ("Batch comparison", self.minibatch_std), ("R1", self.r1),
                               ("ADA target", self.ada_target), ("KL weight", self.beta),
                               ("Codebook size", self.codebook_size), ("Temperature", self.temperature),
                               ("Top-k", self.top_k), ("Path length", self.path_length),
@@ -176,7 +180,7 @@ class TrainSettings(QWidget):
         try:
             for name in self.fields():
                 editor, value = getattr(self, name), getattr(config, name)
-                if name == "spectral_norm":
+                if name in SWITCHES:
                     value = {None: "", True: "on", False: "off"}[value]
                 if isinstance(editor, QComboBox):
                     editor.setCurrentIndex(max(0, editor.findData(value)))
@@ -206,5 +210,6 @@ class TrainSettings(QWidget):
                 values[name] = editor.value()
         for name in ("kid_every", "early_stop_patience"):
             values[name] = None if values[name] == AUTOMATIC else values[name]
-        values["spectral_norm"] = {"": None, "on": True, "off": False}[values["spectral_norm"]]
+        for name in SWITCHES:
+            values[name] = {"": None, "on": True, "off": False}[values[name]]
         return replace(config, **values)

@@ -95,6 +95,9 @@ def tiny_config():
     def tiny(config, **changes):
         settings = dict(size=16, steps=30, batch=16, sample_every=10, checkpoint_every=10, width=8, latent_dim=16,
                         precision="fp32", device="cpu")
+        if "family" in changes:  # as the family picker does: another family's options start from their defaults
+            from engine.train_config import COMMON, TrainConfig
+            config = TrainConfig(**{name: getattr(config, name) for name in COMMON})
         return replace(config, **{**settings, **changes})
 
     return tiny
