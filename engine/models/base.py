@@ -49,7 +49,9 @@ class MinibatchSpread(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
         g = math.gcd(min(self.group, n), n)  # groups of g images: sample i is grouped with i + n/g, i + 2n/g ...
-        spread = x.reshape(g, -1, c, h, w).float().var(0, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
+        y = x.reshape(g, -1, c, h, w).float()
+        # the variance spelled out: torch's var over the first dimension took 7x as long, backward included
+        spread = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt().mean(dim=(1, 2, 3))
         return torch.cat([x, spread.to(x.dtype).repeat(g)[:, None, None, None].expand(n, 1, h, w)], dim=1)
 
 
