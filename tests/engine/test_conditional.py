@@ -230,8 +230,8 @@ def test_the_conditional_vae_takes_its_heavier_kl_term_unless_asked_otherwise():
 
 
 def test_the_conditional_discriminator_compares_the_images_of_a_batch_unless_told_not_to(small_project):
-    """The minibatch deviation (on by default; 4 minutes on the digits, 2 seeds: Fréchet 15.5 ± 1.1 against
-    19.8 ± 3.0 without it, bench/digits.py) makes an image's score depend on the rest of its batch: a batch of
+    """The minibatch deviation (on by default; 4 minutes on the digits, 4 runs: Fréchet 16.4 ± 3.4 against
+    26.1 ± 13.3 without it, bench/digits.py) makes an image's score depend on the rest of its batch: a batch of
     one repeated fake is told apart from a varied one. Runs saved before the option existed read as without it."""
     from engine.models.cgan import CGANLearner
 
