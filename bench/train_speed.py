@@ -1,10 +1,12 @@
 """Training and ingest speed of our path against a plain baseline, side by side in one process.
 
-    .venv/bin/python bench/train_speed.py [--data FOLDER] [--size 32] [--seconds 20] [--device auto]
+    .venv/bin/python bench/train_speed.py [--data FOLDER] [--size 32] [--seconds 20] [--device auto] [--compile]
 
 Baseline: the same DCGAN networks and loss, fed by torchvision's ImageFolder + DataLoader that decodes and resizes
 every image every epoch, in fp32 with no other tricks. Ours: the Trainer's step on the cached uint8 array on the
-device, with autocast where it pays. The two alternate in short rounds so machine noise hits both alike.
+device, with autocast where it pays (on a GPU also without the guard that copies the state before each step, and
+with --compile through torch.compile, its build left out of the timing). They alternate in short rounds so machine
+noise hits all alike.
 Ingest: our threaded decode-once ingest against one DataLoader pass over the same files (and a second epoch,
 where ours reads the cache). Prints images/s and the ratio.
 """
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--compile", action="store_true", help="also time the compiled networks")
     args = parser.parse_args()
 
     import torch
@@ -65,8 +68,17 @@ def main() -> None:
     # --- training step ---------------------------------------------------------------------------------------------
     cfg = complete_config(project, api.TrainConfig(family="dcgan", size=args.size, batch=args.batch,
                                                    device=args.device))
-    trainer = Trainer(project, cfg)
-    trainer_bf16 = Trainer(project, cfg.__class__(**{**cfg.__dict__, "precision": "bf16"}))
+    def trainer(**changes) -> Trainer:
+        return Trainer(project, cfg.__class__(**{**cfg.__dict__, **changes}))
+
+    variants = {"ours": trainer(), "ours bf16 autocast": trainer(precision="bf16")}
+    if device.type != "cpu":
+        variants["ours fp32"] = trainer(precision="fp32")
+        variants["ours, no memory guard"] = unguarded = trainer()
+        unguarded.memory_guard = False
+    if args.compile:
+        variants["ours, compiled, no guard"] = compiled = trainer(compile="on")
+        compiled.memory_guard = False
     g = Generator(cfg.latent_dim, cfg.width, cfg.size).to(device)
     d = Discriminator(cfg.width, cfg.size).to(device)
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
@@ -96,11 +108,20 @@ def main() -> None:
         opt_g.step()
         return loss_g.item()
 
-    steps = {"ours": lambda: float(trainer.step()["g"]), "ours bf16": lambda: float(trainer_bf16.step()["g"]),
-             "baseline": baseline_step}
+    steps = {name: (lambda t=t: float(t.step()["g"])) for name, t in variants.items()}
+    steps["baseline"] = baseline_step
     timings = {name: [0.0, 0] for name in steps}
-    for fn in steps.values():  # warm up
-        fn(), fn()
+    for name, fn in list(steps.items()):  # warm up (and build the compiled networks: timed apart)
+        start = time.perf_counter()
+        try:
+            for _ in range(3):
+                fn()
+        except Exception as e:  # a compiler's failure is a finding, not the end of the bench
+            print(f"{name} failed: {type(e).__name__}: {str(e)[:300]}")
+            del steps[name], variants[name]
+            continue
+        if "compiled" in name:
+            rows.append(("compile build (3 first steps), s", f"{time.perf_counter() - start:.1f}", "", ""))
     deadline = time.perf_counter() + len(steps) * args.seconds
     while time.perf_counter() < deadline:  # alternate short rounds so noise hits all alike
         for name, fn in steps.items():
@@ -112,10 +133,9 @@ def main() -> None:
     rate = {name: n / t for name, (t, n) in timings.items()}
     precision = devices.autocast_dtype(device, cfg.precision)
     base = rate["baseline"]
-    rows.append((f"train step ({str(precision or 'fp32').replace('torch.', '')})", f"{rate['ours']:.0f}",
-                 f"{base:.0f}", f"{rate['ours'] / base:.2f}x"))
-    rows.append(("train step (ours, bf16 autocast)", f"{rate['ours bf16']:.0f}", f"{base:.0f}",
-                 f"{rate['ours bf16'] / base:.2f}x"))
+    for name in variants:
+        label = f"ours ({str(precision or 'fp32').replace('torch.', '')})" if name == "ours" else name
+        rows.append((f"train step: {label}", f"{rate[name]:.0f}", f"{base:.0f}", f"{rate[name] / base:.2f}x"))
 
     print(f"device {devices.device_info(args.device).name}, {result.kept} images at {args.size} px, "
           f"DCGAN width {cfg.width}, batch {args.batch}, torch threads {torch.get_num_threads()}")

@@ -153,8 +153,20 @@ def restore(learner, record: dict, tensors: dict) -> dict[str, torch.Tensor]:
             pid, slot = key.split(".", 1)
             state.setdefault(int(pid), {})[slot] = value
         opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        _match_layouts(opt)
     learner.micro_batches = record.get("micro_batches", 1)
     return section("rng.")
+
+
+def _match_layouts(opt: torch.optim.Optimizer) -> None:
+    """Moments are saved contiguous; each takes its weight's memory layout again (channels_last on a GPU), since
+    CUDA's fused Adam refuses moments laid out unlike their weights."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            slots = opt.state.get(p, {})
+            for slot, value in slots.items():
+                if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
+                    slots[slot] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def step_of(path: Path) -> int:

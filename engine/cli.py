@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--sample-every", type=int)
     q.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     q.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    q.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
+                   help="torch.compile the networks (auto: on a CUDA GPU for --minutes 60 or more)")
     q.add_argument("--seed", type=int)
     q.add_argument("--width", type=int, help="network width (channel multiplier); default sized to the data")
     q.add_argument("--latent-dim", type=int)
@@ -220,7 +222,8 @@ def _train(args) -> int:
                           minutes=args.minutes or 0.0, batch=args.batch or 0, lr=args.lr or 0.0,
                           width=args.width or 0, latent_dim=args.latent_dim or 0, flip=args.flip,
                           alpha={"on": True, "off": False}.get(args.alpha), aspect=args.aspect or "",
-                          device=args.device, precision=args.precision, seed=args.seed or 0,
+                          device=args.device, precision=args.precision, compile=args.compile,
+                          seed=args.seed or 0,
                           loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
                           minibatch_std=args.minibatch_std,
                           lr_decay=args.lr_decay or "", kid_every=args.kid_every,

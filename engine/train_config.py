@@ -20,7 +20,8 @@ _ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_
                      "codebook_size", "top_k", "path_length", "style_mixing"}
 COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip", "alpha",
           "aspect", "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "device",
-          "precision", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "base", "schema_version"}
+          "precision", "compile", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "base",
+          "schema_version"}
 # every other field is a family's option (Family.options), read only by the families that declare it
 
 
@@ -51,6 +52,8 @@ class TrainConfig:
     log_every: int = 10  # steps between loss reports
     device: str = "auto"  # auto, cpu, cuda, mps
     precision: str = "auto"  # auto (bf16/fp16 where it pays), fp32, bf16, fp16
+    compile: str = "auto"  # torch.compile the networks: "on", "off", or "auto" = on a CUDA GPU with Triton for a
+    #                        budget of an hour or more (devices.compiles); its build time is spent from the budget
     seed: int = 0  # fixes initial weights, batches, noise and augmentation
     loss: str = ""  # GANs that take it (fastgan): "bce", "hinge" or "wgan-gp"; "" = the family's preset
     spectral_norm: bool | None = None  # spectral normalisation of the discriminator; None = the family's preset

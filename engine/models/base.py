@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from .. import schedule
+from .. import devices, schedule
 
 
 def levels(size: int) -> int:
@@ -77,6 +77,8 @@ class Learner:
         self.progress = 0.0  # how far the run is, 0 to 1 (the Trainer sets it before each step; schedule.py)
         self.planned_steps = 10**9  # the steps the run will take, for the EMA's horizon (the Trainer sets it)
         self.notes: list[tuple[str, str]] = []  # (text, level) for the user, emptied by drain_messages
+        budget = 0.0 if cfg.steps else cfg.minutes  # a run of steps has no budget to pay a build from
+        self.compiled = devices.compiles(cfg.compile, device, budget)
 
     def step(self, batch: dict[str, torch.Tensor], gen: torch.Generator, amp_dtype: torch.dtype | None,
              shard: tuple[int, int]) -> dict[str, torch.Tensor]:
@@ -139,13 +141,15 @@ class Learner:
     # helpers for subclasses ---------------------------------------------------------------------------------
     def wrap(self, net: nn.Module) -> nn.Module:
         net = net.to(self.device)
-        if self.device.type == "cuda":
-            net = net.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda" and not self.compiled:  # the compiler picks its own layouts (and torch 2.11's
+            net = net.to(memory_format=torch.channels_last)  # failed a stride check in a channels_last backward)
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             net = DistributedDataParallel(net, device_ids=ids, broadcast_buffers=True)
+        if self.compiled:  # around DDP, as torch's DDP notes advise; penalties call the eager module (unwrapped)
+            net = torch.compile(net)
         return net
 
     def make_ema(self, net: nn.Module) -> nn.Module:
@@ -192,6 +196,8 @@ def _copy(state: dict) -> dict:
 
 
 def unwrapped(net: nn.Module) -> nn.Module:
+    """The plain network inside torch.compile's and DistributedDataParallel's wrappers."""
+    net = getattr(net, "_orig_mod", net)
     return net.module if hasattr(net, "module") else net
 
 

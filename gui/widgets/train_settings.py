@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QLineEdit, QSpinBox, QToolButton, QWidget)
 
 PRECISIONS = (("auto", "Automatic"), ("fp32", "fp32 (exact, slowest)"), ("bf16", "bf16"), ("fp16", "fp16"))
+COMPILES = (("auto", "Automatic"), ("on", "On"), ("off", "Off"))
 DEVICES = (("auto", "Automatic"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU"), ("cpu", "CPU"))
 LOSSES = (("", "The family's choice"), ("bce", "Non-saturating (BCE)"), ("hinge", "Hinge"), ("wgan-gp", "WGAN-GP"))
 DECAYS = (("", "Automatic"), ("none", "None"), ("cosine", "Cosine, to 10%"))
@@ -115,6 +116,9 @@ class TrainSettings(QWidget):
                                        "else the CPU")
         self.precision = _choice(PRECISIONS, "Number format of the maths. Automatic picks the fastest that is safe "
                                              "here")
+        self.compile = _choice(COMPILES, "Compile the networks into faster GPU code (torch.compile). The build "
+                                         "takes a minute or two of the time limit. Automatic: on a CUDA GPU for "
+                                         "runs of an hour or more")
         self.from_model = ModelPicker()
         self.base = QCheckBox("Start from the base model")
         self.base.setToolTip("A new run starts from a model the app ships, trained on one or two thousand "
@@ -149,7 +153,8 @@ class TrainSettings(QWidget):
                               ("Checkpoint every", self.checkpoint_every), ("Samples every", self.sample_every),
                               ("Quality every", self.kid_every), ("Early stop after", self.early_stop_patience),
                               ("Seed", self.seed), ("", self.flip), ("Device", self.device),
-                              ("Precision", self.precision), ("Fine-tune from", self.from_model), ("", self.base),
+                              ("Precision", self.precision), ("Compile", self.compile),
+                              ("Fine-tune from", self.from_model), ("", self.base),
                               ("Loss", self.loss), ("Spectral norm", self.spectral_norm),
                               ("Batch comparison", self.minibatch_std), ("R1", self.r1),
                               ("ADA target", self.ada_target), ("KL weight", self.beta),
@@ -167,7 +172,7 @@ class TrainSettings(QWidget):
         """The TrainConfig fields this form edits."""
         return ("steps", "minutes", "batch", "lr", "lr_decay", "width", "latent_dim", "checkpoint_every",
                 "sample_every", "kid_every", "early_stop_patience", "seed", "flip", "device", "precision",
-                "from_model", "base") + self.options
+                "compile", "from_model", "base") + self.options
 
     def set_demo(self, path: str) -> None:
         """Where the bundled demo's model is, for the Fine-tune from's Demo button ("" hides it)."""

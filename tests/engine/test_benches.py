@@ -15,12 +15,13 @@ def test_the_speed_bench_runs_without_pytest():
     done = subprocess.run([sys.executable, "-c", WITHOUT_PYTEST.format(argv=argv)], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "train step (fp32)" in done.stdout and "x" in done.stdout.splitlines()[-1]
+    assert "train step: ours (fp32)" in done.stdout and "x" in done.stdout.splitlines()[-1]
 
 
 def test_every_bench_starts_without_pytest():
     for bench in ("bench/quality.py", "bench/ui_latency.py", "bench/train_speed.py", "bench/atlas.py",
-                  "bench/meter.py", "bench/projection.py", "bench/translation_quality.py", "bench/digits.py"):
+                  "bench/meter.py", "bench/projection.py", "bench/translation_quality.py", "bench/digits.py",
+                  "bench/device_check.py"):
         done = subprocess.run([sys.executable, "-c", WITHOUT_PYTEST.format(argv=[bench, "--help"])], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0 and "usage" in done.stdout, (bench, done.stderr)

@@ -1,0 +1,75 @@
+"""What the GPU path does differently, checked on the CPU (bench/device_check.py runs it on a GPU): torch.compile,
+asked for or ("auto") on a CUDA GPU with Triton for budgets of an hour or more, never under CI, with compiled
+networks saved and restored like plain ones; and channels_last weights, whose restored Adam moments must share
+their layout (CUDA's fused Adam refuses them otherwise)."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+from engine import checkpoints, devices
+from engine.models import get_family
+from engine.models.base import unwrapped
+from engine.train_config import settle
+
+from .helpers import tiny
+
+GPU, CPU = torch.device("cuda", 0), torch.device("cpu")
+
+
+def test_auto_compiles_only_long_gpu_budgets_outside_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    triton = importlib.util.find_spec("triton") is not None
+    assert devices.compiles("auto", GPU, 60) is triton
+    assert not devices.compiles("auto", GPU, 59)
+    assert not devices.compiles("auto", CPU, 600)
+    monkeypatch.setenv("CI", "true")
+    assert not devices.compiles("auto", GPU, 600)
+    assert devices.compiles("on", CPU, 0) and not devices.compiles("off", GPU, 600)
+    with pytest.raises(ValueError, match="auto, on or off"):
+        devices.compiles("yes", CPU, 0)
+
+
+def test_a_run_of_steps_has_no_budget_to_compile_from(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(devices, "compiles", lambda requested, device, minutes: minutes >= 60)
+    learner = lambda **cfg: get_family("dcgan").Learner(settle(tiny(**cfg)), CPU)  # noqa: E731
+    assert learner(steps=0, minutes=90).compiled
+    assert not learner(steps=500, minutes=90).compiled  # minutes beside steps only cap the session
+
+
+def test_compiled_networks_save_and_restore_like_plain_ones(tmp_path):
+    """The compiled wrapper stays out of the weights' names (a checkpoint opens in a run that does not compile) and
+    the penalties' eager path reaches the plain network."""
+    plain = get_family("dcgan").Learner(settle(tiny()), CPU)
+    compiled = get_family("dcgan").Learner(settle(tiny(compile="on")), CPU)
+    for name, net in compiled.nets.items():
+        assert net is not unwrapped(net) and type(unwrapped(net)) is type(plain.nets[name])
+        assert unwrapped(net).state_dict().keys() == plain.nets[name].state_dict().keys()
+    path = checkpoints.save(tmp_path, 0, compiled, {"train": torch.Generator().get_state()}, {"family": "dcgan"})
+    record, tensors = checkpoints.read(path, CPU)
+    checkpoints.restore(plain, record, tensors)
+    for name, net in compiled.nets.items():
+        for a, b in zip(unwrapped(net).state_dict().values(), plain.nets[name].state_dict().values()):
+            assert torch.equal(a, b)
+
+
+def test_restored_moments_take_their_weights_layout(tmp_path):
+    def learner():
+        made = get_family("dcgan").Learner(settle(tiny()), CPU)
+        for net in made.nets.values():
+            net.to(memory_format=torch.channels_last)  # as on a GPU
+        return made
+
+    trained = learner()
+    batch = {"image": torch.rand(16, 3, 16, 16) * 2 - 1}
+    trained.step(batch, torch.Generator().manual_seed(0), None, (0, 1))
+    path = checkpoints.save(tmp_path, 1, trained, {"train": torch.Generator().get_state()}, {"family": "dcgan"})
+    resumed = learner()
+    checkpoints.restore(resumed, *checkpoints.read(path, CPU))
+    moments = [(p, value) for opt in resumed.opts.values() for p in opt.state
+               for value in opt.state[p].values() if value.dim() == 4]
+    assert moments and all(value.stride() == p.stride() for p, value in moments)
+    assert any(p.stride() != p.contiguous().stride() for p, _ in moments)  # channels_last, not the saved layout
