@@ -165,10 +165,9 @@ class Learner:
             self._average_buffers(source)
         # a warm-up while the networks change fast, and a horizon that follows the run's (engine/schedule.py)
         decay = schedule.ema_decay(self.updates, self.planned_steps, self.ema_decay)
-        for e, p in zip(self.ema.parameters(), source.parameters()):
-            e.lerp_(p.detach(), 1 - decay)
-        for e, b in zip(self.ema.buffers(), source.buffers()):
-            e.copy_(b)
+        # one call for all weights, not one kernel each: on a GPU, small networks are bound by launches
+        torch._foreach_lerp_(list(self.ema.parameters()), [p.detach() for p in source.parameters()], 1 - decay)
+        torch._foreach_copy_(list(self.ema.buffers()), list(source.buffers()))
 
     @staticmethod
     def _average_buffers(net: nn.Module) -> None:
