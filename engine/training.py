@@ -29,6 +29,7 @@ from .control import Control
 from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
                      Snapshot, StepDone)
 from .models import Capability, default_family, get_family, part, trains_on
+from .models.base import plain
 from .project import Project
 from .run_folder import RunFolder, resumable_run, run_to_resume
 from .sample_quality import CopyShare, KidMeter
@@ -463,7 +464,7 @@ class Trainer:
         info = {"family": self.cfg.family, "config": asdict(self.cfg), "dataset_hash": self.data.hash,
                 "run_uid": self.run_uid, "model_id": self._model_id(), "quality": quality, "measure": measure,
                 **self.best.record(), "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
-                "label_names": self.data.label_names, "time": time.time(), "extra": self.learner.extra_state(),
+                "label_names": self.data.label_names, "time": time.time(), "extra": plain(self.learner.extra_state()),
                 "train_seconds": round(self.seconds, 3), "image_count": self.data.count,
                 "precision": devices.PRECISIONS[self.amp_dtype]}
         try:

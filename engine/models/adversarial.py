@@ -185,8 +185,10 @@ class AdaptiveAugment:
         self._count.zero_()
 
     def state(self) -> dict:
-        return {"p": float(self.p), "rt": float(self.rt), "signs": float(self._signs), "count": float(self._count),
-                "steps": self._steps}
+        """Copies of the device tensors, not floats: read every step by the memory guard, which must not wait for
+        the GPU; a checkpoint turns them into numbers (base.plain)."""
+        return {"p": self.p.clone(), "rt": self.rt.clone(), "signs": self._signs.clone(),
+                "count": self._count.clone(), "steps": self._steps}
 
     def load(self, state: dict) -> None:
         if not state:

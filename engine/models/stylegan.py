@@ -330,7 +330,7 @@ class StyleGANLearner(GANLearner):
         return (lengths - self.pl_mean).square().mean()
 
     def extra_state(self) -> dict:
-        return {"ada": self.ada.state(), "steps": self.steps, "pl_mean": float(self.pl_mean)}
+        return {"ada": self.ada.state(), "steps": self.steps, "pl_mean": self.pl_mean.clone()}
 
     def load_extra_state(self, state: dict) -> None:
         self.ada.load(state.get("ada", {}))

@@ -1,17 +1,20 @@
 """What the GPU path does differently, checked on the CPU (bench/device_check.py runs it on a GPU): torch.compile,
 asked for or ("auto") on a CUDA GPU with Triton for budgets of an hour or more, never under CI, with compiled
 networks saved and restored like plain ones; and channels_last weights, whose restored Adam moments must share
-their layout (CUDA's fused Adam refuses them otherwise)."""
+their layout (CUDA's fused Adam refuses them otherwise); and the memory guard, which copies the state before every
+step without reading a value back from the device."""
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from engine import checkpoints, devices
 from engine.models import get_family
-from engine.models.base import unwrapped
+from engine.models.base import plain, unwrapped
 from engine.train_config import settle
 
 from .helpers import tiny
@@ -73,3 +76,33 @@ def test_restored_moments_take_their_weights_layout(tmp_path):
                for value in opt.state[p].values() if value.dim() == 4]
     assert moments and all(value.stride() == p.stride() for p, value in moments)
     assert any(p.stride() != p.contiguous().stride() for p, _ in moments)  # channels_last, not the saved layout
+
+
+class ReadsBack(TorchDispatchMode):
+    """Counts reads of a tensor's value into Python (float(), .item()): on a GPU each one waits for the device."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += func is torch.ops.aten._local_scalar_dense.default
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("family", ["dcgan", "fastgan", "stylegan"])
+def test_the_memory_guard_copies_a_step_without_waiting_for_the_device(family, tmp_path):
+    """On a GPU the guard copies the whole state before every step; a read into Python there would make the host
+    wait for the device each step (ADA's strength and StyleGAN's path-length mean were read as floats)."""
+    learner = get_family(family).Learner(settle(tiny(family)), CPU)
+    learner.step({"image": torch.rand(16, 3, 16, 16) * 2 - 1}, torch.Generator().manual_seed(0), None, (0, 1))
+    with ReadsBack() as reads:
+        memory = learner.remember()
+    assert reads.count == 0
+    p = float(learner.ada.p)
+    learner.ada.p.fill_(0.5)
+    learner.forget_since(memory)
+    assert float(learner.ada.p) == p  # and the copy still undoes
+    path = checkpoints.save(tmp_path, 1, learner, {"train": torch.Generator().get_state()},
+                            {"family": family, "extra": plain(learner.extra_state())})
+    assert isinstance(json.loads(path.read_text())["extra"]["ada"]["p"], float)

@@ -75,9 +75,9 @@ def inject(phase: str, learner, monkeypatch) -> Once:
 
 
 def state(trainer) -> dict:
-    memory = trainer.learner.remember()
-    return {"nets": memory["nets"], "ema": memory["ema"], "opts": memory["opts"], "extra": memory["extra"],
-            "rng": trainer.gen.get_state()}
+    memory = trainer.learner.remember()  # weights, buffers, EMA and optimizer state, in a fixed order
+    return {"tensors": {i: t.clone() for i, t in enumerate(memory["tensors"])}, "layout": memory["layout"],
+            "extra": memory["extra"], "rng": trainer.gen.get_state()}
 
 
 def assert_bitwise_equal(a, b, where="state"):
