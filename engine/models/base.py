@@ -77,6 +77,7 @@ class Learner:
         self.progress = 0.0  # how far the run is, 0 to 1 (the Trainer sets it before each step; schedule.py)
         self.planned_steps = 10**9  # the steps the run will take, for the EMA's horizon (the Trainer sets it)
         self.notes: list[tuple[str, str]] = []  # (text, level) for the user, emptied by drain_messages
+        self._kept: list[torch.Tensor] | None = None  # remember's copy of the state, reused from step to step
         budget = 0.0 if cfg.steps else cfg.minutes  # a run of steps has no budget to pay a build from
         self.compiled = devices.compiles(cfg.compile, device, budget)
 
@@ -124,7 +125,7 @@ class Learner:
         kept from the last call (a deep copy of the state dicts launched some 900 copies a step: 20% of a small
         network's step on an H200) and nothing is read back from the device. The copy holds until the next call."""
         live, layout = self._state_tensors()
-        kept = getattr(self, "_kept", None)
+        kept = self._kept
         if kept is None or [(t.shape, t.dtype, t.device) for t in kept] != [(t.shape, t.dtype, t.device)
                                                                                for t in live]:
             kept = self._kept = [torch.empty_like(t) for t in live]
