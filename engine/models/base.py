@@ -122,7 +122,7 @@ class Learner:
         """Everything a step changes, copied in memory (weights, buffers, EMA, optimizers, which weights take
         gradients, extra state), so that a step that failed half-way can be undone exactly with `forget_since`.
         The Trainer calls it before every step on a GPU, so the tensors go in one `_foreach_copy_` into buffers
-        kept from the last call (a deep copy of the state dicts launched some 900 copies a step: 20% of a small
+        kept from the last call (a deep copy of the state dicts launched some 900 copies a step: a quarter of a small
         network's step on an H200) and nothing is read back from the device. The copy holds until the next call."""
         live, layout = self._state_tensors()
         kept = self._kept
