@@ -47,16 +47,25 @@ class Task(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self.function(self.signals.event.emit, self.control)
+            result = self.function(lambda event: self._emit("event", event), self.control)
         except Exception as error:  # noqa: BLE001 - every failure becomes a value for the GUI
             if type(error).__name__ == "Cancelled":  # engine.api.Cancelled; this module does not import the engine
-                self.signals.cancelled.emit()
+                self._emit("cancelled")
             else:
-                self.signals.failed.emit(error_text(error))
+                self._emit("failed", error_text(error))
         else:
-            self.signals.done.emit(result)
+            self._emit("done", result)
         finally:
-            self.signals.finished.emit()
+            self._emit("finished")
+
+    def _emit(self, name: str, *args) -> None:
+        """Emit, unless the signals' C++ side is gone: when the app quits while a job still runs, Qt deletes the
+        signal objects before the job's thread ends, and there is nobody left to tell."""
+        try:
+            if shiboken6.isValid(self.signals):
+                getattr(self.signals, name).emit(*args)
+        except RuntimeError:  # deleted between the check and the emit
+            pass
 
     def cancel(self) -> None:
         if self.control is not None:
