@@ -21,9 +21,11 @@ def test_four_minutes_of_default_training_make_recognisable_varied_digits(tmp_pa
     # the convnet judge (tests/digit_judge.py), its figures for real digits it never saw beside the model's
     real = conv_figures(real_digits_32(judge_split()[1]))
     made = conv_figures(images)
-    print(f"\nconvnet judge      confidence  coverage  Fréchet distance to its training digits"
+    print(f"\nconvnet judge      confidence  coverage  Fréchet distance to its training digits  spread in a digit"
           f"\nheld-out real      {real['confidence']:.3f}       {real['coverage']:.3f}     {real['frechet']:.2f}"
-          f"\nmodel (500)        {made['confidence']:.3f}       {made['coverage']:.3f}     {made['frechet']:.2f}")
+          f"                                  {real['spread']:.2f}"
+          f"\nmodel (500)        {made['confidence']:.3f}       {made['coverage']:.3f}     {made['frechet']:.2f}"
+          f"                                  {made['spread']:.2f}")
     classes, confidence = predict(images)
     print(f"the MLP judge: mean confidence {confidence.mean():.3f}, normalised entropy "
           f"{normalised_entropy(classes):.3f}, class counts {np.bincount(classes, minlength=10).tolist()}")
@@ -53,6 +55,22 @@ def test_the_conv_judge_is_trustworthy():
     floor, far = frechet(feats, training), frechet(conv_read(edges)[2], training)
     print(f"Fréchet distance to the training digits: held-out digits {floor:.2f}, their edge maps {far:.2f}")
     assert far > 5 * floor
+
+
+def test_the_spread_within_a_digit_sees_a_model_that_draws_each_digit_few_ways():
+    """Real digits the judge never saw vary within each digit as its training digits do; a set that repeats four
+    real examples of each digit keeps full confidence and coverage, but its spread falls to about half of
+    theirs."""
+    from sklearn.datasets import load_digits
+
+    _, held = judge_split()
+    real = conv_figures(real_digits_32(held))
+    targets = load_digits().target[held]
+    few = np.concatenate([held[targets == digit][:4] for digit in range(10)])
+    repeated = conv_figures(real_digits_32(np.repeat(few, 12)))
+    print(f"\nspread within a digit: held-out real {real['spread']:.2f}, 4 ways per digit {repeated['spread']:.2f}")
+    assert 0.8 < real["spread"] < 1.25
+    assert repeated["coverage"] > 0.95 and repeated["spread"] < 0.7 * real["spread"]
 
 
 def test_the_judge_recognises_real_digits_after_the_trip_through_32_px(digits_dir):
