@@ -50,7 +50,8 @@ def main() -> None:
         figures = conv_figures(images)
         made.append(figures)
         rows.append((f"model, seed {seed}", f"{figures['confidence']:.3f}", f"{figures['coverage']:.3f}",
-                     f"{figures['frechet']:.2f}", f"{figures['spread']:.2f}", f"{time.time() - started:.0f} s: {steps}"))
+                     f"{figures['frechet']:.2f}", f"{figures['spread']:.2f}",
+                     f"{time.time() - started:.0f} s: {steps}"))
         if args.grids:
             args.grids.mkdir(parents=True, exist_ok=True)
             grid = images[:64].reshape(8, 8, 32, 32, 3).transpose(0, 2, 1, 3, 4).reshape(256, 256, 3)
