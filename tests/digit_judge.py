@@ -154,18 +154,17 @@ def _training_read() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return conv_read(real_digits_32(judge_split()[0]))
 
 
-def _training_features() -> np.ndarray:
-    return _training_read()[2]
-
-
 def class_spread(classes: np.ndarray, feats: np.ndarray) -> float:
     """How varied the images of each digit are, against the real digits the judge learnt from: the mean over the
     digits read of (total variance of their features / the real ones'). 1 for real digits; well below 1 when a
     model draws each digit in few ways, which the Fréchet distance punishes though confidence and coverage stay high.
     Digits read fewer than 5 times are left out."""
     real_classes, _, real = _training_read()
-    ratios = [np.trace(np.cov(feats[classes == c], rowvar=False)) / np.trace(np.cov(real[real_classes == c],
-                                                                                   rowvar=False))
+
+    def total_variance(x: np.ndarray) -> float:  # the trace of the covariance, without building it
+        return float(x.var(axis=0, ddof=1).sum())
+
+    ratios = [total_variance(feats[classes == c]) / total_variance(real[real_classes == c])
               for c in range(10) if (classes == c).sum() >= 5]
     return float(np.mean(ratios)) if ratios else 0.0
 
@@ -175,4 +174,4 @@ def conv_figures(images: np.ndarray) -> dict:
     to the real digits it learnt from and the spread within each digit (class_spread)."""
     classes, confidence, feats = conv_read(images)
     return {"confidence": float(confidence.mean()), "coverage": normalised_entropy(classes),
-            "frechet": frechet(feats, _training_features()), "spread": class_spread(classes, feats)}
+            "frechet": frechet(feats, _training_read()[2]), "spread": class_spread(classes, feats)}
