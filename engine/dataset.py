@@ -220,7 +220,9 @@ def dataset_stats(project: Project) -> dict:
             "median_size": int(np.median(sides)) if sides else 0, "rejected": len(report["rejected"]),
             "transparent": transparent, "median_aspect": median_aspect,
             # what "auto" chooses: the nearest aspect, and alpha when a quarter of the images use transparency
-            "aspect": nearest(median_aspect), "alpha": bool(rows) and transparent >= TRANSPARENT_IMAGES * len(rows)}
+            "aspect": nearest(median_aspect), "alpha": bool(rows) and transparent >= TRANSPARENT_IMAGES * len(rows),
+            # models draw in grey when every picture is black and white (manifests written before this say colour)
+            "grey": bool(rows) and all(row.get("grey") for row in rows)}
 
 
 def label_count(stats: dict) -> int:
@@ -415,7 +417,7 @@ def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control, asp
         if reason:
             emit(Message(f"{row['source']}: {reason}; dropped from the dataset", "warning"))
         else:
-            kept.append({**row, "transparent": outcome.transparent})
+            kept.append({**row, "transparent": outcome.transparent, "grey": outcome.grey})
             pixels.append(outcome.pixels)
     return kept, pixels
 
@@ -437,7 +439,7 @@ def _row(outcome: Outcome, layout: str) -> dict:
     holdout = int(key[:8], 16) % 10 == 0
     row = {"source": item.source, "hash": outcome.hash, "label": item.label,
            "width": outcome.width, "height": outcome.height, "split": "holdout" if holdout else "train",
-           "transparent": outcome.transparent}
+           "transparent": outcome.transparent, "grey": outcome.grey}
     if item.side:
         row.update(side=item.side, pair=item.key, **({"half": item.half} if item.half else {}))
     return row

@@ -28,6 +28,7 @@ from .events import Progress
 
 CROPS = ("center", "pad")  # "center" keeps the middle at the frame's aspect; "pad" centres all of it on transparency
 TRANSPARENT_PIXELS = 0.01  # a picture uses transparency when this share of its pixels is below alpha 250
+GREY_SPREAD = 4  # a picture is grey when no pixel's red, green and blue lie further apart (JPEG's colour noise)
 MAX_FILE_BYTES = 1 << 30  # a single image file larger than this is refused before it is read into memory
 
 
@@ -58,6 +59,7 @@ class Outcome:
     reason: str = ""
     duplicate: bool = False  # of an image the project already holds; the pixels were not decoded
     transparent: bool = False  # the picture uses transparency (decode.uses_transparency)
+    grey: bool = False  # the picture is black and white (decode.is_grey)
     also: np.ndarray | None = None  # the pixels framed at a second aspect, when asked for
 
 
@@ -100,7 +102,7 @@ def decode_one(item: Item, size: int, crop: str, known: set, aspect: str = SQUAR
             return Outcome(item, digest, duplicate=True)
         framed, width, height, transparent = decode_framings(data, size, crop, (aspect, also) if also else (aspect,),
                                                              item.half)
-        return Outcome(item, digest, framed[0], width, height, transparent=transparent,
+        return Outcome(item, digest, framed[0], width, height, transparent=transparent, grey=is_grey(framed[0]),
                        also=framed[1] if also else None)
     except Rejected as rejected:
         return Outcome(item, reason=str(rejected))
@@ -301,6 +303,13 @@ def uses_transparency(img: Image.Image) -> bool:
     if img.mode != "RGBA":
         return False
     return bool((np.asarray(img.getchannel("A")) < 250).mean() >= TRANSPARENT_PIXELS)
+
+
+def is_grey(pixels: np.ndarray) -> bool:
+    """Whether a framed picture (H x W x 4) is black and white: in every pixel, red, green and blue lie within
+    GREY_SPREAD of each other."""
+    colour = pixels[..., :3]
+    return bool((colour.max(-1).astype(np.int16) - colour.min(-1)).max() <= GREY_SPREAD)
 
 
 def _resize(img: Image.Image, dims: tuple[int, int], shrinking: bool, box=None) -> Image.Image:

@@ -41,7 +41,7 @@ class Model:
         self.capabilities = self.contract.info.capabilities
         self.inputs = self.contract.inputs(cfg)
         self.output = self.contract.output(cfg)
-        self.net = self.contract.build_sampler(cfg).to(self.device).eval()
+        self.net = self.contract.sampler(cfg).to(self.device).eval()
         self.load_snapshot(weights)
 
     @property

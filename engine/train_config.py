@@ -19,9 +19,9 @@ SCHEMA_VERSION = 1
 _ZERO_IS_A_CHOICE = {"minutes", "seed", "r1", "ada_target", "kid_every", "early_stop_patience", "num_classes",
                      "codebook_size", "top_k", "path_length", "style_mixing"}
 COMMON = {"family", "size", "steps", "minutes", "batch", "lr", "latent_dim", "width", "num_classes", "flip", "alpha",
-          "aspect", "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "device",
-          "precision", "compile", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model", "base",
-          "schema_version"}
+          "grey", "aspect", "checkpoint_every", "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every",
+          "device", "precision", "compile", "seed", "lr_decay", "early_stop_patience", "kid_every", "from_model",
+          "base", "schema_version"}
 # every other field is a family's option (Family.options), read only by the families that declare it
 
 
@@ -44,6 +44,8 @@ class TrainConfig:
     num_classes: int = 0  # conditional families: number of labels (sub-folders); set from the dataset
     flip: bool = False  # horizontal flips as augmentation (off: many artworks are not mirror-symmetric)
     alpha: bool | None = None  # learn and make transparency (4 channels); None = the project's setting
+    grey: bool | None = None  # draw in black and white, the colours tied (models.family.tie_colours); None = the
+    #                          project's: whether every picture is (configs saved before this field: colour)
     aspect: str = ""  # width:height of what the model draws (engine/aspect.py); "" = the project's
     checkpoint_every: int = 500  # steps between checkpoints
     checkpoint_minutes: float = 5.0  # and at least this often in wall time
@@ -82,6 +84,7 @@ class TrainConfig:
         the family did before the option existed (`Family.before`), and options its family does not read are dropped
         (configs written before the family contract gave every family a VAE's beta)."""
         known = {f.name for f in fields(cls)}
+        data = {"grey": False, **data}  # runs saved before the field drew in colour
         family = FAMILIES.get(data.get("family", ""))
         before = {} if family is None else {k: v for k, v in family.before.items() if k not in data}
         return cls(**before, **{k: v for k, v in data.items()
@@ -103,8 +106,16 @@ def suggest_config(project: Project, family: str | None = None, device: str = "a
     preset = get_family(family).preset(n_images, size, kind)
     steps = 20000 if kind == "cuda" else 3000
     cfg = TrainConfig(family=family, size=size, steps=steps, device=device, alpha=uses_alpha(project),
+                      grey=project_grey(project, family),
                       aspect=project_aspect(project, family), **preset)
     return settle(replace(cfg, **{k: v for k, v in overrides.items() if v is not None}))
+
+
+def project_grey(project: Project, family: str) -> bool:
+    """Whether a run of `family` draws in black and white: every picture of the project is, and the family can
+    (Family.draws_grey; an image-to-image family keeps its inputs' colours)."""
+    chosen = get_family(family)
+    return dataset_stats(project)["grey"] and chosen.layout == "images" and chosen.draws_grey
 
 
 def project_aspect(project: Project, family: str) -> str:

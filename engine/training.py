@@ -36,7 +36,7 @@ from .sample_quality import CopyShare, KidMeter
 from .sampling import grid
 from .pixels import to_uint8
 from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
-from .train_config import TrainConfig, project_aspect, project_family, settle
+from .train_config import TrainConfig, project_aspect, project_family, project_grey, settle
 from .dataset import LAYOUT_WORDS, chosen_aspect, uses_alpha
 from .training_data import TrainingData
 
@@ -64,6 +64,8 @@ class Trainer:
             cfg = replace(cfg, family=project_family(project, cfg.size))
         if cfg.alpha is None:
             cfg = replace(cfg, alpha=uses_alpha(project))
+        if cfg.grey is None:
+            cfg = replace(cfg, grey=project_grey(project, cfg.family))
         chosen, possible = chosen_aspect(project), project_aspect(project, cfg.family)
         cfg = replace(cfg, aspect=cfg.aspect or possible)
         if cfg.aspect != chosen and possible == SQUARE:
@@ -144,6 +146,8 @@ class Trainer:
             self._choose_precision(record.get("precision") if resumed else None)
         self._emit(RunStarted(self.folder.path, self.step_count, self.planned_steps(), resumed, str(self.device),
                               asdict(self.cfg)))
+        if self.cfg.grey:
+            self._say("every picture is black and white: the model draws in grey")
 
     def _restore(self, checkpoint: Path) -> dict:
         """Weights, optimizers, learner state, RNG and step from a checkpoint of this run."""

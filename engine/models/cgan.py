@@ -127,7 +127,7 @@ class CGANLearner(ResumesAdaptiveAugment, GANLearner):
     augment_ops = ("color", "translation")  # no cutout: see the module's docstring
 
     def __init__(self, cfg, device, distributed=False):
-        super().__init__(cfg, device, ConditionalGAN.build_sampler(cfg),
+        super().__init__(cfg, device, ConditionalGAN.sampler(cfg),
                          ProjectionDiscriminator(cfg.width, cfg.size, cfg.num_classes, image_channels(cfg),
                                                  first_grid(cfg), cfg.minibatch_std), distributed)
         self.ada = AdaptiveAugment(device, cfg.ada_target)

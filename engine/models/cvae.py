@@ -42,7 +42,7 @@ class CVAELearner(VAELearner):
 
     @staticmethod
     def network(cfg) -> CVAE:
-        return ConditionalVAE.build_sampler(cfg)
+        return ConditionalVAE.sampler(cfg)
 
 
 class ConditionalVAE(ConvVAE):

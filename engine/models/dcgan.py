@@ -77,7 +77,7 @@ def _dcgan_init(m: nn.Module) -> None:
 
 class DCGANLearner(ResumesAdaptiveAugment, GANLearner):
     def __init__(self, cfg, device, distributed=False):
-        super().__init__(cfg, device, DCGAN.build_sampler(cfg),
+        super().__init__(cfg, device, DCGAN.sampler(cfg),
                          Discriminator(cfg.width, cfg.size, image_channels(cfg), first_grid(cfg)), distributed)
         self.ada = AdaptiveAugment(device, cfg.ada_target)
 

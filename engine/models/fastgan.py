@@ -197,7 +197,7 @@ class FastGANLearner(GANLearner):
         spectral = FastGAN.choices["spectral_norm"] if cfg.spectral_norm is None else cfg.spectral_norm
         # Adam's betas (0.5, 0.999), GANLearner's default, are the paper's code's too
         # the discriminator is shaped by its input: a 2:1 image gives 4 x 8 features and 1 x 5 patch logits
-        super().__init__(cfg, device, FastGAN.build_sampler(cfg),
+        super().__init__(cfg, device, FastGAN.sampler(cfg),
                          Discriminator(cfg.width, cfg.size, spectral_norm=spectral, image_channels=image_channels(cfg)),
                          distributed)
         self.loss = loss

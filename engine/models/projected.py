@@ -128,7 +128,7 @@ def on_random_grey(x: torch.Tensor, gen: torch.Generator, shard: tuple[int, int]
 class ProjectedLearner(GANLearner):
     def __init__(self, cfg, device, distributed=False):
         # the paper's Adam: no momentum in the first moment, a shorter second-moment memory
-        super().__init__(cfg, device, FastGAN.build_sampler(cfg),
+        super().__init__(cfg, device, FastGAN.sampler(cfg),
                          ProjectedDiscriminator(cfg.width, min(aspect.shape(cfg.size, cfg.aspect or aspect.SQUARE)),
                                                 cfg.seed, alpha=image_channels(cfg) == 4), distributed,
                          betas=(0.0, 0.99))

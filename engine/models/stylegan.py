@@ -242,7 +242,7 @@ class Discriminator(nn.Module):
 
 class StyleGANLearner(GANLearner):
     def __init__(self, cfg, device, distributed=False):
-        generator = StyleGAN.build_sampler(cfg)
+        generator = StyleGAN.sampler(cfg)
         # StyleGAN2's Adam: betas (0, 0.99); the lazy regularisers' steps are folded into their weights instead
         super().__init__(cfg, device, generator,
                          Discriminator(cfg.width, cfg.size, image_channels(cfg), first_grid(cfg)), distributed,

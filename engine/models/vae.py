@@ -96,7 +96,7 @@ class VAELearner(Learner):
 
     @staticmethod
     def network(cfg) -> VAE:
-        return ConvVAE.build_sampler(cfg)
+        return ConvVAE.sampler(cfg)
 
     def step(self, batch, gen, amp_dtype, shard):
         # encode and decode are not forward, so DistributedDataParallel's wrapper never sees them: call the network

@@ -438,6 +438,7 @@ class VQVAEPrior(Family):
     Learner = VQLearner
     options = frozenset({"codebook_size", "temperature", "top_k"})
     judged_on_holdout = True  # the held-out images stay unseen, so their reconstruction error is honest
+    draws_grey = False  # its pictures also come from decode_codes (code grids, ONNX), not through forward alone
 
     @classmethod
     def inputs(cls, cfg) -> Inputs:
