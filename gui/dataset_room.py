@@ -371,7 +371,9 @@ class DatasetRoom(QWidget):
         self._transparent = (stats["transparent"], stats["count"], stats["alpha"])
         self._auto_aspect = stats["aspect"]
         self._show_settings()
-        self.summary.setText(f"{stats['count']:,} images · median {stats['median_size']} px" if rows else "")
+        grey = " · black and white" if stats["grey"] else ""
+        self.summary.setText(f"{stats['count']:,} images · median {stats['median_size']} px{grey}" if rows else "")
+        self.summary.setToolTip("Every picture is black and white: models draw in grey" if grey else "")
         self._set_enabled()
         self.refresh_preview()
 

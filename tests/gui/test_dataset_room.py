@@ -168,10 +168,12 @@ def test_wide_cut_outs_show_their_shape_and_transparency_and_the_artist_can_chan
     thumbnail = room.model.index(0).data(Qt.ItemDataRole.DecorationRole)
     assert thumbnail.width() == 2 * thumbnail.height()  # the grid shows the shape models will draw
     assert room.alpha_box.currentText() == "Automatic: off"
+    assert room.summary.text().endswith("black and white") and "draw in grey" in room.summary.toolTip()
 
     window.add_images([str(write_sprite_digits(tmp_path / "sprites", per_class=3, px=32))])
     qtbot.waitUntil(lambda: room.model.rowCount() == 42 and not room.is_busy(), timeout=30_000)
     assert room.alpha_box.currentText() == "Automatic: on" and "30 of your 42" in room.alpha_box.toolTip()
+    assert "black and white" not in room.summary.text()  # blue ink
     room.aspect_box.setCurrentIndex(room.aspect_box.findData("1:1"))
     room.aspect_box.activated.emit(room.aspect_box.currentIndex())
     qtbot.waitUntil(lambda: room.dataset.images.shape[1:3] == (16, 16) and not room.is_busy(), timeout=30_000)
