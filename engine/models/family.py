@@ -11,6 +11,7 @@ A family declares
   the values those take when the artist leaves them to the family (and `before`: what an option added later
   meant for runs saved before it, so old checkpoints still resume);
 - `judged_on_holdout`: whether its checkpoints are judged on held-out images (VAEs) or by KID on samples (GANs);
+- `draws_grey`: whether, for a project of black-and-white pictures, its sampler's colours may be tied into grey;
 - `output(cfg)`: channels, height and width of what it makes; never a single size, so RGBA and non-square models
   are one setting away;
 - `inputs(cfg)`: what a sampler takes (an `Inputs`): how a batch of inputs is drawn for progress grids, KID and
@@ -254,7 +255,7 @@ class Family:
     def sampler(cls, cfg) -> nn.Module:
         """build_sampler's network, drawing in black and white for a grey project (tie_colours)."""
         net = cls.build_sampler(cfg)
-        return tie_colours(net) if getattr(cfg, "grey", False) else net
+        return tie_colours(net) if getattr(cfg, "grey", False) and cls.draws_grey else net
 
     @classmethod
     def output(cls, cfg) -> Output:
