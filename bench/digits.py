@@ -50,9 +50,7 @@ def main() -> None:
         images = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in sorted(out.glob("*.png"))])
         figures = conv_figures(images)
         made.append(figures)
-        rows.append((f"model, seed {seed}", f"{figures['confidence']:.3f}", f"{figures['coverage']:.3f}",
-                     f"{figures['frechet']:.2f}", f"{figures['spread']:.2f}",
-                     f"{time.time() - started:.0f} s: {steps}"))
+        rows.append((f"model, seed {seed}", *cells(figures), f"{time.time() - started:.0f} s: {steps}"))
         if args.grids:
             args.grids.mkdir(parents=True, exist_ok=True)
             grid = images[:64].reshape(8, 8, 32, 32, 3).transpose(0, 2, 1, 3, 4).reshape(256, 256, 3)
@@ -61,13 +59,16 @@ def main() -> None:
         rows.append(("model, mean ± std", *(f"{statistics.mean(f[k] for f in made):.3f} ± "
                                             f"{statistics.stdev(f[k] for f in made):.3f}"
                                             for k in ("confidence", "coverage", "frechet", "spread")), ""))
-    rows.insert(0, ("real digits it never saw", f"{real['confidence']:.3f}", f"{real['coverage']:.3f}",
-                    f"{real['frechet']:.2f}", f"{real['spread']:.2f}", ""))
-    rows[1:1] = [(what, f"{f['confidence']:.3f}", f"{f['coverage']:.3f}", f"{f['frechet']:.2f}",
-                  f"{f['spread']:.2f}", "") for what, f in calibration(held_out)]
+    rows[:0] = [(what, *cells(f), "") for what, f in [("real digits it never saw", real), *calibration(held_out)]]
     rows.append(("goal", ">= 0.7", ">= 0.95", f"<= {1.3 * real['frechet']:.2f}", "", ""))
     print(f"train --minutes {args.minutes:g} {' '.join(args.train_flags)}")
     print(table(rows, ("", "confidence", "coverage", "Fréchet", "spread in a digit", "time, last line of train")))
+
+
+def cells(figures: dict) -> tuple[str, ...]:
+    """A row's confidence, coverage, Fréchet distance and spread, as the table prints them."""
+    return (f"{figures['confidence']:.3f}", f"{figures['coverage']:.3f}", f"{figures['frechet']:.2f}",
+            f"{figures['spread']:.2f}")
 
 
 def calibration(real: np.ndarray) -> list[tuple[str, dict]]:
