@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--ada-target", type=float, help="dcgan, cgan, fastgan, stylegan: ADA's target for "
                    "E[sign(D(real))] (default 0.6, cgan 0.8; 0: fixed augmentation)")
     q.add_argument("--minibatch-std", action=argparse.BooleanOptionalAction,
-                   help="cgan: a minibatch standard-deviation channel in the discriminator (default: on)")
+                   help="cgan: a minibatch standard-deviation channel in the discriminator, measured "
+                        "among the images of each label (default: on)")
     q.add_argument("--beta", type=float, help="vae, cvae: weight of the KL term (default 1, cvae 4)")
     q.add_argument("--codebook-size", type=int, help="vqvae: codes in the codebook (default sized to the width)")
     q.add_argument("--temperature", type=float, help="vqvae: the prior's sampling temperature samples start with")

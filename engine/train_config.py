@@ -64,7 +64,7 @@ class TrainConfig:
     ada_target: float | None = None  # GANs with ADA: the target for E[sign(D(real))] (Karras et al. 2020); 0: fixed
     #                                  DiffAugment; None = the preset's (0.6; DCGAN below 1,000 images: 0)
     minibatch_std: bool | None = None  # cgan: a minibatch standard-deviation channel in the discriminator (ProGAN
-    #                                    §3); None = the family's (on)
+    #                                    §3), measured among the images of each label; None = the family's (on)
     lr_decay: str = ""  # "none", or "cosine": down to LR_FLOOR of lr at the last step; "" = cosine for a time budget
     early_stop_patience: int | None = None  # checkpoints without a better measure before stopping; 0 = never;
     #                                         None = 5 for families judged on held-out images (VAEs), else 0

@@ -40,19 +40,36 @@ def channels(width: int, level: int, n_levels: int, cap: int = 512) -> int:
 class MinibatchSpread(nn.Module):
     """ProGAN's minibatch standard deviation (Karras et al. 2018, §3): one more channel holding how much the
     features vary across small groups of images, so a discriminator can see a batch of fakes that all look alike.
-    No weights: adding it changes only the channels of the layer after it."""
+    Given the images' labels, it measures how much they vary among the images of the same label instead: a batch of
+    mixed labels varies by its labels alone, which let a conditional generator draw each label one way unseen. An
+    image alone with its label in the batch gets (almost) 0, which a real and a fake batch drawn with the same labels
+    share. No weights: adding it changes only the channels of the layer after it."""
 
-    def __init__(self, group: int = 4):
+    def __init__(self, group: int = 4, num_labels: int = 0):
         super().__init__()
-        self.group = group
+        self.group, self.num_labels = group, num_labels
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         n, c, h, w = x.shape
-        g = math.gcd(min(self.group, n), n)  # groups of g images: sample i is grouped with i + n/g, i + 2n/g ...
-        y = x.reshape(g, -1, c, h, w).float()
-        # the variance spelled out: torch's var over the first dimension took 7x as long, backward included
-        spread = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt().mean(dim=(1, 2, 3))
-        return torch.cat([x, spread.to(x.dtype).repeat(g)[:, None, None, None].expand(n, 1, h, w)], dim=1)
+        if labels is not None and self.num_labels:
+            with torch.autocast(x.device.type, enabled=False):  # sums of squares want fp32
+                spread = _spread_within_labels(x.float().flatten(1), labels.long(), self.num_labels)
+        else:
+            g = math.gcd(min(self.group, n), n)  # groups of g images: sample i is grouped with i + n/g, i + 2n/g ...
+            y = x.reshape(g, -1, c, h, w).float()
+            # the variance spelled out: torch's var over the first dimension took 7x as long, backward included
+            spread = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt().mean(dim=(1, 2, 3)).repeat(g)
+        return torch.cat([x, spread.to(x.dtype)[:, None, None, None].expand(n, 1, h, w)], dim=1)
+
+
+def _spread_within_labels(x: torch.Tensor, labels: torch.Tensor, num_labels: int) -> torch.Tensor:
+    """N x F features -> N: the mean over features of the standard deviation among the images sharing each image's
+    label. Sums over labels are one matrix product each, with no host sync: a batch of any labels costs the same."""
+    member = torch.nn.functional.one_hot(labels, num_labels).to(x.dtype)  # N x L
+    count = member.sum(0).clamp(min=1)[:, None]
+    deviation = x - (member.t() @ x / count)[labels]
+    var = member.t() @ deviation.square() / count
+    return var.add(1e-8).sqrt().mean(1)[labels]
 
 
 class Learner:

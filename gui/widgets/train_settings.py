@@ -129,8 +129,8 @@ class TrainSettings(QWidget):
         # the families' own options: shown for the families that read them
         self.loss = _choice(LOSSES, "The adversarial loss")
         self.spectral_norm = _choice(SWITCH, "Spectral normalisation in the discriminator: steadier training")
-        self.minibatch_std = _choice(SWITCH, "Lets the discriminator compare the images of a batch, so the "
-                                     "generator is pushed to vary its pictures")
+        self.minibatch_std = _choice(SWITCH, "Lets the discriminator compare the images of each label in a "
+                                     "batch, so the generator is pushed to vary the pictures of every label")
         self.r1 = _real(0, 100, 4, 0.01, "R1 penalty on real images: higher is steadier, lower is sharper "
                         "(0: the family's choice)")
         self.ada_target = _real(0, 1, 2, 0.05, "Adaptive augmentation's target: higher augments more against "

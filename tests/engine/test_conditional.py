@@ -255,3 +255,33 @@ def test_the_conditional_discriminator_compares_the_images_of_a_batch_unless_tol
     assert settle(api.TrainConfig.from_dict({**saved, "minibatch_std": None})).minibatch_std is True
     with pytest.raises(ValueError, match="minibatch-std"):
         settle(tiny("dcgan", minibatch_std=True))
+
+
+def test_the_deviation_is_measured_among_the_images_of_each_label(small_project):
+    """A batch of two labels that draws each label one way still varies as a whole, so ProGAN's groups (which mix
+    labels) saw variety in it; measured among the images of each label, its deviation is nil and a discriminator
+    sees it apart from a batch where each label's images differ."""
+    from engine.models.base import MinibatchSpread
+    from engine.models.cgan import CGANLearner
+
+    cfg = api.suggest_config(small_project, "cgan", device="cpu", width=8, num_classes=2)
+    real_digits = api.load_dataset(small_project, cfg.size).rgb(np.arange(8))
+    images = torch.as_tensor(real_digits).permute(0, 3, 1, 2).float() / 127.5 - 1
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    one_way = images[[0, 0, 0, 0, 1, 1, 1, 1]]  # each label drawn one way; the two ways differ
+    spread = MinibatchSpread(num_labels=2)
+    by_label = spread(one_way, labels)[:, -1, 0, 0]
+    assert torch.all(by_label < 1e-3)  # nothing varies within a label
+    assert torch.all(spread(images, labels)[:, -1, 0, 0] > 0.1)  # real digits do
+    assert torch.all(MinibatchSpread()(one_way)[:, -1, 0, 0] > 0.1)  # mixed groups saw the labels' difference
+    alone = MinibatchSpread(num_labels=3)(images[:3], torch.tensor([0, 1, 2]))[:, -1, 0, 0]
+    assert torch.all(alone < 1e-3)  # an image alone with its label: the same for a real and a fake batch
+
+    D = CGANLearner(cfg, torch.device("cpu")).nets["discriminator"]
+    seen = []
+    layer = next(m for m in D.modules() if isinstance(m, MinibatchSpread))
+    layer.register_forward_hook(lambda module, args, out: seen.append(out[:, -1, 0, 0]))
+    with torch.no_grad():
+        D(images, labels), D(one_way, labels)
+    # the discriminator measures it by label (its features are small at the start: 0.002 for real digits)
+    assert torch.all(seen[0] > 1e-3) and torch.all(seen[1] < 2e-4)
