@@ -113,9 +113,8 @@ def suggest_config(project: Project, family: str | None = None, device: str = "a
 
 def project_grey(project: Project, family: str) -> bool:
     """Whether a run of `family` draws in black and white: every picture of the project is, and the family can
-    (Family.draws_grey; an image-to-image family keeps its inputs' colours)."""
-    chosen = get_family(family)
-    return dataset_stats(project)["grey"] and chosen.layout == "images" and chosen.draws_grey
+    (Family.draws_grey)."""
+    return get_family(family).draws_grey and dataset_stats(project)["grey"]
 
 
 def project_aspect(project: Project, family: str) -> str:

@@ -176,6 +176,7 @@ class TranslationFamily(Family):
     the progress grid shows input | output | target for held-out pictures."""
     judged_on_holdout = True
     layout = "paired"  # what the project holds: "paired" or "unpaired" (engine/dataset.py LAYOUTS)
+    draws_grey = False  # a translation keeps (or makes) its pictures' colours, whatever its inputs
     directions = ("a2b",)
 
     @classmethod
