@@ -28,7 +28,7 @@ from torch import nn
 
 from ..metrics import kid, pixel_features
 from ..distributed import share
-from .base import Learner
+from .base import Learner, adam
 
 LOSSES = ("bce", "hinge", "wgan-gp")
 GP_WEIGHT = 10.0  # Gulrajani et al. 2017, §4
@@ -44,8 +44,7 @@ class GANLearner(Learner):
                  betas: tuple[float, float] = (0.5, 0.999)):
         super().__init__(cfg, device, distributed)
         self.nets = {"generator": self.wrap(generator), "discriminator": self.wrap(discriminator)}
-        fused = device.type == "cuda"
-        self.opts = {name: torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=betas, fused=fused)
+        self.opts = {name: adam(net.parameters(), device, cfg.lr, betas)
                      for name, net in (("generator", generator), ("discriminator", discriminator))}
         self.ema = self.make_ema(generator)
 

@@ -14,7 +14,7 @@ from torch import nn
 from .. import features
 from ..metrics import kid
 from ..pixels import over
-from .base import chunks, preset_width
+from .base import adam, chunks, preset_width
 from .family import FamilyInfo, image_channels
 from .translation import (ImageHistory, PatchDiscriminator, ResnetGenerator, TranslationFamily, TranslationLearner,
                           Translator, patch_layers)
@@ -34,11 +34,9 @@ class CycleGANLearner(TranslationLearner):
                      "judge_b": self.wrap(judges["b"])}
         for side in ("a", "b"):  # buffers only: saved and restored with the networks, never trained
             self.nets[f"history_{side}"] = ImageHistory(HISTORY, channels, cfg.size, cfg.size).to(device)
-        fused = device.type == "cuda"
-        self.opts = {"generators": torch.optim.Adam(translator.parameters(), lr=cfg.lr, betas=(0.5, 0.999),
-                                                    fused=fused),
-                     "judges": torch.optim.Adam([*judges["a"].parameters(), *judges["b"].parameters()], lr=cfg.lr,
-                                                betas=(0.5, 0.999), fused=fused)}
+        self.opts = {"generators": adam(translator.parameters(), device, cfg.lr, (0.5, 0.999)),
+                     "judges": adam([*judges["a"].parameters(), *judges["b"].parameters()], device, cfg.lr,
+                                    (0.5, 0.999))}
         self.ema = self.make_ema(translator)
         self._target_features = None  # the B pictures' features for the held-out KID, computed once
 

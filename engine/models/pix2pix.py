@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import augment_pair
-from .base import chunks, preset_width
+from .base import adam, chunks, preset_width
 from .family import FamilyInfo, image_channels
 from .translation import (PatchDiscriminator, TranslationFamily, TranslationLearner, Translator, UNet, patch_layers,
                           unet_depth)
@@ -26,8 +26,7 @@ class Pix2PixLearner(TranslationLearner):
         generator = Pix2Pix.build_sampler(cfg)
         discriminator = PatchDiscriminator(2 * channels, cfg.width, patch_layers(cfg.size))
         self.nets = {"generator": self.wrap(generator), "discriminator": self.wrap(discriminator)}
-        fused = device.type == "cuda"
-        self.opts = {name: torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.5, 0.999), fused=fused)
+        self.opts = {name: adam(net.parameters(), device, cfg.lr, (0.5, 0.999))
                      for name, net in (("generator", generator), ("discriminator", discriminator))}
         self.ema = self.make_ema(generator)
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Learner, channels, chunks, levels, preset_width, unwrapped
+from .base import Learner, adam, channels, chunks, levels, preset_width, unwrapped
 from .family import Capability, Family, FamilyInfo, first_grid, image_channels
 
 
@@ -91,7 +91,7 @@ class VAELearner(Learner):
         super().__init__(cfg, device, distributed)
         vae = self.network(cfg)
         self.nets = {"vae": self.wrap(vae)}
-        self.opts = {"vae": torch.optim.Adam(vae.parameters(), lr=cfg.lr, fused=device.type == "cuda")}
+        self.opts = {"vae": adam(vae.parameters(), device, cfg.lr)}
         self.ema = self.make_ema(vae)
 
     @staticmethod

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Learner, chunks, preset_width, unwrapped
+from .base import Learner, adam, chunks, preset_width, unwrapped
 from .family import Capability, Family, FamilyInfo, Inputs, InputKind, image_channels
 from .prior import Prior, PriorConfig
 
@@ -306,9 +306,8 @@ class VQLearner(Learner):
         vqvae = VQVAE(self.settings, cfg.size, image_channels(cfg))
         prior = Prior(prior_config(self.settings))
         self.nets = {"vqvae": self.wrap(vqvae), "prior": self.wrap(prior)}
-        fused = device.type == "cuda"
-        self.opts = {"vqvae": torch.optim.Adam(vqvae.parameters(), lr=cfg.lr, fused=fused),
-                     "prior": torch.optim.Adam(prior.parameters(), lr=cfg.lr, betas=(0.9, 0.95), fused=fused)}
+        self.opts = {"vqvae": adam(vqvae.parameters(), device, cfg.lr),
+                     "prior": adam(prior.parameters(), device, cfg.lr, (0.9, 0.95))}
         self.ema = VQSampler(self.make_ema(self.nets["vqvae"]), self.make_ema(self.nets["prior"]))
         self.steps = 0  # steps taken in this run, across resumes
         self.stage = 1
