@@ -84,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--loss", choices=["bce", "hinge", "wgan-gp"], help="fastgan: the adversarial loss")
     q.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
                    help="fastgan: spectral normalisation in the discriminator (default: on)")
-    q.add_argument("--r1", type=float, metavar="GAMMA", help="fastgan: R1 penalty weight on real images")
+    q.add_argument("--r1", type=float, metavar="GAMMA", help="cgan, fastgan, stylegan: R1 penalty weight on real "
+                   "images (default: cgan 1, fastgan 0 = off, stylegan a heuristic)")
     q.add_argument("--ada-target", type=float, help="dcgan, cgan, fastgan, stylegan: ADA's target for "
                    "E[sign(D(real))] (default 0.6, cgan 0.8; 0: fixed augmentation)")
     q.add_argument("--minibatch-std", action=argparse.BooleanOptionalAction,
@@ -225,7 +226,7 @@ def _train(args) -> int:
                           alpha={"on": True, "off": False}.get(args.alpha), aspect=args.aspect or "",
                           device=args.device, precision=args.precision, compile=args.compile,
                           seed=args.seed or 0,
-                          loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1 or 0.0,
+                          loss=args.loss or "", spectral_norm=args.spectral_norm, r1=args.r1,
                           minibatch_std=args.minibatch_std,
                           lr_decay=args.lr_decay or "", kid_every=args.kid_every,
                           early_stop_patience=args.early_stop_patience, from_model=str(args.from_model or ""),

@@ -213,7 +213,7 @@ class FastGANLearner(GANLearner):
         which = share(torch.randint(4, (n * world,), generator=gen, device=self.device), shard)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard)
         self.steps += 1
-        r1_now = self.cfg.r1 > 0 and self.steps % R1_INTERVAL == 0
+        r1_now = (self.cfg.r1 or 0) > 0 and self.steps % R1_INTERVAL == 0
 
         # discriminator: adversarial loss + reconstruction of real images from its own features (eq. 3)
         self.opts["discriminator"].zero_grad(set_to_none=True)
@@ -272,7 +272,7 @@ class FastGAN(Family):
                                           "repeated, nothing recognisable yet"))}
     options = frozenset({"loss", "spectral_norm", "r1", "ada_target"})
     # the paper's pair: hinge loss with spectral normalisation in the discriminator
-    choices = {"loss": "hinge", "spectral_norm": True, "ada_target": ADA_TARGET}
+    choices = {"loss": "hinge", "spectral_norm": True, "ada_target": ADA_TARGET, "r1": 0.0}
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:

@@ -132,7 +132,7 @@ class TrainSettings(QWidget):
         self.minibatch_std = _choice(SWITCH, "Lets the discriminator compare the images of each label in a "
                                      "batch, so the generator is pushed to vary the pictures of every label")
         self.r1 = _real(0, 100, 4, 0.01, "R1 penalty on real images: higher is steadier, lower is sharper "
-                        "(0: the family's choice)")
+                        "(0: off; StyleGAN: its own weight)")
         self.ada_target = _real(0, 1, 2, 0.05, "Adaptive augmentation's target: higher augments more against "
                                 "overfitting small sets (0: fixed augmentation)")
         self.beta = _real(0, 100, 2, 0.5, "Weight of the KL term: higher makes a tidier latent space and blurrier "
