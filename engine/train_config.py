@@ -60,7 +60,7 @@ class TrainConfig:
     loss: str = ""  # GANs that take it (fastgan): "bce", "hinge" or "wgan-gp"; "" = the family's preset
     spectral_norm: bool | None = None  # spectral normalisation of the discriminator; None = the family's preset
     r1: float | None = None  # R1 penalty weight gamma on real images (Mescheder et al. 2018); 0 = off; None = the
-    #                          family's (cgan 1, fastgan off); stylegan: 0 or None = a heuristic, 0.0002 px² /
+    #                          family's (cgan 3, fastgan off); stylegan: 0 or None = a heuristic, 0.0002 px² /
     #                          batch, as StyleGAN2-ADA (its R1 is always on)
     ada_target: float | None = None  # GANs with ADA: the target for E[sign(D(real))] (Karras et al. 2020); 0: fixed
     #                                  DiffAugment; None = the preset's (0.6; DCGAN below 1,000 images: 0)

@@ -288,7 +288,7 @@ def test_the_deviation_is_measured_among_the_images_of_each_label(small_project)
 
 
 def test_the_conditional_discriminator_is_kept_smooth_on_real_digits_by_r1(small_project):
-    """R1 (on unless told otherwise, weight 1) penalises the discriminator's gradient on real images every
+    """R1 (on unless told otherwise, weight 3) penalises the discriminator's gradient on real images every
     fourth step: the same steps on real digits leave that gradient far smaller than without it. Runs saved before
     the option existed read as without it."""
     from engine.models.adversarial import r1_penalty
@@ -296,7 +296,7 @@ def test_the_conditional_discriminator_is_kept_smooth_on_real_digits_by_r1(small
 
     cfg = api.suggest_config(small_project, "cgan", device="cpu", width=8, latent_dim=16, batch=16, lr=2e-3,
                              precision="fp32", num_classes=10)
-    assert cfg.r1 == 1.0
+    assert cfg.r1 == 3.0
     data = api.load_dataset(small_project, cfg.size)
     images = torch.as_tensor(data.rgb(np.arange(64))).permute(0, 3, 1, 2).float() / 127.5 - 1
     labels = torch.as_tensor(data.labels[:64]).long()
