@@ -2,9 +2,10 @@
 
 Holds `ingest` (folders, image files and zips into the project), `load_dataset` (the cached uint8 RGBA array at one
 size and aspect, rebuilt from the sources when missing), `remove_images`, `dataset_stats` and the project's
-choices that depend on its images (`chosen_aspect`, `uses_alpha`). What one file becomes lives in engine/decode.py,
-the cache files in engine/dataset_cache.py. Nothing from a zip is ever written to disk; every write is atomic and
-happens only once the whole call has succeeded, so a cancelled or failed call leaves the project as it was.
+choices that depend on its images (`chosen_aspect`, `uses_alpha`). Where the files are found lives in
+engine/sources.py, what one file becomes in engine/decode.py, the cache files in engine/dataset_cache.py. Nothing
+from a zip is ever written to disk; every write is atomic and happens only once the whole call has succeeded, so a
+cancelled or failed call leaves the project as it was.
 
 Must not import Qt or torch: the GUI, the CLI and the tests all call these functions the same way.
 """
@@ -13,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import re
-import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,13 +25,11 @@ from .aspect import check as check_aspect
 from .control import Control
 from .dataset_cache import (CHUNK, cache_blocks, delete_other_caches, keep_rows, list_blocks, valid_cache,
                             write_cache)
-from .decode import CROPS, MAX_FILE_BYTES, Item, Outcome, decode_all
+from .decode import CROPS, Item, Outcome, decode_all
 from .events import IngestResult, Message
 from .project import Project
+from .sources import reopen, scan
 
-JUNK_FILES = {".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", ".directory"}  # OS litter, skipped silently
-JUNK_FOLDERS = {"__MACOSX", ".git", ".svn", ".hg", "@eaDir", ".thumbnails", ".Trash"}
-ZIP_SEPARATOR = "::"  # "archive.zip::inner/path.png" names a zip member in the manifest and the report
 LAYOUTS = ("images", "paired", "unpaired")  # single images; A -> B pairs (pix2pix); two collections (CycleGAN)
 LAYOUT_WORDS = {"images": "single images", "paired": "pairs of images", "unpaired": "two collections of images"}
 SIDES = ("A", "B")
@@ -111,7 +108,7 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
         rows, old_pixels = _rebuild(rows, size, crop, workers, emit, control)
     paths = [os.path.abspath(os.path.expanduser(str(source))) for source in sources]
     layout = _layout(project, rows, layout, side, halves)
-    items, rejects, archives = _scan(paths, project.root)
+    items, rejects, archives = scan(paths, project.root)
     items = _sided(items, side, halves)
     refused_sources = {path for path, _ in rejects}
     seen = {row["hash"] for row in rows}
@@ -290,127 +287,15 @@ def _sided(items: list[Item], side: str, halves: bool) -> list[Item]:
     return [replace(item, label="", side=side) for item in items] if side else items
 
 
-# --- scanning --------------------------------------------------------------------------------------------------------
-
-def _scan(paths: list[str], project_root: Path) -> tuple[list[Item], list[tuple[str, str]], list[zipfile.ZipFile]]:
-    items, rejects, archives = [], [], []
-    for text in paths:
-        path = Path(text)
-        if not path.exists():
-            rejects.append((text, "broken link" if path.is_symlink() else "not found"))
-        elif os.path.realpath(path) == os.path.realpath(project_root):
-            rejects.append((text, "this is the project folder itself"))
-        elif path.is_dir():
-            _scan_folder(path, project_root, items, rejects)
-        elif path.is_file() and _is_zip(path):
-            _scan_zip(path, items, rejects, archives)
-        else:
-            items.append(Item(source=text, label="", path=path, key=path.stem))
-    return items, rejects, archives
-
-
-def _key(parts) -> str:
-    """What pairs an image with its partner: its path below the folder added, without the extension."""
-    return "/".join([*parts[:-1], Path(parts[-1]).stem])
-
-
-def _scan_folder(root: Path, project_root: Path, items: list, rejects: list) -> None:
-    visited = set()
-    project = os.path.realpath(project_root)
-
-    def unreadable(error: OSError) -> None:
-        rejects.append((str(error.filename), "permission denied" if isinstance(error, PermissionError)
-                        else f"unreadable folder: {error.strerror}"))
-
-    for folder, subfolders, names in os.walk(root, onerror=unreadable, followlinks=True):
-        real = os.path.realpath(folder)
-        if real in visited or real == project:  # a link loop, or the project inside the folder being added
-            subfolders[:] = []
-            continue
-        visited.add(real)
-        subfolders[:] = sorted(name for name in subfolders if name not in JUNK_FOLDERS)
-        for name in sorted(names):
-            if name.lower() in JUNK_FILES or name.startswith("._"):
-                continue
-            path = Path(folder) / name
-            parts = path.relative_to(root).parts
-            label = parts[0] if len(parts) > 1 else ""
-            if not path.exists():
-                rejects.append((str(path), "broken link"))
-            else:
-                items.append(Item(source=str(path), label=label, path=path, key=_key(parts)))
-
-
-def _is_zip(path: Path) -> bool:
-    if path.suffix.lower() == ".zip":
-        return True
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False  # reading it again in the pool reports why
-
-
-def _unsafe_member(name: str) -> bool:
-    parts = re.split(r"[\\/]", name)
-    return name.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", name)) or ".." in parts or "\0" in name
-
-
-def _scan_zip(path: Path, items: list, rejects: list, archives: list) -> None:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        rejects.append((str(path), f"not a readable zip archive: {error}"))
-        return
-    archives.append(archive)
-    members = []
-    for info in sorted(archive.infolist(), key=lambda info: info.filename):  # the order folders are read in
-        name, source = info.filename, f"{path}{ZIP_SEPARATOR}{info.filename}"
-        base = name.rstrip("/").rsplit("/", 1)[-1]
-        if _unsafe_member(name):
-            rejects.append((source, "unsafe name in archive"))
-        elif info.is_dir() or name.split("/")[0] in JUNK_FOLDERS or base.lower() in JUNK_FILES or base.startswith("._"):
-            continue  # folders are structure, listed through their members; OS litter is noise
-        elif info.flag_bits & 0x1:
-            rejects.append((source, "encrypted archive member"))
-        elif info.file_size > MAX_FILE_BYTES:
-            rejects.append((source, f"too large ({info.file_size >> 20} MB uncompressed)"))
-        else:
-            members.append(info)
-    # A zip of one folder reads like that folder: its sub-folders are the labels.
-    parts = [info.filename.split("/") for info in members]
-    strip = 1 if parts and all(len(p) > 1 for p in parts) and len({p[0] for p in parts}) == 1 else 0
-    for info, part in zip(members, parts):
-        label = part[strip] if len(part) > strip + 1 else ""
-        items.append(Item(source=f"{path}{ZIP_SEPARATOR}{info.filename}", label=label, archive=archive, member=info,
-                          key=_key(part[strip:])))
-
-
 def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control, aspect: str = SQUARE):
     """Decode the manifest's images again at `size` and `aspect`; rows whose source vanished or changed are dropped,
     with a word."""
-    items, archives = [], {}
+    items, archives = reopen(rows)
     try:
-        for row in rows:
-            archive_path, _, member = row["source"].partition(ZIP_SEPARATOR)
-            two_sided = dict(key=row.get("pair", ""), side=row.get("side", ""), half=row.get("half", ""))
-            if not member:
-                items.append(Item(source=row["source"], label=row["label"], path=Path(row["source"]), **two_sided))
-                continue
-            if archive_path not in archives:
-                try:
-                    archives[archive_path] = zipfile.ZipFile(archive_path)
-                except (zipfile.BadZipFile, OSError, ValueError):
-                    archives[archive_path] = None
-            archive = archives[archive_path]
-            info = _member_info(archive, member)
-            items.append(Item(source=row["source"], label=row["label"], archive=archive if info else None,
-                              member=info, **two_sided))
         outcomes = decode_all(items, size, crop, set(), workers, emit, control, f"cache {size} px", aspect)
     finally:
-        for archive in archives.values():
-            if archive is not None:
-                archive.close()
+        for archive in archives:
+            archive.close()
     kept, pixels = [], []
     for row, outcome in zip(rows, outcomes):
         reason = outcome.reason or ("changed since it was added" if outcome.hash != row["hash"] else "")
@@ -420,15 +305,6 @@ def _rebuild(rows: list[dict], size: int, crop: str, workers, emit, control, asp
             kept.append({**row, "transparent": outcome.transparent, "grey": outcome.grey})
             pixels.append(outcome.pixels)
     return kept, pixels
-
-
-def _member_info(archive: zipfile.ZipFile | None, member: str) -> zipfile.ZipInfo | None:
-    if archive is None:
-        return None
-    try:
-        return archive.getinfo(member)
-    except KeyError:
-        return None
 
 
 def _row(outcome: Outcome, layout: str) -> dict:

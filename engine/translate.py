@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import files
 from .control import Control
-from .dataset import JUNK_FILES, JUNK_FOLDERS
+from .sources import JUNK_FILES, JUNK_FOLDERS
 from .decode import Item, Rejected, decode_whole, read
 from .events import Progress
 from .model import check_direction
