@@ -52,11 +52,12 @@ REAL = 2048
 
 
 def parse_field(name: str, text: str):
-    """A TrainConfig field's value from --set NAME=TEXT, typed as the field's default (true/false for a flag)."""
+    """A TrainConfig field's value from --set NAME=TEXT, typed as the field's default (true/false for a flag); a field
+    left to the family (None) takes a number."""
     default = getattr(api.TrainConfig(), name)
     if isinstance(default, bool):
         return text.lower() in ("1", "true", "yes", "on")
-    return type(default)(text)
+    return float(text) if default is None else type(default)(text)
 
 
 def load() -> str:

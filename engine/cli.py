@@ -84,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--loss", choices=["bce", "hinge", "wgan-gp"], help="fastgan: the adversarial loss")
     q.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
                    help="fastgan: spectral normalisation in the discriminator (default: on)")
-    q.add_argument("--r1", type=float, metavar="GAMMA", help="cgan, fastgan, stylegan: R1 penalty weight on real "
-                   "images (default: cgan 3, fastgan 0 = off, stylegan a heuristic)")
+    q.add_argument("--r1", type=float, metavar="GAMMA", help="dcgan, cgan, fastgan, stylegan: R1 penalty weight on "
+                   "real images (default: cgan 3, dcgan and fastgan 0 = off, stylegan a heuristic)")
     q.add_argument("--ada-target", type=float, help="dcgan, cgan, fastgan, stylegan: ADA's target for "
                    "E[sign(D(real))] (default 0.6, cgan 0.8; 0: fixed augmentation)")
     q.add_argument("--minibatch-std", action=argparse.BooleanOptionalAction,
