@@ -130,6 +130,11 @@ def r1_penalty(D, real: torch.Tensor, labels: torch.Tensor | None = None) -> tor
     return grad.square().flatten(1).sum(1).mean()
 
 
+def lazy_r1(D, real: torch.Tensor, gamma: float, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """R1's term on a step that takes it: gamma / 2 times the penalty, times R1_INTERVAL for the steps that skip it."""
+    return gamma / 2 * R1_INTERVAL * r1_penalty(D, real, labels)
+
+
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator, shard: tuple[int, int],
                      labels: torch.Tensor | None = None) -> torch.Tensor:
     """E[(||grad D(x_hat)||_2 - 1)^2] at random points between real and fake images (Gulrajani et al. 2017,

@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import R1_INTERVAL, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, r1_penalty
+from .adversarial import R1_INTERVAL, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, lazy_r1
 from .base import MinibatchSpread, channels, chunks, levels, unwrapped
 from .dcgan import DCGAN
 from .family import Capability, Family, FamilyInfo, first_grid, image_channels
@@ -176,7 +176,7 @@ class CGANLearner(ResumesAdaptiveAugment, GANLearner):
                         + F.softplus(D(diff_augment(fake.detach(), **aug), y)).mean())
             d_total += loss.detach() / self.micro_batches
             if r1_now:
-                loss = loss + self.cfg.r1 / 2 * R1_INTERVAL * r1_penalty(unwrapped(D), x_aug, y)
+                loss = loss + lazy_r1(unwrapped(D), x_aug, self.cfg.r1, y)
             self.backward(loss)
             self.ada.observe(real_logits)
         self.opt_step("discriminator")

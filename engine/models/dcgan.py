@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import ADA_TARGET, R1_INTERVAL, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, r1_penalty
+from .adversarial import ADA_TARGET, R1_INTERVAL, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, lazy_r1
 from .base import channels, chunks, levels, preset_width, unwrapped
 from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 
@@ -108,7 +108,7 @@ class DCGANLearner(ResumesAdaptiveAugment, GANLearner):
                 loss = F.softplus(-real_logits).mean() + F.softplus(D(diff_augment(fake.detach(), **aug))).mean()
             d_total += loss.detach() / self.micro_batches
             if r1_now:
-                loss = loss + self.cfg.r1 / 2 * R1_INTERVAL * r1_penalty(unwrapped(D), x_aug)
+                loss = loss + lazy_r1(unwrapped(D), x_aug, self.cfg.r1)
             self.backward(loss)
             self.ada.observe(real_logits)
         self.opt_step("discriminator")

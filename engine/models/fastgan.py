@@ -26,7 +26,7 @@ from torch import nn
 
 from ..augment import diff_augment
 from .adversarial import (ADA_TARGET, GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, GANLearner, check_loss, d_loss,
-                          g_loss, gradient_penalty, r1_penalty)
+                          g_loss, gradient_penalty, lazy_r1)
 from ..distributed import share
 from .base import channels, chunks, levels, unwrapped
 from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
@@ -237,7 +237,7 @@ class FastGANLearner(GANLearner):
             if self.loss == "wgan-gp":
                 loss = loss + GP_WEIGHT * gradient_penalty(plain_d, x_aug, fake_aug, gen, shard)
             if r1_now:
-                loss = loss + self.cfg.r1 / 2 * R1_INTERVAL * r1_penalty(plain_d, x_aug)
+                loss = loss + lazy_r1(plain_d, x_aug, self.cfg.r1)
             self.backward(loss)
             self.ada.observe(real_logits)
             d_total += adversarial.detach() / self.micro_batches

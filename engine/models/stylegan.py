@@ -29,7 +29,7 @@ from torch import nn
 
 from ..augment import diff_augment
 from ..distributed import share
-from .adversarial import ADA_TARGET, R1_INTERVAL, AdaptiveAugment, GANLearner, r1_penalty
+from .adversarial import ADA_TARGET, R1_INTERVAL, AdaptiveAugment, GANLearner, lazy_r1
 from .base import MinibatchSpread, channels, chunks, levels, unwrapped
 from .family import Capability, Family, FamilyInfo, InputKind, Inputs, first_grid, image_channels
 
@@ -293,7 +293,7 @@ class StyleGANLearner(GANLearner):
                 loss = F.softplus(-real_logits).mean() + F.softplus(D(diff_augment(fake.detach(), **aug))).mean()
             d_total += loss.detach() / m
             if r1_now:
-                loss = loss + self.gamma / 2 * R1_INTERVAL * r1_penalty(unwrapped(D), x_aug)
+                loss = loss + lazy_r1(unwrapped(D), x_aug, self.gamma)
             self.backward(loss)
             self.ada.observe(real_logits)
         self.opt_step("discriminator")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine import api
-from engine.models import fastgan
+from engine.models import adversarial
 from engine.models.base import unwrapped
 from engine.training import Trainer
 
@@ -54,13 +54,13 @@ def inject(phase: str, learner, monkeypatch) -> Once:
         D.register_forward_pre_hook(lambda module, args: once())
     elif phase == "penalty":
         once = Once()
-        real_r1 = fastgan.r1_penalty
+        real_r1 = adversarial.r1_penalty  # what every family's lazy R1 calls
 
         def r1(*args, **kwargs):
             once()
             return real_r1(*args, **kwargs)
 
-        monkeypatch.setattr(fastgan, "r1_penalty", r1)
+        monkeypatch.setattr(adversarial, "r1_penalty", r1)
     else:  # the generator's optimizer step, the step's very last change
         once = Once()
         opt = learner.opts["generator"]
