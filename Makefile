@@ -15,6 +15,7 @@ run: $(VENV)/.installed
 	$(PY) main.py
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check --quiet .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 .PHONY: install run test

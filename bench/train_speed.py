@@ -62,8 +62,10 @@ def main() -> None:
     start = time.perf_counter()
     seen = sum(len(x) for x, _ in loader)
     base_ingest = seen / (time.perf_counter() - start)
-    rows.append(("ingest (first pass)", f"{ours_ingest:.0f}", f"{base_ingest:.0f}", f"{ours_ingest / base_ingest:.2f}x"))
-    rows.append(("dataset epoch after", f"{ours_epoch2:.0f}", f"{base_ingest:.0f}", f"{ours_epoch2 / base_ingest:.1f}x"))
+    rows.append(("ingest (first pass)", f"{ours_ingest:.0f}", f"{base_ingest:.0f}",
+                 f"{ours_ingest / base_ingest:.2f}x"))
+    rows.append(("dataset epoch after", f"{ours_epoch2:.0f}", f"{base_ingest:.0f}",
+                 f"{ours_epoch2 / base_ingest:.1f}x"))
 
     # --- training step ---------------------------------------------------------------------------------------------
     cfg = complete_config(project, api.TrainConfig(family="dcgan", size=args.size, batch=args.batch,

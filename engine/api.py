@@ -37,7 +37,7 @@ from .training import Trainer, resumable_run, train
 from .translate import MAX_SIDE as TRANSLATE_MAX_SIDE, Translated, pictures_in, translate_files
 
 __all__ = [
-    "Cancelled", "CheckpointSaved", "Control", "DEMO_DIR", "DatasetSettings", "DeviceInfo", "Directions",
+    "Cancelled", "CheckpointSaved", "Control", "DEMO_DIR", "DEMO_MODEL", "DatasetSettings", "DeviceInfo", "Directions",
     "FamilyInfo", "FileRefused", "IngestResult", "Message", "Model", "Progress", "Project", "RunFinished",
     "RunStarted", "SamplesReady", "Snapshot", "StepDone", "TrainConfig", "Trainer", "apply_directions",
     "base_fitting", "create_demo_project", "dataset_stats", "demo_available", "describe_expectation", "device_info",

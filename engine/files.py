@@ -141,7 +141,8 @@ def sniff_refusal(path: Path) -> str | None:
     with open(path, "rb") as f:
         head = f.read(8)
         if head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05") or head[:4] == b"PK\x03\x04":
-            return f"{path.name} is a pickle (PyTorch .pt/.pth); Latent Studio never opens pickles because they can run code"
+            return (f"{path.name} is a pickle (PyTorch .pt/.pth); Latent Studio never opens pickles because they can "
+                    "run code")
         if len(head) < 8:
             return f"{path.name} is too short to be a model file"
         n = int.from_bytes(head, "little")

@@ -41,7 +41,7 @@ class Mixture:
         self._chol = np.linalg.cholesky(self.covariances)  # k x D x D, lower: sample = mean + L @ eps
         eye = np.eye(self.means.shape[1])
         # precision Cholesky as scikit-learn keeps it: precision = P @ P.T, P = inv(L).T
-        self.precisions_cholesky = np.stack([np.linalg.solve(l, eye).T for l in self._chol])
+        self.precisions_cholesky = np.stack([np.linalg.solve(chol, eye).T for chol in self._chol])
 
     @property
     def components(self) -> int:

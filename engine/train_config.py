@@ -1,5 +1,6 @@
 """What a training run is asked to do: `TrainConfig`, and the family's preset filled in for the project, the
-resolution and the device (`suggest_config`, `complete_config`, `settle`). Plain data; nothing here trains.
+resolution and the device (`suggest_config`, `complete_config`, `settle`, `for_project`). Plain data; nothing
+here trains.
 
 Every field has a trailing comment saying why (nanoGPT's GPTConfig). A config is written as JSON beside every
 checkpoint with its `schema_version`, and older files read with today's defaults (`TrainConfig.from_dict`).
@@ -10,8 +11,8 @@ from dataclasses import dataclass, fields, replace
 
 from . import devices
 from . import aspect
-from .dataset import chosen_aspect, dataset_stats, label_count, uses_alpha
-from .models import FAMILIES, Capability, default_family, get_family
+from .dataset import LAYOUT_WORDS, chosen_aspect, dataset_stats, label_count, uses_alpha
+from .models import FAMILIES, Capability, default_family, get_family, trains_on
 from .project import Project
 
 SCHEMA_VERSION = 1
@@ -136,6 +137,40 @@ def complete_config(project: Project, cfg: TrainConfig) -> TrainConfig:
     filled = {f.name: getattr(suggested, f.name) for f in fields(cfg)
               if getattr(cfg, f.name) is None or (_unset(getattr(cfg, f.name)) and f.name not in _ZERO_IS_A_CHOICE)}
     return replace(cfg, **{**filled, **budget})
+
+
+def for_project(project: Project, cfg: TrainConfig) -> tuple[TrainConfig, str | None]:
+    """The config a run of `cfg` on this project trains with: the family, transparency, black and white and
+    shape the project implies where cfg leaves them, settled. Refuses a family that cannot learn from the
+    project's kind of images. The second value, when not None, tells the artist their pictures' shape is not
+    the one this family draws."""
+    if not cfg.family:
+        cfg = replace(cfg, family=project_family(project, cfg.size))
+    if cfg.alpha is None:
+        cfg = replace(cfg, alpha=uses_alpha(project))
+    if cfg.grey is None:
+        cfg = replace(cfg, grey=project_grey(project, cfg.family))
+    chosen, possible = chosen_aspect(project), project_aspect(project, cfg.family)
+    cfg = replace(cfg, aspect=cfg.aspect or possible)
+    note = None
+    if cfg.aspect != chosen and possible == aspect.SQUARE:
+        note = (f"{get_family(cfg.family).info.title} draws squares only: this run trains on square crops of your "
+                f"{chosen} pictures")
+    cfg = settle(cfg)
+    check_layout(get_family(cfg.family), project.dataset.layout)
+    return cfg, note
+
+
+def check_layout(family, layout: str) -> None:
+    """Refuse, in a line that says what to do, a family that cannot learn from the project's kind of images."""
+    if trains_on(family, layout):
+        return
+    if family.layout == "images":
+        raise ValueError(f"{family.info.title} makes new pictures from single images, and this project holds "
+                         f"{LAYOUT_WORDS[layout]}: train {default_family(0, layout)} on it instead")
+    raise ValueError(f"{family.info.title} learns from {LAYOUT_WORDS[family.layout]}, and this project holds "
+                     f"{LAYOUT_WORDS[layout]}: make a project with `ingest --paired A_DIR B_DIR`, "
+                     "`--paired-side-by-side DIR` or `--unpaired A_DIR B_DIR`")
 
 
 def settle(cfg: TrainConfig) -> TrainConfig:

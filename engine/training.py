@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from . import base_model, checkpoints, devices, distributed, files, schedule, transfer
-from .aspect import SQUARE, suffix
+from .aspect import suffix
 from .control import Control
 from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
                      Snapshot, StepDone)
-from .models import Capability, default_family, get_family, part, trains_on
+from .models import Capability, get_family, part
 from .models.base import plain
 from .project import Project
 from .run_folder import RunFolder, resumable_run, run_to_resume
@@ -36,8 +36,7 @@ from .sample_quality import CopyShare, KidMeter
 from .sampling import grid
 from .pixels import to_uint8
 from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
-from .train_config import TrainConfig, project_aspect, project_family, project_grey, settle
-from .dataset import LAYOUT_WORDS, chosen_aspect, uses_alpha
+from .train_config import TrainConfig, for_project
 from .training_data import TrainingData
 
 __all__ = ["Trainer", "train", "resumable_run", "SAMPLE_SEED"]
@@ -60,20 +59,10 @@ class Trainer:
         self.device = distributed.rank_device(cfg.device, self.rank)
         self.amp_dtype = devices.autocast_dtype(self.device, cfg.precision)
 
-        if not cfg.family:
-            cfg = replace(cfg, family=project_family(project, cfg.size))
-        if cfg.alpha is None:
-            cfg = replace(cfg, alpha=uses_alpha(project))
-        if cfg.grey is None:
-            cfg = replace(cfg, grey=project_grey(project, cfg.family))
-        chosen, possible = chosen_aspect(project), project_aspect(project, cfg.family)
-        cfg = replace(cfg, aspect=cfg.aspect or possible)
-        if cfg.aspect != chosen and possible == SQUARE:
-            self.on_event(Message(f"{get_family(cfg.family).info.title} draws squares only: this run trains on "
-                                  f"square crops of your {chosen} pictures"))
-        cfg = settle(cfg)
+        cfg, note = for_project(project, cfg)
+        if note:
+            self.on_event(Message(note))
         family = get_family(cfg.family)
-        check_layout(family, project.dataset.layout)
         labelled = Capability.LABELS in family.info.capabilities
         self.data = TrainingData(project, cfg.size, self.device, labelled, family.judged_on_holdout, bool(cfg.alpha),
                                  cfg.aspect, family.layout)
@@ -488,18 +477,6 @@ class Trainer:
     def _emit(self, event):
         if self.is_main:
             self.on_event(event)
-
-
-def check_layout(family, layout: str) -> None:
-    """Refuse, in a line that says what to do, a family that cannot learn from the project's kind of images."""
-    if trains_on(family, layout):
-        return
-    if family.layout == "images":
-        raise ValueError(f"{family.info.title} makes new pictures from single images, and this project holds "
-                         f"{LAYOUT_WORDS[layout]}: train {default_family(0, layout)} on it instead")
-    raise ValueError(f"{family.info.title} learns from {LAYOUT_WORDS[family.layout]}, and this project holds "
-                     f"{LAYOUT_WORDS[layout]}: make a project with `ingest --paired A_DIR B_DIR`, "
-                     "`--paired-side-by-side DIR` or `--unpaired A_DIR B_DIR`")
 
 
 def train(project: Project, cfg: TrainConfig, on_event=None, control: Control | None = None,

@@ -1,6 +1,7 @@
 """The Dataset room: add images (drop or dialog), see them, see what was refused and why, crop and resolution,
-remove images, and preview the training augmentations. An image-to-image project's two sides, A and B, are shown
-and filled through gui/dataset_sides.py.
+remove images, and preview the training augmentations. The labels, refused files and preview are shown by
+gui/widgets/dataset_report.py; an image-to-image project's two sides, A and B, are shown and filled through
+gui/dataset_sides.py.
 
 Every engine call (ingest, load_dataset, remove_images, preview_augmentations) runs as a job on the thread pool,
 one at a time in the order asked, with a progress bar and a Cancel button. Must not decode images, read the
@@ -13,22 +14,16 @@ import random
 from collections import deque
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QMenu, QMessageBox, QProgressBar, QPushButton, QSplitter,
-                               QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QProgressBar,
+                               QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from .dataset_sides import KINDS, SidesView, ask_sources, fill_add_menu, has_sides
-from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel, crisp_pixmap
+from .widgets.dataset_report import PREVIEW_COUNT, DatasetReport
+from .widgets.image_settings import CROPS, ImageSettings
+from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel
 from .workers import run_task
-
-SIZES = (16, 32, 64, 128, 256)
-CROPS = (("center", "Center crop"), ("pad", "Pad to fit"))
-ASPECT_CHOICES = (("auto", "Automatic"), ("1:1", "1:1 square"), ("2:1", "2:1 wide"), ("1:2", "1:2 tall"),
-                  ("4:3", "4:3 landscape"), ("3:4", "3:4 portrait"))
-PREVIEW_COUNT = 8
-PREVIEW_PX = 64
 
 
 class DatasetRoom(QWidget):
@@ -59,36 +54,13 @@ class DatasetRoom(QWidget):
         self.remove_button.setToolTip("Take the selected images out of the dataset (Delete). Files on disk are "
                                       "not touched.")
         self.remove_button.clicked.connect(self.remove_selected)
-        self.size_box = QComboBox()
-        for size in SIZES:
-            self.size_box.addItem(f"{size} px", size)
-        self.size_box.setToolTip("Training resolution. Larger looks better and trains slower; 64 px is a good "
-                                 "start on a laptop.")
-        self.size_box.activated.connect(self._on_settings_changed)
-        self.crop_box = QComboBox()
-        for name, title in CROPS:
-            self.crop_box.addItem(title, name)
-        self.crop_box.setToolTip("How pictures of another shape fit the models' shape: crop the middle, or pad "
-                                 "the sides with the background colour.")
-        self.crop_box.activated.connect(self._on_settings_changed)
-        self.alpha_box = QComboBox()
-        for name, title in (("auto", "Automatic"), ("on", "On"), ("off", "Off")):
-            self.alpha_box.addItem(title, name)
-        self.alpha_box.setToolTip("Whether models learn and make transparency. Automatic turns it on when a quarter "
-                                  "of the images use it (cut-outs, sprites)")
-        self.alpha_box.activated.connect(self._on_alpha_chosen)
+        self.image_settings = ImageSettings()
+        self.image_settings.size_or_crop_chosen.connect(self._on_settings_changed)
+        self.image_settings.alpha_chosen.connect(self._on_alpha_chosen)
+        self.image_settings.aspect_chosen.connect(self._on_aspect_chosen)
+        self.image_settings.background_clicked.connect(self.choose_background)
         self._transparent = (0, 0, False)  # images using transparency, images, whether "auto" turns alpha on
-        self.aspect_box = QComboBox()
-        for name, title in ASPECT_CHOICES:
-            self.aspect_box.addItem(title, name)
-        self.aspect_box.setToolTip("The shape of the pictures models make (width:height). Automatic picks the one "
-                                   "nearest your images' usual shape")
-        self.aspect_box.activated.connect(self._on_aspect_chosen)
         self._auto_aspect = "1:1"  # the shape nearest the images' median
-        self.background_button = QPushButton("Background")
-        self.background_button.setToolTip("The colour transparent pictures are laid on: what models without "
-                                          "transparency learn, and the ground of MP4 exports of models with it")
-        self.background_button.clicked.connect(self.choose_background)
         self.summary = QLabel()
         self.summary.setObjectName("roomSummary")
 
@@ -96,15 +68,7 @@ class DatasetRoom(QWidget):
         bar.addWidget(self.add_button)
         bar.addWidget(self.remove_button)
         bar.addSpacing(16)
-        bar.addWidget(QLabel("Resolution"))
-        bar.addWidget(self.size_box)
-        bar.addWidget(QLabel("Crop"))
-        bar.addWidget(self.crop_box)
-        bar.addWidget(QLabel("Transparency"))
-        bar.addWidget(self.alpha_box)
-        bar.addWidget(QLabel("Shape"))
-        bar.addWidget(self.aspect_box)
-        bar.addWidget(self.background_button)
+        bar.addWidget(self.image_settings)
         bar.addStretch(1)
         bar.addWidget(self.summary)
 
@@ -142,7 +106,9 @@ class DatasetRoom(QWidget):
 
         self.splitter = QSplitter()
         self.splitter.addWidget(self.stack)
-        self.splitter.addWidget(self._build_side_panel())
+        self.report = DatasetReport()
+        self.report.refresh_requested.connect(self.refresh_preview)
+        self.splitter.addWidget(self.report)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([700, 300])
@@ -151,47 +117,6 @@ class DatasetRoom(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.progress_row)
         layout.addWidget(self.splitter, 1)
-
-    def _build_side_panel(self) -> QWidget:
-        self.labels_table = _table(("Label", "Images"))
-        self.labels_box = QGroupBox("Labels")
-        QVBoxLayout(self.labels_box).addWidget(self.labels_table)
-        self.rejected_table = _table(("File", "Reason"))
-        self.rejected_box = QGroupBox("Rejected files")
-        self.rejected_box.setToolTip("Files that could not be used, and why. Fix or replace them, then add them "
-                                     "again.")
-        QVBoxLayout(self.rejected_box).addWidget(self.rejected_table)
-
-        self.preview_labels = []
-        strip = QHBoxLayout()
-        strip.setSpacing(2)
-        for _ in range(PREVIEW_COUNT // 2):
-            column = QVBoxLayout()
-            for _ in range(2):
-                label = QLabel()
-                label.setFixedSize(QSize(PREVIEW_PX, PREVIEW_PX))
-                label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                self.preview_labels.append(label)
-                column.addWidget(label)
-            strip.addLayout(column)
-        strip.addStretch(1)
-        self.preview_button = QPushButton("Refresh")
-        self.preview_button.setToolTip("Show other random images with other random augmentations")
-        self.preview_button.clicked.connect(self.refresh_preview)
-        self.preview_box = QGroupBox("What training sees (augmented)")
-        self.preview_box.setToolTip("Colour, shift and cut-out changes applied to your images during training, so "
-                                    "a model can learn from a few hundred of them.")
-        preview_layout = QVBoxLayout(self.preview_box)
-        preview_layout.addLayout(strip)
-        preview_layout.addWidget(self.preview_button, 0, Qt.AlignmentFlag.AlignRight)
-
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.labels_box, 1)
-        layout.addWidget(self.rejected_box, 1)
-        layout.addWidget(self.preview_box)
-        return panel
 
     # --- what the window calls ------------------------------------------------------------------------------------
     def set_api(self, api) -> None:
@@ -266,7 +191,7 @@ class DatasetRoom(QWidget):
             images = dataset.images[picks] if api.uses_alpha(project) else dataset.rgb(picks)
             return api.preview_augmentations(images, count=PREVIEW_COUNT, seed=seed)
 
-        self._queue("Augmenting a few images", preview, self._on_preview)
+        self._queue("Augmenting a few images", preview, self.report.show_preview)
 
     def cancel(self) -> None:
         self._jobs.clear()
@@ -360,14 +285,7 @@ class DatasetRoom(QWidget):
             self.sides.show_dataset(stats["layout"], None if self.dataset is None else self.dataset.images, rows,
                                     None if self.dataset is None else self.dataset.pairs)
         self.stack.setCurrentWidget(self.sides if sided else self.grid if rows else self.drop_hint)
-        self.labels_box.setVisible(not sided)  # a side's sub-folders name pairs, not labels
-        _fill(self.labels_table, sorted(stats["labels"].items()))
-        self.labels_box.setTitle(f"Labels ({len(stats['labels'])})" if stats["labels"] else
-                                 "Labels (none: put images in sub-folders to label them)")
-        rejected = loaded["report"].get("rejected", [])
-        _fill(self.rejected_table, [(Path(r["path"]).name, r["reason"]) for r in rejected],
-              tooltips=[r["path"] for r in rejected])
-        self.rejected_box.setTitle(f"Rejected files ({len(rejected)})")
+        self.report.show_figures(stats["labels"], loaded["report"].get("rejected", []), sided)
         self._transparent = (stats["transparent"], stats["count"], stats["alpha"])
         self._auto_aspect = stats["aspect"]
         self._show_settings()
@@ -377,30 +295,10 @@ class DatasetRoom(QWidget):
         self._set_enabled()
         self.refresh_preview()
 
-    def _on_preview(self, images) -> None:
-        for label, pixels in zip(self.preview_labels, images):
-            label.setPixmap(crisp_pixmap(pixels, PREVIEW_PX))
-
     # --- settings -------------------------------------------------------------------------------------------------
     def _show_settings(self) -> None:
-        if self.project is None:
-            return
-        self.size_box.setCurrentIndex(max(0, self.size_box.findData(self.project.dataset.size)))
-        self.crop_box.setCurrentIndex(max(0, self.crop_box.findData(self.project.dataset.crop)))
-        mode = self.project.dataset.alpha
-        self.alpha_box.setCurrentIndex(max(0, self.alpha_box.findData(mode)))
-        using, count, automatic = self._transparent
-        on = mode == "on" or (mode == "auto" and automatic)
-        self.alpha_box.setItemText(0, f"Automatic: {'on' if on else 'off'}")
-        self.alpha_box.setToolTip(f"{using:,} of your {count:,} images use transparency. Models "
-                                  f"{'learn and make' if on else 'do not learn'} it; exports are "
-                                  f"{'RGBA' if on else 'RGB'}. Automatic turns it on when a quarter of the images "
-                                  "use it")
-        self.aspect_box.setCurrentIndex(max(0, self.aspect_box.findData(self.project.dataset.aspect)))
-        self.aspect_box.setItemText(0, f"Automatic: {self._auto_aspect}")
-        swatch = QPixmap(12, 12)
-        swatch.fill(QColor(*self.project.dataset.background))
-        self.background_button.setIcon(QIcon(swatch))
+        if self.project is not None:
+            self.image_settings.show_settings(self.project.dataset, self._transparent, self._auto_aspect)
 
     def choose_background(self, colour: QColor | None = None) -> None:
         """Set the project's background colour (asked for when not given)."""
@@ -416,28 +314,28 @@ class DatasetRoom(QWidget):
                     lambda _done: self._changed(f"Background: {colour.name()}"))
 
     def _on_aspect_chosen(self) -> None:
-        if self.project is None or self.aspect_box.currentData() == self.project.dataset.aspect:
+        if self.project is None or self.image_settings.aspect_box.currentData() == self.project.dataset.aspect:
             return
         project = self.project
-        project.dataset.aspect = self.aspect_box.currentData()
+        project.dataset.aspect = self.image_settings.aspect_box.currentData()
         self._show_settings()
         self._queue("Saving the project", lambda _on_event, _control: project.save(),
-                    lambda _done: self._changed(f"Shape: {self.aspect_box.currentText().lower()}"))
+                    lambda _done: self._changed(f"Shape: {self.image_settings.aspect_box.currentText().lower()}"))
         self.reload()  # the thumbnails at the new shape
 
     def _on_alpha_chosen(self) -> None:
         if self.project is None:
             return
-        project, mode = self.project, self.alpha_box.currentData()
+        project, mode = self.project, self.image_settings.alpha_box.currentData()
         project.dataset.alpha = mode
         self._show_settings()
         self._queue("Saving the project", lambda _on_event, _control: project.save(),
-                    lambda _done: self._changed(f"Transparency: {self.alpha_box.currentText().lower()}"))
+                    lambda _done: self._changed(f"Transparency: {self.image_settings.alpha_box.currentText().lower()}"))
 
     def _on_settings_changed(self) -> None:
         if self.project is None:
             return
-        size, crop = self.size_box.currentData(), self.crop_box.currentData()
+        size, crop = self.image_settings.size_box.currentData(), self.image_settings.crop_box.currentData()
         settings = self.project.dataset
         if (size, crop) == (settings.size, settings.crop):
             return
@@ -464,36 +362,10 @@ class DatasetRoom(QWidget):
         ready = self.api is not None and self.project is not None
         idle = ready and self._task is None
         self.add_button.setEnabled(self.api is not None)  # with no project yet, the window makes one
-        self.size_box.setEnabled(idle)
-        self.crop_box.setEnabled(idle)
-        self.alpha_box.setEnabled(idle)
-        self.aspect_box.setEnabled(idle)
-        self.background_button.setEnabled(idle)
+        self.image_settings.setEnabled(idle)
         self.remove_button.setEnabled(idle and bool(self._shown_grid().selected_hashes()))
-        self.preview_button.setEnabled(idle and self.dataset is not None)
+        self.report.preview_button.setEnabled(idle and self.dataset is not None)
 
     def _shown_grid(self):
         return self.sides if self.stack.currentWidget() is self.sides else self.grid
 
-
-def _table(headers: tuple[str, str]) -> QTableWidget:
-    table = QTableWidget(0, 2)
-    table.setHorizontalHeaderLabels(list(headers))
-    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-    table.verticalHeader().hide()
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setWordWrap(False)
-    return table
-
-
-def _fill(table: QTableWidget, rows: list[tuple], tooltips: list[str] | None = None) -> None:
-    table.setRowCount(len(rows))
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            item = QTableWidgetItem(f"{value:,}" if isinstance(value, int) else str(value))
-            if isinstance(value, int):
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            item.setToolTip(tooltips[r] if tooltips else str(value))
-            table.setItem(r, c, item)

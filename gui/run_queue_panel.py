@@ -13,14 +13,10 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QGridLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
                                QWidget)
 
+from .widgets.duration import duration
 from .workers import TrainRun
 
 ICON_SIDE = 48
-
-
-def duration(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min {int(seconds) % 60} s"
 
 
 class QueuePanel(QWidget):

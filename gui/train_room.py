@@ -11,26 +11,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QScrollArea, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
+                               QWidget)
 
 from .run_queue_panel import QueuePanel
 from .settings import queue_path
-from .widgets.duration import DurationChoice
+from .widgets.duration import DurationChoice, duration
 from .widgets.family_picker import FamilyPicker
-from .widgets.run_reports import RunReports
-from .widgets.sample_history import SampleHistory
+from .widgets.live_run import LiveRun
 from .widgets.train_settings import TrainSettings
 from .workers import TrainRun, run_task
-
-
-def duration(seconds: float) -> str:
-    if seconds != seconds or seconds == float("inf"):
-        return "—"
-    minutes = int(round(seconds / 60))
-    if seconds < 90:
-        return f"{int(seconds)} s"
-    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 class FormScroll(QScrollArea):
@@ -150,27 +140,13 @@ class TrainRoom(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.samples = SampleHistory()
-        self.state_label = QLabel()
-        self.state_label.setObjectName("roomSummary")
-        self.progress = QProgressBar()
-        self.progress.setFormat("step %v of %m")
-        self.reports = RunReports()
-
-        samples = QWidget()
-        samples_layout = QVBoxLayout(samples)
-        samples_layout.addWidget(self.samples, 1)
-        samples_layout.addWidget(self.state_label)
-        samples_layout.addWidget(self.progress)
-        live = QSplitter(Qt.Orientation.Vertical)
-        live.addWidget(samples)
-        live.addWidget(self.reports)
-        live.setStretchFactor(0, 3)
-        live.setStretchFactor(1, 1)
+        self.live = LiveRun()
+        # its widgets, by the names the room and the tests know them by
+        self.samples, self.state_label, self.reports = self.live.samples, self.live.state_label, self.live.reports
 
         layout = QHBoxLayout(self)
         layout.addWidget(scroll)
-        layout.addWidget(live, 1)
+        layout.addWidget(self.live, 1)
 
     # --- what the window calls ------------------------------------------------------------------------------------
     def set_api(self, api) -> None:
@@ -252,8 +228,7 @@ class TrainRoom(QWidget):
         self.run.event.connect(self._on_event)
         self.run.failed.connect(lambda text: self.notify.emit(f"Training failed: {text}", "error"))
         self.run.finished.connect(self._on_run_finished)
-        self.samples.clear()
-        self.reports.clear()
+        self.live.clear()
         self.banner.hide()
         self._set_state("starting")
         self.run.start()
@@ -394,11 +369,7 @@ class TrainRoom(QWidget):
             self.step = event.step
             if self.run is not None and not self.control.paused and not self.control.should_stop():
                 self._set_state("running")
-            self.progress.setRange(0, event.total_steps)
-            self.progress.setValue(event.step)
-            self.state_label.setText(f"Step {event.step:,} of {event.total_steps:,} · {event.images_per_s:,.0f} "
-                                     f"images/s · {duration(event.eta_s)} left")
-            self.reports.add_losses(event.step, event.losses)
+            self.live.show_step(event)
             self.step_done.emit(event)
         elif isinstance(event, api.QualityMeasured):
             self.reports.add_quality(event.step, event.kid, event.copies)
@@ -416,10 +387,7 @@ class TrainRoom(QWidget):
         elif isinstance(event, api.RunStarted):
             self.run_dir = event.run_dir
             self.step = event.step
-            self.progress.setRange(0, event.total_steps)
-            self.progress.setValue(event.step)
-            verb = "Continuing" if event.resumed else "Training"
-            self.state_label.setText(f"{verb} {event.run_dir.name} on {event.device}")
+            self.live.show_started(event)
         elif isinstance(event, api.Message):
             self.notify.emit(event.text, event.level)
             if event.step is not None:
@@ -431,16 +399,11 @@ class TrainRoom(QWidget):
         self.control = self.api.Control()
         self._set_state("idle")
         if result is not None:
-            words = {"done": "finished", "time": "reached its time limit", "stopped": "stopped",
-                     "early_stop": "stopped early, as it had stopped improving,",
-                     "failed": "failed"}.get(result.reason, result.reason)
-            self.progress.setValue(result.step)
-            saved = "; checkpoint saved" if result.checkpoint else ""
-            self.state_label.setText(f"Run {words} at step {result.step:,}{saved}")
+            sentence = self.live.show_finished(result)
             if result.reason == "failed" and result.error:  # the cause, not only that it failed
                 self.notify.emit(result.error, "error")
             else:
-                self.notify.emit(f"Training {words} at step {result.step:,}{saved}", "info")
+                self.notify.emit(sentence, "info")
         self.training_state_changed.emit(False)
         self.run_finished.emit(result)
         self.prepare(keep_settings=True)  # an interrupted run may now be continued: show the banner

@@ -41,9 +41,9 @@ def trains_on(family: type[Family], layout: str) -> bool:
     return family.layout == layout
 
 
-__all__ = ["Capability", "Family", "FamilyInfo", "InputKind", "Inputs", "Milestone", "Output", "part", "FAMILIES",
-           "default_family", "get_family", "families", "recommended_families", "family_options", "trains_on",
-           "family_layout"]
+__all__ = ["Capability", "Family", "FamilyInfo", "InputKind", "Inputs", "Look", "Milestone", "Output", "part",
+           "FAMILIES", "default_family", "get_family", "families", "recommended_families", "family_options",
+           "trains_on", "family_layout"]
 
 
 def get_family(name: str) -> type[Family]:

@@ -39,7 +39,8 @@ class Capability(str, enum.Enum):
     """What a model can do; the explorer shows only the controls that apply, the CLI only the flags that do.
     A capability is a promise about the sampler too: ENCODER's has `encode(x, labels)` -> (the point, its log
     variance or None) and `reconstruct(x, labels)`; LAYER_FEATURES's `early_features(z)`; CODE_SAMPLING's
-    `temperature`, `top_k` and `codebook_size`; STYLE_MIXING's `style_ranges()` -> {"coarse": (start, stop), ...} and `map(z, psi)` -> w."""
+    `temperature`, `top_k` and `codebook_size`; STYLE_MIXING's `style_ranges()` -> {"coarse": (start, stop), ...}
+    and `map(z, psi)` -> w."""
     CONTINUOUS_LATENT = "continuous_latent"  # sliders, slerp, variations
     ENCODER = "encoder"  # images encode back to latents (reconstructions, KL-ranked directions, mixtures)
     LABELS = "takes_labels"  # conditional on a label chosen at sampling time

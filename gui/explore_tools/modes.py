@@ -1,5 +1,6 @@
 """The modes of an encoder model's latent space in the Explore room: the components of the Gaussian mixture fitted to
-the encoded training images (engine/mixture.py), shown heaviest first; a click draws a fresh image from one, and the variations show more draws from it.
+the encoded training images (engine/mixture.py), shown heaviest first; a click draws a fresh image from one, and
+the variations show more draws from it.
 
 The mixture comes from `api.mixture_for` on the QThreadPool (gui/explore_jobs.py): a stored fit loads at once, a
 new fit encodes the training images and takes seconds. A result for a model no longer shown is dropped (each fetch

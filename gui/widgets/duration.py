@@ -13,6 +13,16 @@ CHOICES = (("steps", "The preset's steps"), ("15", "15 minutes"), ("60", "1 hour
            ("custom", "Minutes:"))
 
 
+def duration(seconds: float) -> str:
+    """A length of time as one reads it on a clock: "45 s", "12 min", "2 h 05 min"; "—" when unknown."""
+    if seconds != seconds or seconds == float("inf"):
+        return "—"
+    minutes = int(round(seconds / 60))
+    if seconds < 90:
+        return f"{int(seconds)} s"
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 class DurationChoice(QWidget):
     changed = Signal()
 

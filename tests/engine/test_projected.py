@@ -1,5 +1,5 @@
-"""Projected FastGAN stories: its heads learn quickly on the frozen features, resumes exactly, never trains or saves the frozen
-feature network, and shows transparent pictures to that network over a grey drawn per image."""
+"""Projected FastGAN stories: its heads learn quickly on the frozen features, resumes exactly, never trains or saves
+the frozen feature network, and shows transparent pictures to that network over a grey drawn per image."""
 from __future__ import annotations
 
 import numpy as np
@@ -56,7 +56,8 @@ def test_heads_on_frozen_features_learn_to_tell_real_digits_from_samples_in_a_fe
     def margin() -> float:  # how much higher the heads score real digits than the generator's samples
         with torch.no_grad():
             fake = learner.nets["generator"](learner.latents(64, gen, (0, 1)))
-            scores = [sum(logits.mean() for logits in D(*learner._seen(x, gen, aug, (0, 1)))) for x in (real[:64], fake)]
+            scores = [sum(logits.mean() for logits in D(*learner._seen(x, gen, aug, (0, 1))))
+                      for x in (real[:64], fake)]
         return float(scores[0] - scores[1])
 
     before = margin()

@@ -42,7 +42,7 @@ def test_r1_keeps_the_discriminator_smooth_on_real_digits(project, family, Learn
             pick = torch.randint(64, (16,), generator=gen)
             batch = {"image": images[pick], **({"label": labels[pick]} if labels is not None else {})}
             learner.step(batch, gen, None, (0, 1))
-        slope[gamma] = float(r1_penalty(learner.nets["discriminator"], images, labels))
+        slope[gamma] = float(r1_penalty(learner.nets["discriminator"], images, labels).detach())
     assert slope[10.0] < 0.5 * slope[0.0], slope
 
 

@@ -70,18 +70,18 @@ def test_dropping_a_folder_with_broken_files_keeps_the_rest_and_lists_the_broken
     assert room.stack.currentWidget() is room.grid
     thumbnail = room.model.index(0).data(Qt.ItemDataRole.DecorationRole)
     assert not thumbnail.isNull()
-    rejected = {room.rejected_table.item(r, 0).text(): room.rejected_table.item(r, 1).text()
-                for r in range(room.rejected_table.rowCount())}
+    rejected = {room.report.rejected_table.item(r, 0).text(): room.report.rejected_table.item(r, 1).text()
+                for r in range(room.report.rejected_table.rowCount())}
     assert set(rejected) == {"truncated.png", "x.png"}
     assert "truncated" in rejected["truncated.png"]
     assert "not an image" in rejected["x.png"]
-    assert room.rejected_box.title() == "Rejected files (2)"
-    counts = {room.labels_table.item(r, 0).text(): room.labels_table.item(r, 1).text()
-              for r in range(room.labels_table.rowCount())}
+    assert room.report.rejected_box.title() == "Rejected files (2)"
+    counts = {room.report.labels_table.item(r, 0).text(): room.report.labels_table.item(r, 1).text()
+              for r in range(room.report.labels_table.rowCount())}
     assert counts == {str(digit): "4" for digit in range(10)}
     assert "kept 40, rejected 2" in window.statusBar().currentMessage()
     # the augmentation preview fills in after loading
-    qtbot.waitUntil(lambda: not room.preview_labels[0].pixmap().isNull(), timeout=20_000)
+    qtbot.waitUntil(lambda: not room.report.preview_labels[0].pixmap().isNull(), timeout=20_000)
 
 
 def test_delete_removes_the_selected_images_after_asking(qtbot, window, messy_folder, _questions):
@@ -105,8 +105,8 @@ def test_changing_the_resolution_rebuilds_the_images_in_the_background(qtbot, wi
     qtbot.waitUntil(lambda: room.model.rowCount() == 4 and not room.is_busy(), timeout=30_000)
     assert room.dataset.images.shape[1] == 16
 
-    room.size_box.setCurrentIndex(room.size_box.findData(32))
-    room.size_box.activated.emit(room.size_box.currentIndex())
+    room.image_settings.size_box.setCurrentIndex(room.image_settings.size_box.findData(32))
+    room.image_settings.size_box.activated.emit(room.image_settings.size_box.currentIndex())
     qtbot.waitUntil(lambda: room.dataset is not None and room.dataset.images.shape[1] == 32
                     and not room.is_busy(), timeout=30_000)
     assert window.project.dataset.size == 32
@@ -162,20 +162,21 @@ def test_wide_cut_outs_show_their_shape_and_transparency_and_the_artist_can_chan
     from tests.digits import write_sprite_digits, write_wide_digits
 
     room = window.dataset_room
+    settings = room.image_settings
     window.add_images([str(write_wide_digits(tmp_path / "wide", count=12, px=32))])
     qtbot.waitUntil(lambda: room.model.rowCount() == 12 and not room.is_busy(), timeout=30_000)
-    assert room.aspect_box.currentText() == "Automatic: 2:1" and room.dataset.images.shape[1:3] == (8, 16)
+    assert settings.aspect_box.currentText() == "Automatic: 2:1" and room.dataset.images.shape[1:3] == (8, 16)
     thumbnail = room.model.index(0).data(Qt.ItemDataRole.DecorationRole)
     assert thumbnail.width() == 2 * thumbnail.height()  # the grid shows the shape models will draw
-    assert room.alpha_box.currentText() == "Automatic: off"
+    assert settings.alpha_box.currentText() == "Automatic: off"
     assert room.summary.text().endswith("black and white") and "draw in grey" in room.summary.toolTip()
 
     window.add_images([str(write_sprite_digits(tmp_path / "sprites", per_class=3, px=32))])
     qtbot.waitUntil(lambda: room.model.rowCount() == 42 and not room.is_busy(), timeout=30_000)
-    assert room.alpha_box.currentText() == "Automatic: on" and "30 of your 42" in room.alpha_box.toolTip()
+    assert settings.alpha_box.currentText() == "Automatic: on" and "30 of your 42" in settings.alpha_box.toolTip()
     assert "black and white" not in room.summary.text()  # blue ink
-    room.aspect_box.setCurrentIndex(room.aspect_box.findData("1:1"))
-    room.aspect_box.activated.emit(room.aspect_box.currentIndex())
+    settings.aspect_box.setCurrentIndex(settings.aspect_box.findData("1:1"))
+    settings.aspect_box.activated.emit(settings.aspect_box.currentIndex())
     qtbot.waitUntil(lambda: room.dataset.images.shape[1:3] == (16, 16) and not room.is_busy(), timeout=30_000)
     room.choose_background(QColor(255, 0, 255))
     qtbot.waitUntil(lambda: not room.is_busy(), timeout=10_000)
@@ -217,7 +218,7 @@ def test_a_paired_project_shows_its_pairs_side_by_side_and_a_drop_on_side_b_adds
     assert kinds.isEnabled()  # an empty project may still become one of pairs
     next(action for action in kinds.actions() if action.text().startswith("Pairs")).trigger()
     qtbot.waitUntil(lambda: room.stack.currentWidget() is room.sides and not room.is_busy(), timeout=10_000)
-    assert "drop some here" in room.sides.headers["A"].text() and room.labels_box.isHidden()
+    assert "drop some here" in room.sides.headers["A"].text() and room.report.labels_box.isHidden()
 
     drop_on(room.sides.headers["A"], [root / "A"])
     qtbot.waitUntil(lambda: room.sides.pair_model.rowCount() == 12 and not room.is_busy(), timeout=30_000)

@@ -111,7 +111,8 @@ def test_a_vae_shows_one_thumbnail_per_mode_heaviest_first_and_stores_the_fit(qt
 def test_clicking_a_mode_draws_from_it_fills_the_variations_and_undo_goes_back(qtbot, room, vae_project):
     open_with_modes(qtbot, room, vae_project)
     wait_for_latest_frame(qtbot, room)
-    room.tool("modes")._mode_seeds = np.random.default_rng(0)  # the draws are random by design; this test wants them repeatable
+    # the draws are random by design; this test wants them repeatable
+    room.tool("modes")._mode_seeds = np.random.default_rng(0)
     before_latent, before_picture = room.current_latent(), shown(room)
     mixture, position = room.tool("modes").mixture(), room.tool("modes").mixture().components - 1  # the lightest mode
     component = room.tool("modes").mode_components()[position]
@@ -164,7 +165,8 @@ def test_modes_found_for_a_model_no_longer_shown_are_dropped(qtbot, room, vae_pr
         room.set_project(vae_project)
     qtbot.waitUntil(lambda: room.tool("modes")._modes_jobs == 0, timeout=WAIT)
     assert room.model_info().family == "dcgan"
-    assert room.tool("modes").mixture() is None and not room.tool("modes").widget.isVisibleTo(room) and room.tool("modes").panel.count() == 0
+    modes = room.tool("modes")
+    assert modes.mixture() is None and not modes.widget.isVisibleTo(room) and modes.panel.count() == 0
 
 
 def test_a_model_file_outside_its_project_says_why_it_has_no_modes(qtbot, room, vae_project, tmp_path):
@@ -187,7 +189,8 @@ def test_refit_fits_again_and_keeps_showing_the_modes_meanwhile(qtbot, room, vae
         assert room.tool("modes").panel.message.text() == "Fitting the modes again…"
         assert room.tool("modes").panel.count() == count and not room.tool("modes").panel.refit_button.isEnabled()
     assert json_path.stat().st_mtime_ns != written  # fitted and stored again, not loaded
-    assert room.tool("modes").panel.count() == room.tool("modes").mixture().components and room.tool("modes").panel.refit_button.isEnabled()
+    modes = room.tool("modes")
+    assert modes.panel.count() == modes.mixture().components and modes.panel.refit_button.isEnabled()
 
 
 def test_a_conditional_vae_draws_its_modes_in_the_class_chosen(qtbot, room, tmp_path, digits_template):
@@ -208,4 +211,5 @@ def test_a_conditional_vae_draws_its_modes_in_the_class_chosen(qtbot, room, tmp_
     room.tool("modes")._mode_seeds = np.random.default_rng(1)
     strip.picked.emit(0)
     assert room.label_name() == "7"  # a mode click keeps the class
-    assert room.tool("modes").mixture().members(room.current_latent()[None])[0] == room.tool("modes").mode_components()[0]
+    modes = room.tool("modes")
+    assert modes.mixture().members(room.current_latent()[None])[0] == modes.mode_components()[0]

@@ -92,7 +92,8 @@ def test_the_room_shows_sample_quality_and_why_a_run_stopped_early(qtbot, room, 
     assert note.startswith("step 16: Stopping early") and "step 8" in note  # where the best checkpoint is
     assert not room.reports.quality_box.isHidden()
     assert room.reports.quality_plot.point_count() == 4  # a KID at steps 4, 8, 12 and 16
-    assert re.match(r"-?\d+\.\d{4} at step 16, the best", room.reports.quality_label.text()), room.reports.quality_label.text()
+    quality = room.reports.quality_label.text()
+    assert re.match(r"-?\d+\.\d{4} at step 16, the best", quality), quality
     assert re.search(r"\d+% of the samples copy a training image", room.reports.quality_label.text())
 
 
@@ -215,7 +216,8 @@ def test_every_train_flag_has_a_train_room_control_that_changes_the_run(room, ap
 
     commands = next(a for a in _parser()._actions if a.dest == "command").choices
     set_elsewhere = {"help": "argparse", "project": "the project open", "data": "the Dataset room's sources",
-                     "model": room.family_box, "size": "the Dataset room's size", "new": room.start_button,  # or Continue
+                     "model": room.family_box, "size": "the Dataset room's size",
+                     "new": room.start_button,  # or Continue
                      "jsonl": "the CLI's output only", "alpha": "the Dataset room's transparency (the project's)",
                      "aspect": "the Dataset room's shape (the project's)",
                      "scratch": room.settings.base}  # "Start from the base model", unticked
