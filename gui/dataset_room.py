@@ -61,8 +61,6 @@ class DatasetRoom(QWidget):
         self.image_settings.background_clicked.connect(self.choose_background)
         self._transparent = (0, 0, False)  # images using transparency, images, whether "auto" turns alpha on
         self._auto_aspect = "1:1"  # the shape nearest the images' median
-        self.summary = QLabel()
-        self.summary.setObjectName("roomSummary")
 
         bar = QHBoxLayout()
         bar.addWidget(self.add_button)
@@ -70,7 +68,6 @@ class DatasetRoom(QWidget):
         bar.addSpacing(16)
         bar.addWidget(self.image_settings)
         bar.addStretch(1)
-        bar.addWidget(self.summary)
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -108,6 +105,7 @@ class DatasetRoom(QWidget):
         self.splitter.addWidget(self.stack)
         self.report = DatasetReport()
         self.report.refresh_requested.connect(self.refresh_preview)
+        self.summary = self.report.summary  # "269 images · median 104 px", above the labels
         self.splitter.addWidget(self.report)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)

@@ -1,5 +1,5 @@
-"""The Dataset room's right-hand column: how many images each label holds, the files that were refused and why,
-and a strip of training images as the augmentations change them.
+"""The Dataset room's right-hand column: how many images the project holds, how many each label holds, the files
+that were refused and why, and a strip of training images as the augmentations change them.
 
 Given the engine's figures and pictures (uint8 arrays); it only shows them. "Refresh" asks the room for other
 augmented images through `refresh_requested`.
@@ -23,6 +23,9 @@ class DatasetReport(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # here rather than in the room's top row, which it would widen past a laptop's screen
+        self.summary = QLabel(wordWrap=True)
+        self.summary.setObjectName("roomSummary")
         self.labels_table = _table(("Label", "Images"))
         self.labels_box = QGroupBox("Labels")
         QVBoxLayout(self.labels_box).addWidget(self.labels_table)
@@ -57,6 +60,7 @@ class DatasetReport(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
         layout.addWidget(self.labels_box, 1)
         layout.addWidget(self.rejected_box, 1)
         layout.addWidget(self.preview_box)

@@ -170,6 +170,7 @@ def test_wide_cut_outs_show_their_shape_and_transparency_and_the_artist_can_chan
     assert thumbnail.width() == 2 * thumbnail.height()  # the grid shows the shape models will draw
     assert settings.alpha_box.currentText() == "Automatic: off"
     assert room.summary.text().endswith("black and white") and "draw in grey" in room.summary.toolTip()
+    assert window.minimumSizeHint().width() <= 1280  # the longest summary still fits a laptop's screen
 
     window.add_images([str(write_sprite_digits(tmp_path / "sprites", per_class=3, px=32))])
     qtbot.waitUntil(lambda: room.model.rowCount() == 42 and not room.is_busy(), timeout=30_000)
