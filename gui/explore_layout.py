@@ -40,9 +40,10 @@ def build(room) -> None:
     room.smooth_button = QToolButton(text="Smooth", checkable=True,
                                      toolTip="Smooth scaling instead of exact pixels (S)")
     tools.addWidget(room.smooth_button)
-    tools.addStretch(1)
-    room.model_label = QLabel(toolTip="The model shown, and the training step of its weights")
-    tools.addWidget(room.model_label)
+    # takes the row's spare width, and wraps rather than widen the room past a laptop's screen when there is none
+    room.model_label = QLabel(toolTip="The model shown, and the training step of its weights", wordWrap=True,
+                              alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    tools.addWidget(room.model_label, 1)
     room.follow_button = QToolButton(text="Follow", checkable=True, checked=True,
                                      toolTip="Follow training: show the newest weights of whichever run trains, "
                                              "switching to a new run at its first checkpoint")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from gui.app import MainWindow, settings
+from gui.app import MainWindow, apply_theme, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,8 +126,11 @@ def test_closing_during_training_asks_then_stops_with_a_checkpoint(qtbot, window
     assert list((room.run_dir / "checkpoints").glob("step-*.json"))
 
 
-def test_the_demo_opens_with_its_model_and_the_theme_choice_sticks(qtbot, api, window, tmp_path, monkeypatch):
+def test_the_demo_opens_with_its_model_every_room_fits_a_laptop_screen_and_the_theme_sticks(
+        qtbot, api, window, tmp_path, monkeypatch):
     monkeypatch.setattr("gui.app.demo_target", lambda: tmp_path / "Demo")
+    apply_theme("dark")  # as the app starts: the theme's padding decides how wide the rooms are
+    window.show()
     assert not window.start_page.demo_button.isEnabled()  # nothing to open before the engine is there
     with qtbot.waitSignal(window.engine_ready, timeout=60_000):
         window.start_engine()
@@ -136,6 +139,11 @@ def test_the_demo_opens_with_its_model_and_the_theme_choice_sticks(qtbot, api, w
     qtbot.waitUntil(lambda: window.project is not None, timeout=60_000)
     assert window.project.root == tmp_path / "Demo"
     assert api.dataset_stats(window.project)["count"] > 200 and api.open_model(window.project.root).size == 64
+    window.show_room(3)
+    qtbot.waitUntil(lambda: getattr(window.explore_room, "model_info", lambda: None)() is not None, timeout=60_000)
+    # on a 1,400 px screen the window opens 1,260 px wide: every room fits beside the sidebar, without scrolling
+    assert window.minimumSizeHint().width() <= 1260
+    assert window.sidebar.width() + window.explore_room.minimumSizeHint().width() <= 1260 - 20
 
     window.set_theme("light")
     assert settings().value("theme") == "light"
