@@ -128,6 +128,7 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--minutes", type=float, default=4.0, help="wall-clock training minutes per family and seed")
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds FIRST to FIRST + SEEDS - 1 (more seeds later)")
     p.add_argument("--families", nargs="+", help="default: every family in the registry")
     p.add_argument("--limit", type=int, default=0, help="use N of the images, drawn with a fixed seed")
     p.add_argument("--emoji", action="store_true",
@@ -193,7 +194,7 @@ def main(argv=None) -> int:
                 continue
             kids, rates, steps = {space: [] for space in spaces}, [], []
             curves = []  # per seed: [(minutes, {space: KID})] at every checkpoint
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 kept = []  # copies of the checkpoints, judged after the run so judging costs the run no time
 
                 def keep(event, kept=kept):
