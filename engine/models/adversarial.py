@@ -48,6 +48,11 @@ class GANLearner(Learner):
                      for name, net in (("generator", generator), ("discriminator", discriminator))}
         self.ema = self.make_ema(generator)
 
+    def lazy_due(self, interval: int) -> bool:
+        """Whether this step takes a lazy regulariser applied every `interval` steps (StyleGAN2 §B): counted on the
+        run's own steps, which a checkpoint restores, so a resumed run keeps the same rhythm."""
+        return (self.updates + 1) % interval == 0
+
     def generator_pass(self, fakes: list, loss_of, amp_dtype) -> torch.Tensor:
         """The generator's half of a step: `loss_of(item)` for each micro-batch's fakes (kept from D's half, so G
         runs once per step), backpropagated through D with D's own parameters left alone, then one optimiser step

@@ -156,7 +156,7 @@ class CGANLearner(ResumesAdaptiveAugment, GANLearner):
         G, D = self.nets["generator"], self.nets["discriminator"]
         real, labels = batch["image"], batch["label"]
         z = self.latents(real.shape[0], gen, shard)
-        r1_now = self.cfg.r1 and (self.updates + 1) % R1_INTERVAL == 0  # lazy R1: updates is restored on resume
+        r1_now = (self.cfg.r1 or 0) > 0 and self.lazy_due(R1_INTERVAL)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard, ops=self.augment_ops)
         parts = list(zip(chunks(real, self.micro_batches), chunks(labels, self.micro_batches),
                          chunks(z, self.micro_batches)))

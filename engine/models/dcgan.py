@@ -91,7 +91,7 @@ class DCGANLearner(ResumesAdaptiveAugment, GANLearner):
         G, D = self.nets["generator"], self.nets["discriminator"]
         real = batch["image"]
         z = self.latents(real.shape[0], gen, shard)
-        r1_now = self.cfg.r1 and (self.updates + 1) % R1_INTERVAL == 0  # lazy R1: updates is restored on resume
+        r1_now = (self.cfg.r1 or 0) > 0 and self.lazy_due(R1_INTERVAL)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard)
 
         # discriminator: real up, fake down (non-saturating loss, Goodfellow et al. 2014 §3), and a lazy R1 on the

@@ -202,7 +202,6 @@ class FastGANLearner(GANLearner):
                          distributed)
         self.loss = loss
         self.ada = AdaptiveAugment(device, cfg.ada_target)
-        self.steps = 0  # for lazy R1; restored with the checkpoint
 
     def step(self, batch, gen, amp_dtype, shard):
         G, D = self.nets["generator"], self.nets["discriminator"]
@@ -212,8 +211,7 @@ class FastGANLearner(GANLearner):
         z = self.latents(n, gen, shard)
         which = share(torch.randint(4, (n * world,), generator=gen, device=self.device), shard)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard)
-        self.steps += 1
-        r1_now = (self.cfg.r1 or 0) > 0 and self.steps % R1_INTERVAL == 0
+        r1_now = (self.cfg.r1 or 0) > 0 and self.lazy_due(R1_INTERVAL)
 
         # discriminator: adversarial loss + reconstruction of real images from its own features (eq. 3)
         self.opts["discriminator"].zero_grad(set_to_none=True)
@@ -250,11 +248,10 @@ class FastGANLearner(GANLearner):
         return {"d": d_total, "g": g_total, "rec": rec_total, "p": self.ada.p.clone(), "rt": self.ada.rt.clone()}
 
     def extra_state(self) -> dict:
-        return {"ada": self.ada.state(), "steps": self.steps}
+        return {"ada": self.ada.state()}
 
     def load_extra_state(self, state: dict) -> None:
-        self.ada.load(state.get("ada", {}))
-        self.steps = int(state.get("steps", 0))
+        self.ada.load(state.get("ada", {}))  # older runs also saved "steps", which the Trainer's step now gives
 
 
 class FastGAN(Family):

@@ -250,7 +250,6 @@ class StyleGANLearner(GANLearner):
         self.ada = AdaptiveAugment(device, cfg.ada_target)
         self.gamma = cfg.r1 or 0.0002 * cfg.size ** 2 / cfg.batch  # StyleGAN2-ADA's heuristic for R1's weight
         self.pl_mean = torch.zeros((), device=device)
-        self.steps = 0  # for the lazy regularisers; restored with the checkpoint
 
     def _noise(self, n: int, gen, shard) -> list[torch.Tensor]:
         G = unwrapped(self.nets["generator"])
@@ -275,9 +274,8 @@ class StyleGANLearner(GANLearner):
         z2, mix = self._mixing(n, gen, shard)
         noise = self._noise(n, gen, shard)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard)
-        self.steps += 1
-        r1_now = self.steps % R1_INTERVAL == 0
-        pl_now = self.cfg.path_length > 0 and self.steps % PL_INTERVAL == 0
+        r1_now = self.lazy_due(R1_INTERVAL)
+        pl_now = self.cfg.path_length > 0 and self.lazy_due(PL_INTERVAL)
         m = self.micro_batches
 
         # discriminator: real up, fake down (non-saturating loss), lazy R1 on the augmented reals
@@ -330,11 +328,10 @@ class StyleGANLearner(GANLearner):
         return (lengths - self.pl_mean).square().mean()
 
     def extra_state(self) -> dict:
-        return {"ada": self.ada.state(), "steps": self.steps, "pl_mean": self.pl_mean.clone()}
+        return {"ada": self.ada.state(), "pl_mean": self.pl_mean.clone()}
 
     def load_extra_state(self, state: dict) -> None:
-        self.ada.load(state.get("ada", {}))
-        self.steps = int(state.get("steps", 0))
+        self.ada.load(state.get("ada", {}))  # older runs also saved "steps", which the Trainer's step now gives
         self.pl_mean.fill_(state.get("pl_mean", 0.0))
 
 
