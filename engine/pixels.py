@@ -14,7 +14,11 @@ import torch
 def to_unit(images, device: torch.device | str | None = None) -> torch.Tensor:
     """uint8 N x H x W x C (NumPy or torch) -> float N x C x H x W in [-1, 1], on `device` (else where it is);
     RGBA comes out premultiplied."""
-    images = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images, device=device)
+    if not torch.is_tensor(images):
+        images = np.asarray(images)
+        if not images.flags.writeable:  # a memory-mapped cache: torch shares only memory it may write (a uint8
+            images = images.copy()  # copy, small beside the float one below)
+    images = torch.as_tensor(images, device=device)
     if images.shape[-1] != 4:
         return images.permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
     x = images.permute(0, 3, 1, 2).float().div_(255)

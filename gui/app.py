@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, Q
                                QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget, QStyle,
                                QWidget)
 
-from . import gui_thread_gc, model_exports
+from . import gui_thread_gc, model_exports, questions
 from .dataset_room import DatasetRoom
 from .drops import dropped_paths
 from .engine_loader import EngineLoader
@@ -254,8 +254,8 @@ class MainWindow(QMainWindow):
     def open_project(self, folder: str) -> None:
         def action():
             if not self.api.Project.is_project(folder):
-                if not self.ask(self, "Not a project", f"{folder} is not a Latent Studio project.\n"
-                                "Make it one? Nothing in it is changed; a project.json is added."):
+                if not questions.yes_or_no(self, "Not a project", f"{folder} is not a Latent Studio project.\n"
+                                           "Make it one? Nothing in it is changed; a project.json is added."):
                     return
             self._open_or_create(folder)
 
@@ -372,11 +372,6 @@ class MainWindow(QMainWindow):
         if problem:
             self.notify(problem, "warning")
 
-    @classmethod
-    def ask(cls, parent, title: str, text: str) -> bool:
-        """A yes/no question; tests monkeypatch this."""
-        return QMessageBox.question(parent, title, text) == QMessageBox.StandardButton.Yes
-
     def _restore_settings(self) -> None:
         store = settings()
         if not self.restoreGeometry(store.value("geometry", b"")):
@@ -401,8 +396,8 @@ class MainWindow(QMainWindow):
             event.ignore()  # already saving; the window closes by itself when the checkpoint is written
             return
         if self.train_room.is_training():
-            if not self.ask(self, "Training is running", "Stop training and quit?\n"
-                            "A checkpoint is saved first, so the run can be continued later."):
+            if not questions.yes_or_no(self, "Training is running", "Stop training and quit?\n"
+                                       "A checkpoint is saved first, so the run can be continued later."):
                 event.ignore()
                 return
             self._closing_after_save = True
@@ -413,8 +408,8 @@ class MainWindow(QMainWindow):
             return
         queue = self.train_room.queue_panel
         if queue.is_running():
-            if not self.ask(self, "The queue is running", "Stop the queue and quit?\nThe run under way keeps a "
-                            "checkpoint and goes on when the queue runs again."):
+            if not questions.yes_or_no(self, "The queue is running", "Stop the queue and quit?\nThe run under way "
+                                       "keeps a checkpoint and goes on when the queue runs again."):
                 event.ignore()
                 return
             self._closing_after_save = True

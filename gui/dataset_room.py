@@ -16,9 +16,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QProgressBar,
                                QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
+from . import questions
 from .dataset_sides import KINDS, SidesView, ask_sources, fill_add_menu, has_sides
 from .widgets.dataset_report import PREVIEW_COUNT, DatasetReport
 from .widgets.image_settings import CROPS, ImageSettings
@@ -154,8 +155,8 @@ class DatasetRoom(QWidget):
         if not hashes or self.project is None:
             return
         count = len(hashes)
-        if not self.ask(self, "Remove images", f"Remove {count} image{'s' * (count != 1)} from the dataset?\n"
-                        "The files on disk are not touched."):
+        if not questions.yes_or_no(self, "Remove images", f"Remove {count} image{'s' * (count != 1)} from the "
+                                   "dataset?\nThe files on disk are not touched."):
             return
         api, project = self.api, self.project
         self._queue(f"Removing {count} images", lambda on_event, control: api.remove_images(project, hashes),
@@ -198,12 +199,6 @@ class DatasetRoom(QWidget):
 
     def is_busy(self) -> bool:
         return self._task is not None
-
-    @classmethod
-    def ask(cls, parent, title: str, text: str) -> bool:
-        """A yes/no question; tests monkeypatch this."""
-        answer = QMessageBox.question(parent, title, text)
-        return answer == QMessageBox.StandardButton.Yes
 
     def _fill_add_menu(self) -> None:
         layout = self.project.dataset.layout if self.project is not None else KINDS[0][0]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton
+from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton
 
+from . import questions
 from .workers import run_task
 
 
@@ -66,11 +67,6 @@ class FollowingMixin:
                                               "Models and checkpoints (*.safetensors *.json)")
         return path or None
 
-    @classmethod
-    def ask_leave(cls, parent, text: str) -> bool:
-        """A yes/no question; tests monkeypatch this."""
-        return QMessageBox.question(parent, "Follow training", text) == QMessageBox.StandardButton.Yes
-
     def following(self) -> bool:
         return self.follow_button.isChecked()
 
@@ -113,8 +109,8 @@ class FollowingMixin:
                                               for b in self.bookmarks())
         if not self.undo_stack.canUndo() or bookmarked:
             return True
-        return self.ask_leave(self, "A new run is training. Show its model here? The current point is not "
-                                    "bookmarked: bookmark it first (Ctrl+B) to keep it.")
+        return questions.yes_or_no(self, "Follow training", "A new run is training. Show its model here? The current "
+                                   "point is not bookmarked: bookmark it first (Ctrl+B) to keep it.")
 
     def _on_follow_toggled(self, on: bool) -> None:
         if on:

@@ -51,18 +51,16 @@ def _dangling_qthreads(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _questions(monkeypatch):
-    """Yes to every question unless the test patches `ask` itself; the questions asked are recorded."""
-    from gui.app import MainWindow
-    from gui.dataset_room import DatasetRoom
+    """Yes to every question unless the test patches `questions.yes_or_no` itself; the questions asked are recorded."""
+    from gui import questions
 
     asked: list[str] = []
 
-    def yes(cls, parent, title, text):
+    def yes(parent, title, text):
         asked.append(title)
         return True
 
-    for widget in (MainWindow, DatasetRoom):
-        monkeypatch.setattr(widget, "ask", classmethod(yes))
+    monkeypatch.setattr(questions, "yes_or_no", yes)
     return asked
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from gui import questions
 from gui.app import MainWindow, apply_theme, settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,13 +114,12 @@ def test_closing_during_training_asks_then_stops_with_a_checkpoint(qtbot, window
         room.start()
 
     answers = [False, True]
-    questions = []
-    monkeypatch.setattr(MainWindow, "ask", classmethod(lambda cls, parent, title, text: (
-        questions.append(title), answers.pop(0))[1]))
+    titles = []
+    monkeypatch.setattr(questions, "yes_or_no", lambda parent, title, text: (titles.append(title), answers.pop(0))[1])
     window.close()  # "No": keep training
     assert window.isVisible() and room.is_training()
     window.close()  # "Yes": stop, save, then close
-    assert questions == ["Training is running", "Training is running"]
+    assert titles == ["Training is running", "Training is running"]
     assert "Saving" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=60_000)
     assert not room.is_training()

@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDropEvent
 
 from engine import api
-from gui import imaging
+from gui import imaging, questions
 from gui.explore_room import ExploreRoom
 
 WAIT = 20_000
@@ -470,7 +470,7 @@ def test_explore_follows_a_new_run_then_stops_when_a_checkpoint_is_opened(qtbot,
 def test_explore_asks_before_leaving_a_point_that_is_not_bookmarked(qtbot, room, trained, monkeypatch):
     project, _ = trained
     asked = []
-    monkeypatch.setattr(ExploreRoom, "ask_leave", classmethod(lambda cls, parent, text: asked.append(text) or False))
+    monkeypatch.setattr(questions, "yes_or_no", lambda parent, title, text: asked.append(text) or False)
     shown = room.model_info().id
     room.seed.setValue(42)  # a move, in the history, not bookmarked
     wait_for_latest_frame(qtbot, room)
