@@ -273,7 +273,9 @@ class FastGAN(Family):
 
     @staticmethod
     def preset(n_images: int, size: int, device_kind: str) -> dict:
-        """Networks sized to the data and device; on a CPU narrow enough to learn in minutes."""
+        """Networks sized to the data and device; on a CPU narrow enough to learn in minutes. Batch 32 on the CPU
+        lost to 16 (Projected, the demo from the base, 15 minutes, seeds 0-1: KID x 10^3 88.6 ± 8.9 / 2.1 ± 2.8
+        against 83.2 ± 6.1 / 0.49 ± 0.03; more images a second, 40% fewer steps)."""
         base = {"cuda": 32, "mps": 24}.get(device_kind, 16)
         if size >= 128:
             base //= 2
