@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QProgressBar,
-                               QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSplitter,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from . import questions
 from .dataset_sides import KINDS, SidesView, ask_sources, fill_add_menu, has_sides
