@@ -53,6 +53,10 @@ class GANLearner(Learner):
         run's own steps, which a checkpoint restores, so a resumed run keeps the same rhythm."""
         return (self.updates + 1) % interval == 0
 
+    def r1_due(self, gamma: float | None) -> bool:
+        """Whether this step takes the lazy R1 penalty of weight `gamma` (none when it is 0 or unset)."""
+        return (gamma or 0) > 0 and self.lazy_due(R1_INTERVAL)
+
     def generator_pass(self, fakes: list, loss_of, amp_dtype) -> torch.Tensor:
         """The generator's half of a step: `loss_of(item)` for each micro-batch's fakes (kept from D's half, so G
         runs once per step), backpropagated through D with D's own parameters left alone, then one optimiser step

@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import R1_INTERVAL, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, lazy_r1
+from .adversarial import AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, lazy_r1
 from .base import MinibatchSpread, channels, chunks, levels, unwrapped
 from .dcgan import DCGAN
 from .family import Capability, Family, FamilyInfo, first_grid, image_channels
@@ -156,7 +156,7 @@ class CGANLearner(ResumesAdaptiveAugment, GANLearner):
         G, D = self.nets["generator"], self.nets["discriminator"]
         real, labels = batch["image"], batch["label"]
         z = self.latents(real.shape[0], gen, shard)
-        r1_now = (self.cfg.r1 or 0) > 0 and self.lazy_due(R1_INTERVAL)
+        r1_now = self.r1_due(self.cfg.r1)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard, ops=self.augment_ops)
         parts = list(zip(chunks(real, self.micro_batches), chunks(labels, self.micro_batches),
                          chunks(z, self.micro_batches)))

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import ADA_TARGET, R1_INTERVAL, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, lazy_r1
+from .adversarial import ADA_TARGET, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, lazy_r1
 from .base import channels, chunks, levels, preset_width, unwrapped
 from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 
@@ -91,7 +91,7 @@ class DCGANLearner(ResumesAdaptiveAugment, GANLearner):
         G, D = self.nets["generator"], self.nets["discriminator"]
         real = batch["image"]
         z = self.latents(real.shape[0], gen, shard)
-        r1_now = (self.cfg.r1 or 0) > 0 and self.lazy_due(R1_INTERVAL)
+        r1_now = self.r1_due(self.cfg.r1)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard)
 
         # discriminator: real up, fake down (non-saturating loss, Goodfellow et al. 2014 §3), and a lazy R1 on the

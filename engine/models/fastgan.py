@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import diff_augment
-from .adversarial import (ADA_TARGET, GP_WEIGHT, R1_INTERVAL, AdaptiveAugment, GANLearner, check_loss, d_loss,
+from .adversarial import (ADA_TARGET, GP_WEIGHT, AdaptiveAugment, GANLearner, check_loss, d_loss,
                           g_loss, gradient_penalty, lazy_r1)
 from ..distributed import share
 from .base import channels, chunks, levels, unwrapped
@@ -211,7 +211,7 @@ class FastGANLearner(GANLearner):
         z = self.latents(n, gen, shard)
         which = share(torch.randint(4, (n * world,), generator=gen, device=self.device), shard)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard)
-        r1_now = (self.cfg.r1 or 0) > 0 and self.lazy_due(R1_INTERVAL)
+        r1_now = self.r1_due(self.cfg.r1)
 
         # discriminator: adversarial loss + reconstruction of real images from its own features (eq. 3)
         self.opts["discriminator"].zero_grad(set_to_none=True)

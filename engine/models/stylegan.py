@@ -29,7 +29,7 @@ from torch import nn
 
 from ..augment import diff_augment
 from ..distributed import share
-from .adversarial import ADA_TARGET, R1_INTERVAL, AdaptiveAugment, GANLearner, lazy_r1
+from .adversarial import ADA_TARGET, AdaptiveAugment, GANLearner, lazy_r1
 from .base import MinibatchSpread, channels, chunks, levels, unwrapped
 from .family import Capability, Family, FamilyInfo, InputKind, Inputs, first_grid, image_channels
 
@@ -274,7 +274,7 @@ class StyleGANLearner(GANLearner):
         z2, mix = self._mixing(n, gen, shard)
         noise = self._noise(n, gen, shard)
         aug = dict(gen=gen, strength=self.ada.p, flip=self.cfg.flip, shard=shard)
-        r1_now = self.lazy_due(R1_INTERVAL)
+        r1_now = self.r1_due(self.gamma)
         pl_now = self.cfg.path_length > 0 and self.lazy_due(PL_INTERVAL)
         m = self.micro_batches
 
