@@ -37,6 +37,19 @@ def channels(width: int, level: int, n_levels: int, cap: int = 512) -> int:
     return min(cap, width * 2 ** (n_levels - level))
 
 
+def dcgan_init(m: nn.Module) -> None:
+    """DCGAN §4's start, for `net.apply`: convolutions' and embeddings' weights from N(0, 0.02), biases 0,
+    BatchNorm scales from N(1, 0.02). Spectrally normalised layers were initialised before their parametrisation
+    and are left alone; a BatchNorm without its own affine (the conditional GAN's) has nothing to set."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)) and not hasattr(m, "parametrizations"):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if getattr(m, "bias", None) is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d) and m.affine:
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
 class MinibatchSpread(nn.Module):
     """ProGAN's minibatch standard deviation (Karras et al. 2018, §3): one more channel holding how much the
     features vary across small groups of images, so a discriminator can see a batch of fakes that all look alike.

@@ -52,7 +52,7 @@ from torch import nn
 
 from ..augment import diff_augment
 from .adversarial import AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, lazy_r1
-from .base import MinibatchSpread, channels, chunks, levels, unwrapped
+from .base import MinibatchSpread, channels, chunks, dcgan_init, levels, unwrapped
 from .dcgan import DCGAN
 from .family import Capability, Family, FamilyInfo, first_grid, image_channels
 
@@ -85,7 +85,7 @@ class Generator(nn.Module):
         self.norms = nn.ModuleList(ConditionalBatchNorm(channels(width, level, n), num_classes) for level in range(n))
         # channels(n - 1) x size/2 -> image_channels x size
         self.to_image = nn.ConvTranspose2d(channels(width, n - 1, n), image_channels, 4, 2, 1)
-        self.apply(_init)
+        self.apply(dcgan_init)
 
     def _labels(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """The labels as int64 on z's device; none given draws label 0 (GANSpace fits directions without labels)."""
@@ -126,21 +126,13 @@ class ProjectionDiscriminator(nn.Module):
         self.phi = nn.Sequential(*layers)
         self.psi = nn.Linear(features, 1)  # "is this a real image", whatever its label
         self.embed = nn.Embedding(num_classes, features)  # "does it look like this label": <embed(y), phi(x)>
-        self.apply(_init)
+        self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = x
         for layer in self.phi:  # N x features; the spread is measured among the images of each label
             h = layer(h, labels) if isinstance(layer, MinibatchSpread) else layer(h)
         return self.psi(h).flatten() + (self.embed(labels) * h).sum(dim=1)
-
-
-def _init(m: nn.Module) -> None:
-    """DCGAN §4: weights from N(0, 0.02); conditional BatchNorm's gains start near 0, so scales near 1."""
-    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)):
-        nn.init.normal_(m.weight, 0.0, 0.02)
-        if getattr(m, "bias", None) is not None:
-            nn.init.zeros_(m.bias)
 
 
 class CGANLearner(ResumesAdaptiveAugment, GANLearner):

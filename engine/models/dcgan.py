@@ -23,7 +23,7 @@ from torch import nn
 
 from ..augment import diff_augment
 from .adversarial import ADA_TARGET, AdaptiveAugment, GANLearner, ResumesAdaptiveAugment, lazy_r1
-from .base import channels, chunks, levels, preset_width, unwrapped
+from .base import channels, chunks, dcgan_init, levels, preset_width, unwrapped
 from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 
 
@@ -41,7 +41,7 @@ class Generator(nn.Module):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(channels(width, n - 1, n), image_channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        self.apply(_dcgan_init)
+        self.apply(dcgan_init)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(z.view(z.shape[0], -1, 1, 1))
@@ -64,21 +64,10 @@ class Discriminator(nn.Module):
             c_in = c_out
         layers += [nn.Conv2d(c_in, 1, grid, 1, 0)]  # c0 x 4 x 4 (the first grid) -> 1 x 1 x 1
         self.net = nn.Sequential(*layers)
-        self.apply(_dcgan_init)
+        self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(x).flatten()
-
-
-def _dcgan_init(m: nn.Module) -> None:
-    """DCGAN §4: weights from N(0, 0.02); BatchNorm scales from N(1, 0.02)."""
-    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(m.weight, 0.0, 0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.BatchNorm2d):
-        nn.init.normal_(m.weight, 1.0, 0.02)
-        nn.init.zeros_(m.bias)
 
 
 class DCGANLearner(ResumesAdaptiveAugment, GANLearner):

@@ -28,7 +28,7 @@ from ..augment import diff_augment
 from .adversarial import (ADA_TARGET, GP_WEIGHT, AdaptiveAugment, GANLearner, check_loss, d_loss,
                           g_loss, gradient_penalty, lazy_r1)
 from ..distributed import share
-from .base import channels, chunks, levels, unwrapped
+from .base import channels, chunks, dcgan_init, levels, unwrapped
 from .family import Capability, Family, FamilyInfo, Milestone, first_grid, image_channels
 
 
@@ -75,7 +75,7 @@ class Generator(nn.Module):
         self.sources = _sle_sources(n)
         self.excite = nn.ModuleDict({str(t): SkipLayerExcitation(c[s], c[t]) for t, s in self.sources.items()})
         self.to_rgb = nn.Conv2d(c[n], image_channels, 3, 1, 1)
-        self.apply(_init)
+        self.apply(dcgan_init)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.init(z.view(z.shape[0], -1, 1, 1))
@@ -134,7 +134,7 @@ class Discriminator(nn.Module):
 
         def conv(*args):
             layer = nn.Conv2d(*args)
-            _init(layer)  # before spectral norm, whose power iteration starts from these weights
+            dcgan_init(layer)  # before spectral norm, whose power iteration starts from these weights
             return sn(layer) if spectral_norm else layer
 
         self.rec_size = min(size, 32)
@@ -154,7 +154,7 @@ class Discriminator(nn.Module):
         self.logits = nn.Sequential(conv(c8, c8, 1, 1, 0), nn.LeakyReLU(0.2), conv(c8, 1, 4, 1, 0))
         self.decode_whole = _Decoder(c8, self.rec_size, image_channels)
         self.decode_part = _Decoder(c16, self.rec_size, image_channels)
-        self.apply(_init)
+        self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, quarters: torch.Tensor | None = None):
         """N x 25 patch logits; with `quarters` (N indices in 0..3) also (whole, part) reconstructions."""
@@ -177,18 +177,6 @@ def quarter(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
     n, c, h, w = x.shape
     parts = x.view(n, c, 2, h // 2, 2, w // 2).permute(0, 2, 4, 1, 3, 5).reshape(n, 4, c, h // 2, w // 2)
     return parts[torch.arange(n, device=x.device), which]
-
-
-def _init(m: nn.Module) -> None:
-    """As the paper's code: weights from N(0, 0.02), BatchNorm scales from N(1, 0.02). Spectrally normalised
-    layers were initialised before their parametrisation and are left alone."""
-    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and not hasattr(m, "parametrizations"):
-        nn.init.normal_(m.weight, 0.0, 0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.BatchNorm2d):
-        nn.init.normal_(m.weight, 1.0, 0.02)
-        nn.init.zeros_(m.bias)
 
 
 class FastGANLearner(GANLearner):
