@@ -131,8 +131,7 @@ class Trainer:
                           "warning")
         elif self.cfg.from_model:
             self._start_from_source(self.cfg.from_model)
-        if self._times_precision():
-            self._choose_precision(record.get("precision") if resumed else None)
+        self.settle_precision(record.get("precision") if resumed else None)
         self._emit(RunStarted(self.folder.path, self.step_count, self.planned_steps(), resumed, str(self.device),
                               asdict(self.cfg)))
         if self.cfg.grey:
@@ -149,6 +148,12 @@ class Trainer:
         self.gen.set_state(rng["train"].cpu())
         self.step_count = record["step"]
         return record
+
+    def settle_precision(self, recorded: str | None = None) -> None:
+        """Where "auto" is decided by timing, time fp32 against bf16 and keep the faster (or the run's `recorded`
+        choice); start() does it, and so does a speed measurement, so that it times what the run will train in."""
+        if self._times_precision():
+            self._choose_precision(recorded)
 
     def _times_precision(self) -> bool:
         """Whether "auto" precision is decided by timing: on the CPU, for a run long enough that 8 timed steps

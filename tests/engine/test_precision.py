@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from engine import api, checkpoints, devices
+from engine import api, checkpoints, devices, training
 
 from .helpers import digits_project, tiny
 
@@ -75,3 +75,20 @@ def test_short_runs_and_chosen_precisions_are_not_timed(project, monkeypatch):
     control = api.Control()
     assert api.train(project, tiny(precision="fp32", steps=1000), control=control, new=True,
                      on_event=lambda e: control.request_stop() if isinstance(e, api.StepDone) else None).step == 5
+
+
+def test_a_speed_measurement_times_the_precision_the_run_will_train_in(project, monkeypatch):
+    monkeypatch.setattr(devices, "timed_precision", lambda *args, **kwargs: (torch.bfloat16, 1.5))
+    measured_in = []
+    real_step = training.Trainer.step
+
+    def step(trainer):
+        measured_in.append(trainer.amp_dtype)
+        return real_step(trainer)
+
+    monkeypatch.setattr(training.Trainer, "step", step)
+    assert api.measure_speed(project, tiny(precision="auto", steps=1000), seconds=0.2) > 0
+    assert measured_in and set(measured_in) == {torch.bfloat16}  # the run would time bf16 faster and train in it
+    measured_in.clear()
+    api.measure_speed(project, tiny(precision="auto", steps=10), seconds=0.2)
+    assert measured_in and set(measured_in) == {None}  # a run this short is not timed: it trains in fp32
