@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 
-from PySide6.QtCore import QTime, Signal
+from PySide6.QtCore import QTime, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QTimeEdit, QVBoxLayout, QWidget
 
 CHOICES = (("steps", "The preset's steps"), ("15", "15 minutes"), ("60", "1 hour"), ("overnight", "Overnight, until…"),
@@ -25,6 +25,7 @@ def duration(seconds: float) -> str:
 
 class DurationChoice(QWidget):
     changed = Signal()
+    TICK_MS = 30_000  # while shown, "Ends about" follows the clock (and "overnight" shrinks with it)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -49,7 +50,17 @@ class DurationChoice(QWidget):
         self.choice.currentIndexChanged.connect(self._on_changed)
         self.until.timeChanged.connect(self._on_changed)
         self.minutes_box.valueChanged.connect(self._on_changed)
+        self._tick = QTimer(self, interval=self.TICK_MS)
+        self._tick.timeout.connect(self.changed)
         self._on_changed()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._tick.start()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._tick.stop()
 
     def minutes(self, now: datetime.datetime | None = None) -> float:
         """The budget in minutes; 0 for the preset's steps."""

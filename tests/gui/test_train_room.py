@@ -275,6 +275,17 @@ def test_a_duration_makes_time_the_budget_and_shows_when_it_ends(qtbot, room):
     assert duration.expected.text().endswith("Expected: rough shapes")
 
 
+def test_the_expected_end_follows_the_clock_while_the_room_is_shown(qtbot, room):
+    duration = room.duration
+    room.show()
+    qtbot.waitExposed(room)
+    duration._tick.setInterval(10)
+    with qtbot.waitSignal(duration.changed, timeout=2000):  # ticks with nothing touched
+        pass
+    room.hide()
+    assert not duration._tick.isActive()
+
+
 def test_a_run_that_starts_from_a_shipped_base_is_promised_that_base_curve(qtbot, room, api, tmp_path, monkeypatch):
     from dataclasses import replace
 
