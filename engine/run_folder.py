@@ -59,6 +59,12 @@ def family_of(run: Path) -> str | None:
     return files.read_json(Path(run) / "config.json", default={}).get("family")
 
 
+def resume_step(run: Path) -> int | None:
+    """The step a continued run goes on from: its newest complete checkpoint's; None when it saved none yet."""
+    last = checkpoints.latest(Path(run))
+    return checkpoints.step_of(last) if last is not None else None
+
+
 class RunFolder:
     def __init__(self, path: Path, writes: bool):
         self.path = Path(path)

@@ -193,7 +193,8 @@ class TrainRoom(QWidget):
             resumable = api.resumable_run(project) if project is not None else None
             base = api.base_fitting(project, config) if config is not None else ""
             return {"stats": stats, "config": config, "device": api.device_info(), "resumable": resumable, "base": base,
-                    "resumable_family": api.family_of(resumable) if resumable is not None else None}
+                    "resumable_family": api.family_of(resumable) if resumable is not None else None,
+                    "resume_step": api.resume_step(resumable) if resumable is not None else None}
 
         run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
                  on_failed=lambda text: self.notify.emit(text, "error"), owner=self)
@@ -322,8 +323,7 @@ class TrainRoom(QWidget):
             self.speed_label.setText("Add images in the Dataset room first" if self.project is not None else
                                      "Open or create a project first")
         resumable = facts["resumable"]
-        self.banner_label.setText(f"The run “{resumable.name}” was interrupted. Continue it from its newest "
-                                  "checkpoint, or Start a new one." if resumable else "")
+        self.banner_label.setText(_interrupted(resumable.name, facts["resume_step"]) if resumable else "")
         self.banner.setVisible(resumable is not None and not self.is_training())
         self._set_state("running" if self.is_training() else "idle")
         if self.isVisible():
@@ -424,6 +424,14 @@ class TrainRoom(QWidget):
                  "saving": "Saving a checkpoint…"}
         if state in texts:
             self.state_label.setText(texts[state])
+
+
+def _interrupted(name: str, step: int | None) -> str:
+    if step is None:
+        return (f"The run “{name}” was interrupted before its first checkpoint: Continue starts it again, or "
+                "Start a new one.")
+    return (f"The run “{name}” was interrupted. Continue it from step {step:,}, its newest checkpoint, or Start a "
+            "new one.")
 
 
 def _speed_key(config) -> tuple:

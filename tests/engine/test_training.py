@@ -93,9 +93,17 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, sm
     run = project.runs()[-1]
     last = checkpoints.step_of(checkpoints.latest(run))
     assert last >= saved  # nothing written after the kill is lost; a half-written one is ignored
+    assert api.resumable_run(project) == run and api.resume_step(run) == last  # what the Train room offers
     again = cli("train", "--project", str(project.root), "--steps", str(last + 5), "--device", "cpu")
     assert again.returncode == 0, again.stderr
     assert f"resuming {run.name} from step {last}" in again.stdout
+
+
+def test_a_run_that_died_before_its_first_checkpoint_is_offered_from_its_start(tmp_path, small_digits_dir):
+    project = digits_project(tmp_path / "p", small_digits_dir)
+    trainer = Trainer(project, tiny(steps=50))
+    trainer.start(None)  # the folder and its "running" status are written, as a run that dies now leaves them
+    assert api.resumable_run(project) == trainer.folder.path and api.resume_step(trainer.folder.path) is None
 
 
 def test_ctrl_c_stops_with_a_checkpoint(tmp_path, small_digits_dir):

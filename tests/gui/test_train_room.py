@@ -70,6 +70,7 @@ def test_pause_holds_the_step_and_stop_leaves_a_checkpoint_to_continue_from(qtbo
     # The stopped run is offered to be continued.
     qtbot.waitUntil(lambda: not room.banner.isHidden(), timeout=10_000)
     assert room.run_dir.name in room.banner_label.text()
+    assert f"from step {result.step:,}, its newest checkpoint" in room.banner_label.text()
 
 
 def test_the_room_shows_sample_quality_and_why_a_run_stopped_early(qtbot, room, tiny_config, monkeypatch):
