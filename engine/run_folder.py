@@ -65,6 +65,12 @@ def resume_step(run: Path) -> int | None:
     return checkpoints.step_of(last) if last is not None else None
 
 
+def sample_grids(run: Path) -> list[tuple[int, Path]]:
+    """(step, PNG) of every sample grid a run saved, oldest first."""
+    found = sorted(Path(run, "samples").glob("step-*.png"))
+    return [(int(path.stem.removeprefix("step-")), path) for path in found if path.stem[5:].isdigit()]
+
+
 class RunFolder:
     def __init__(self, path: Path, writes: bool):
         self.path = Path(path)

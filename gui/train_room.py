@@ -174,6 +174,8 @@ class TrainRoom(QWidget):
     def set_project(self, project) -> None:
         self.project = project
         self._speeds.clear()
+        if not self.is_training():
+            self.live.clear()  # the samples of this project's newest run come with the facts
         self.prepare()
 
     def prepare(self, keep_settings: bool = False) -> None:
@@ -191,10 +193,12 @@ class TrainRoom(QWidget):
             stats = api.dataset_stats(project) if project is not None else {"count": 0, "median_size": 0}
             config = api.suggest_config(project, family) if stats["count"] else None
             resumable = api.resumable_run(project) if project is not None else None
+            runs = project.runs() if project is not None else []
             base = api.base_fitting(project, config) if config is not None else ""
             return {"stats": stats, "config": config, "device": api.device_info(), "resumable": resumable, "base": base,
                     "resumable_family": api.family_of(resumable) if resumable is not None else None,
-                    "resume_step": api.resume_step(resumable) if resumable is not None else None}
+                    "resume_step": api.resume_step(resumable) if resumable is not None else None,
+                    "newest_run": runs[-1].name if runs else "", "grids": api.sample_grids(runs[-1]) if runs else []}
 
         run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
                  on_failed=lambda text: self.notify.emit(text, "error"), owner=self)
@@ -322,6 +326,8 @@ class TrainRoom(QWidget):
             self._config = None
             self.speed_label.setText("Add images in the Dataset room first" if self.project is not None else
                                      "Open or create a project first")
+        if facts["grids"] and not self.is_training() and not self.samples.count():
+            self.live.show_earlier(facts["newest_run"], facts["grids"])
         resumable = facts["resumable"]
         self.banner_label.setText(_interrupted(resumable.name, facts["resume_step"]) if resumable else "")
         self.banner.setVisible(resumable is not None and not self.is_training())

@@ -38,6 +38,13 @@ class LiveRun(QSplitter):
     def clear(self) -> None:
         self.samples.clear()
         self.reports.clear()
+        self.state_label.clear()
+        self.progress.reset()
+
+    def show_earlier(self, run_name: str, grids: list) -> None:
+        """The samples a run saved before this window opened (api.sample_grids), until a new run starts."""
+        self.samples.set_history(grids)
+        self.state_label.setText(f"Samples of {run_name}, the newest run, up to step {grids[-1][0]:,}")
 
     def show_started(self, event) -> None:
         """An api.RunStarted."""

@@ -13,11 +13,14 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLa
 from ..imaging import to_pixmap
 
 
+PLACEHOLDER = "Samples appear here as the model learns"
+
+
 class SampleHistory(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._grids: list[tuple[int, str]] = []  # (step, PNG path) of every grid of this run
-        self.image = QLabel("Samples appear here as the model learns")
+        self.image = QLabel(PLACEHOLDER)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(240, 240)
         self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -37,9 +40,20 @@ class SampleHistory(QWidget):
     def clear(self) -> None:
         self._grids.clear()
         self.slider.setRange(0, 0)
+        self.image.setText(PLACEHOLDER)  # drops the picture
+        self.step_label.clear()
 
     def count(self) -> int:
         return len(self._grids)
+
+    def set_history(self, grids: list[tuple[int, str]]) -> None:
+        """An earlier run's grids, (step, PNG path) oldest first: the newest shown, the others a scrub away."""
+        self._grids = [(step, str(path)) for step, path in grids]
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self._grids) - 1))
+        self.slider.setValue(self.slider.maximum())
+        self.slider.blockSignals(False)
+        self._on_scrubbed(self.slider.value())
 
     def add(self, step: int, grid, path) -> None:
         """A new grid (H x W x 3 uint8): shown at once unless the artist is looking at an older one."""

@@ -185,7 +185,7 @@ def test_a_family_defined_in_the_tests_appears_and_trains_in_the_room(qtbot, api
     assert finished.args[0].reason == "done" and finished.args[0].step == 20
 
 
-def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api, digits_project):
+def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api, digits_project, tmp_path):
     """The box shows the unfinished run's family, not the default, and Continue resumes that very run."""
     control = api.Control()
     stopped = api.train(digits_project, api.TrainConfig(family="vae", size=16, steps=400, batch=16, width=8,
@@ -200,6 +200,10 @@ def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api,
     room.set_project(digits_project)
     qtbot.waitUntil(lambda: room.config() is not None and room.banner.isVisibleTo(room), timeout=20_000)
     assert room.family_box.currentData() == "vae"
+    # the stopped run's samples are there to look at, its newest grid shown
+    run = digits_project.runs()[-1]
+    assert room.samples.count() == len(api.sample_grids(run)) > 0
+    assert f"Samples of {run.name}" in room.state_label.text() and not room.samples.image.pixmap().isNull()
     events = []
     room.step_done.connect(events.append)
     with qtbot.waitSignal(room.step_done, timeout=60_000):
@@ -208,6 +212,8 @@ def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api,
     qtbot.waitUntil(lambda: not room.is_training(), timeout=60_000)
     assert events[0].step > stopped.step  # it went on from the stopped run's checkpoint
     assert len(digits_project.runs()) == 1
+    room.set_project(api.Project.open_or_create(tmp_path / "no runs yet"))  # another project's room starts empty
+    assert room.samples.count() == 0 and room.state_label.text() == ""
 
 
 def test_every_train_flag_has_a_train_room_control_that_changes_the_run(room, api):
