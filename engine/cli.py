@@ -15,6 +15,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 from . import api
+from .schedule import minutes_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,16 +190,26 @@ def _ingest(args) -> int:
         layout = "paired" if args.paired else "unpaired"
         for side, folder in zip("AB", sided):
             result = api.ingest(project, [folder], layout=layout, side=side, **common)
-            print(f"side {side}: {result.summary()}")
+            _print_ingested(result, f"side {side}: ")
     elif args.paired_side_by_side:
-        result = api.ingest(project, [args.paired_side_by_side], halves=True, **common)
-        print(result.summary())
+        _print_ingested(result := api.ingest(project, [args.paired_side_by_side], halves=True, **common))
     else:
-        result = api.ingest(project, args.sources, side=args.side or "", **common)
-        print(result.summary())
+        _print_ingested(result := api.ingest(project, args.sources, side=args.side or "", **common))
     for line in result.unmatched:
         print(f"without a partner: {line}")
     return 0 if result.total else 1
+
+
+MAX_REJECTS_SHOWN = 20  # the rest are in the project's report
+
+
+def _print_ingested(result, prefix: str = "") -> None:
+    """Each file left out with its reason, then the counts."""
+    for path, reason in result.rejects[:MAX_REJECTS_SHOWN]:
+        print(f"rejected {path}: {reason}")
+    if len(result.rejects) > MAX_REJECTS_SHOWN:
+        print(f"... and {len(result.rejects) - MAX_REJECTS_SHOWN} more, listed in {result.report_path}")
+    print(prefix + result.summary())
 
 
 def _translate(args) -> int:
@@ -338,6 +349,15 @@ def _export_onnx(args) -> int:
     return 0
 
 
+def _finish_line(event) -> str:
+    """Where a starting run (an api.RunStarted) will end: its step, or its time budget."""
+    steps, minutes = event.config.get("steps"), event.config.get("minutes")
+    if steps:
+        return f"to step {steps}" + (f", for at most {minutes_text(minutes)} this time" if minutes else "")
+    spent = "the rest of " if event.resumed else ""
+    return f"{spent}{minutes_text(minutes)} of training; the steps follow this machine's speed"
+
+
 class _Printer:
     """Events to the terminal: a one-line progress bar on a tty, plain lines otherwise, or JSON lines."""
 
@@ -354,7 +374,7 @@ class _Printer:
         if kind == "RunStarted":
             verb = f"resuming {event.run_dir.name} from step {event.step}" if event.resumed \
                 else f"training {event.run_dir.name}"
-            self._line(f"{verb} on {event.device} (to step {event.total_steps})")
+            self._line(f"{verb} on {event.device} ({_finish_line(event)})")
         elif kind == "StepDone":
             self._progress(event)
         elif kind == "QualityMeasured":

@@ -64,3 +64,8 @@ class Horizon:
 
     def done(self, step: int, seconds: float) -> bool:
         return bool(self.steps and step >= self.steps) or bool(self.budget_s and seconds >= self.budget_s)
+
+
+def minutes_text(minutes: float) -> str:
+    """ "1 minute", "15 minutes", "0.5 minutes"."""
+    return f"{minutes:g} minute" + ("" if minutes == 1 else "s")

@@ -322,9 +322,9 @@ class Trainer:
             expected = self.kid_meter.expected_seconds()
             if expected > schedule.KID_SHARE * self.horizon.budget_s:
                 self._kid_clock = (math.inf, 0.0)
+                budget = schedule.minutes_text(self.horizon.budget_s / 60)
                 self._say(f"No quality measurements (KID) in this run: one would take about {expected:.0f} s, "
-                          f"more than {schedule.KID_SHARE:.0%} of its {self.horizon.budget_s / 60:g} minutes",
-                          record=True)
+                          f"more than {schedule.KID_SHARE:.0%} of its {budget}", record=True)
                 due = False
         return distributed.broadcast(due, self.world)
 

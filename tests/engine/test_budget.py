@@ -145,3 +145,17 @@ def test_what_a_budget_is_expected_to_reach_comes_from_measured_curves_that_impr
     unmeasured = next(name for name, family in FAMILIES.items() if not family.curves)
     assert api.describe_expectation(unmeasured, 64, 10**6) == ""  # nothing measured: no promise
     assert api.describe_expectation(measured[0][0], 16, 10**6) == ""
+
+
+def test_the_terminal_says_where_a_run_ends_its_steps_or_its_minutes():
+    from pathlib import Path
+
+    from engine.cli import _finish_line
+
+    def started(resumed=False, **config):
+        return api.RunStarted(Path("0001-dcgan-32"), 0, 0, resumed, "cpu", config)
+
+    assert _finish_line(started(steps=3000, minutes=0)) == "to step 3000"
+    assert _finish_line(started(steps=3000, minutes=5)) == "to step 3000, for at most 5 minutes this time"
+    assert _finish_line(started(steps=0, minutes=1)).startswith("1 minute of training; the steps follow")
+    assert _finish_line(started(True, steps=0, minutes=15)).startswith("the rest of 15 minutes of training")

@@ -417,14 +417,16 @@ def test_shrinking_a_cut_out_keeps_its_edges_clean(tmp_path):
     assert pixels[edge][:, :3].min() > 235  # no dark fringe: transparent black never bleeds into the white
 
 
-def test_the_ingest_command_prints_one_summary_line_with_the_counts(tmp_path, messy):
+def test_the_ingest_command_lists_each_rejected_file_then_the_counts(tmp_path, messy):
     from .helpers import cli
 
     (messy / "locked.png").unlink()  # unreadable only inside this process (monkeypatched: tests run as root)
     result = cli("ingest", str(messy), "--project", str(tmp_path / "p"), "--size", "16")
     assert result.returncode == 0, result.stderr
-    summary = result.stdout.strip().splitlines()[-1]
+    *rejects, summary = result.stdout.strip().splitlines()
     assert "kept 49" in summary and "rejected 5" in summary and "duplicates 1" in summary
+    rejects = [line for line in rejects if line.startswith("rejected ")]
+    assert len(rejects) == 5 and all(": " in line.removeprefix("rejected ") for line in rejects)  # with reasons
     nothing = tmp_path / "empty-folder"
     nothing.mkdir()
     result = cli("ingest", str(nothing), "--project", str(tmp_path / "q"), "--size", "16")
