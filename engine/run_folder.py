@@ -67,8 +67,8 @@ def resume_step(run: Path) -> int | None:
 
 def sample_grids(run: Path) -> list[tuple[int, Path]]:
     """(step, PNG) of every sample grid a run saved, oldest first."""
-    found = sorted(Path(run, "samples").glob("step-*.png"))
-    return [(int(path.stem.removeprefix("step-")), path) for path in found if path.stem[5:].isdigit()]
+    named = ((path.stem.removeprefix("step-"), path) for path in sorted(Path(run, "samples").glob("step-*.png")))
+    return [(int(step), path) for step, path in named if step.isdigit()]
 
 
 class RunFolder:
