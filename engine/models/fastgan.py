@@ -263,7 +263,8 @@ class FastGAN(Family):
     def preset(n_images: int, size: int, device_kind: str) -> dict:
         """Networks sized to the data and device; on a CPU narrow enough to learn in minutes. Batch 32 on the CPU
         lost to 16 (Projected, the demo from the base, 15 minutes, seeds 0-1: KID x 10^3 88.6 ± 8.9 / 2.1 ± 2.8
-        against 83.2 ± 6.1 / 0.49 ± 0.03; more images a second, 40% fewer steps). Narrower lost to 16 too (from
+        against 83.2 ± 6.1 / 0.49 ± 0.03; more images a second, 40% fewer steps); batch 8 tied with it at 4 minutes
+        (seeds 0-2: 153.7 ± 19.1 / 1.2 ± 1.4 against 153.5 ± 10.8 / 1.2 ± 1.1). Narrower lost to 16 too (from
         scratch, 4 minutes, seeds 0-1): width 12 is no faster and 8, 32% faster, was worse in the random-weight space
         (47.6 ± 7.7 against 26.7 ± 22.3; ImageNet 554 ± 124 against 780 ± 529, within the noise); 24 is 37% slower."""
         base = {"cuda": 32, "mps": 24}.get(device_kind, 16)
