@@ -327,14 +327,20 @@ def main() -> None:
         train_room.show()
         train_room.set_api(api)
         train_room.set_project(project)
-        # Ready (its preset in), and its automatic speed measurements done: they would run beside Start.
+        # Ready (its preset in), and its automatic speed measurements done: they would run beside Start. DCGAN is
+        # picked in the box as the artist picks it, so the room keeps it (and the settings below) after a run.
         wait(lambda: train_room.config() is not None and train_room.measure_button.isEnabled())
+        train_room.family_box.setCurrentIndex(train_room.family_box.findData("dcgan"))
+        train_room.family_box.activated.emit(train_room.family_box.currentIndex())
+        wait(lambda: train_room.config() is not None and train_room.config().family == "dcgan"
+             and train_room.measure_button.isEnabled())
         train_room.set_config(api.suggest_config(project, "dcgan", steps=100_000, sample_every=25, log_every=2,
                                                  checkpoint_every=100_000, **shape))
         train_room.measure_speed()
         wait(lambda: train_room.measure_button.isEnabled())
         results["Start C++"] = measure_start(train_room, "cpp")
         stop_training(train_room)
+        assert train_room.config().batch == shape["batch"], "the run's settings did not stay after it"
         results["Start Py"] = measure_start(train_room, "python")
 
         train_room.hide()  # the artist goes to the Explore room while it trains
