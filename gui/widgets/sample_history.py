@@ -39,7 +39,7 @@ class SampleHistory(QWidget):
 
     def clear(self) -> None:
         self._grids.clear()
-        self.slider.setRange(0, 0)
+        self._fit_slider(follow=True)
         self.image.setText(PLACEHOLDER)  # drops the picture
         self.step_label.clear()
 
@@ -49,23 +49,25 @@ class SampleHistory(QWidget):
     def set_history(self, grids: list[tuple[int, str]]) -> None:
         """An earlier run's grids, (step, PNG path) oldest first: the newest shown, the others a scrub away."""
         self._grids = [(step, str(path)) for step, path in grids]
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, len(self._grids) - 1))
-        self.slider.setValue(self.slider.maximum())
-        self.slider.blockSignals(False)
+        self._fit_slider(follow=True)
         self._on_scrubbed(self.slider.value())
 
     def add(self, step: int, grid, path) -> None:
         """A new grid (H x W x 3 uint8): shown at once unless the artist is looking at an older one."""
         following = self.slider.value() == self.slider.maximum()
         self._grids.append((step, str(path)))
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, len(self._grids) - 1)
-        if following:
-            self.slider.setValue(len(self._grids) - 1)
-        self.slider.blockSignals(False)
+        self._fit_slider(following)
         if following:
             self._show(to_pixmap(grid), step)
+
+    def _fit_slider(self, follow: bool) -> None:
+        """The slider spans the grids, usable from two on; `follow` moves it to the newest (showing nothing)."""
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self._grids) - 1))
+        if follow:
+            self.slider.setValue(self.slider.maximum())
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(len(self._grids) > 1)
 
     def _on_scrubbed(self, index: int) -> None:
         if 0 <= index < len(self._grids):

@@ -38,7 +38,7 @@ def test_start_trains_a_few_steps_and_updates_the_sample_grid(qtbot, room, tiny_
     assert room.step == 30
     assert not room.samples.image.pixmap().isNull()
     assert len(set(grids)) >= 2  # the grid changed as training went on
-    assert room.samples.count() == 3  # grids at steps 10, 20, 30 can be scrubbed
+    assert room.samples.count() == 3 and room.samples.slider.isEnabled()  # grids at steps 10, 20, 30 can be scrubbed
     room.samples.slider.setValue(0)
     assert room.samples.step_label.text() == "step 10"
     assert room.reports.checkpoints.count() >= 1
@@ -213,7 +213,7 @@ def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api,
     assert events[0].step > stopped.step  # it went on from the stopped run's checkpoint
     assert len(digits_project.runs()) == 1
     room.set_project(api.Project.open_or_create(tmp_path / "no runs yet"))  # another project's room starts empty
-    assert room.samples.count() == 0 and room.state_label.text() == ""
+    assert room.samples.count() == 0 and room.state_label.text() == "" and not room.samples.slider.isEnabled()
 
 
 def test_every_train_flag_has_a_train_room_control_that_changes_the_run(room, api):
