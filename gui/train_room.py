@@ -314,7 +314,10 @@ class TrainRoom(QWidget):
                 self.family.offer(stats, self.project.dataset.size, self._resumable_family):
             self._on_family_changed()  # the family asked about cannot train on these images: ask for another
             return
-        if facts["config"] is not None and not self.is_training() and not (keep_settings and self._config):
+        # the artist's settings stay after a run, unless that run was of another family than the box shows (a
+        # run continued with Continue): then the box's family's preset, so Start trains what the box says
+        kept = keep_settings and self._config is not None and self._config.family == self.family_box.currentData()
+        if facts["config"] is not None and not self.is_training() and not kept:
             self.set_config(facts["config"])
         size = facts["config"].size if facts["config"] is not None else 0
         small = stats["count"] and stats["median_size"] < size
