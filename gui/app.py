@@ -20,6 +20,7 @@ from . import gui_thread_gc, model_exports, questions
 from .dataset_room import DatasetRoom
 from .drops import dropped_paths
 from .engine_loader import EngineLoader
+from .new_project_dialog import NewProjectDialog
 from .settings import (APPLICATION, ORGANISATION, apply_theme, demo_target, projects_home, remember, settings,
                        string_list, unique_folder)
 from .start_page import StartPage
@@ -241,13 +242,14 @@ class MainWindow(QMainWindow):
 
     # --- projects ---------------------------------------------------------------------------------------------------
     def new_project(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose or create an empty folder for the new project",
-                                                  str(projects_home()))
-        if folder:
-            self._later(lambda: self._open_or_create(folder))
+        folder = NewProjectDialog.ask(self, projects_home())
+        if folder is not None:
+            self._later(lambda: self._open_or_create(str(folder)))
 
     def choose_project(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a project folder", str(projects_home()))
+        home = projects_home()
+        folder = QFileDialog.getExistingDirectory(self, "Open a project folder",
+                                                  str(home if home.is_dir() else Path.home()))
         if folder:
             self.open_project(folder)
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QSplitte
 
 from .drops import dropped_paths
 from .widgets.pair_grid import PairGrid, PairModel
+from .settings import pictures_folder, remember_pictures_folder
 from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel
 
 SIDES = ("A", "B")
@@ -30,9 +31,10 @@ def ask_sources(parent, side: str, folder: bool) -> list[str]:
     tests replace it."""
     where = f" to side {side}" if side else ""
     if folder:
-        chosen = QFileDialog.getExistingDirectory(parent, f"Add a folder of images{where}")
-        return [chosen] if chosen else []
-    return QFileDialog.getOpenFileNames(parent, f"Add images or a .zip{where}", "", IMAGE_FILTER)[0]
+        chosen = QFileDialog.getExistingDirectory(parent, f"Add a folder of images{where}", pictures_folder())
+        return remember_pictures_folder([chosen] if chosen else [])
+    return remember_pictures_folder(
+        QFileDialog.getOpenFileNames(parent, f"Add images or a .zip{where}", pictures_folder(), IMAGE_FILTER)[0])
 
 
 def has_sides(layout: str) -> bool:

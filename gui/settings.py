@@ -52,6 +52,24 @@ def apply_theme(name: str) -> None:
     QApplication.instance().setStyleSheet(sheet)
 
 
+def pictures_folder() -> str:
+    """Where a dialog for pictures opens: the folder pictures last came from, else Pictures, else home (an empty
+    start would open the folder the app was launched from)."""
+    last = settings().value("last_pictures_folder")
+    if last and Path(last).is_dir():
+        return str(last)
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return pictures if pictures and Path(pictures).is_dir() else str(Path.home())
+
+
+def remember_pictures_folder(chosen: list[str]) -> list[str]:
+    """Note where the chosen pictures (or folder) came from for the next dialog; returns `chosen` unchanged."""
+    if chosen:
+        path = Path(chosen[0])
+        remember({"last_pictures_folder": str(path if path.is_dir() else path.parent)})
+    return chosen
+
+
 def projects_home() -> Path:
     """Where new projects go unless the artist picks a folder: Documents/Latent Studio."""
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, Q
 from . import explore_jobs, imaging
 from .drops import dropped_paths
 from .widgets.translation_cards import CardList
+from .settings import pictures_folder, remember_pictures_folder
 from .widgets.wipe import Wipe
 from .workers import run_task
 
@@ -199,8 +200,8 @@ class TranslateView(QWidget):
     @classmethod
     def ask_paths(cls, parent) -> list[str]:
         """The picture files to translate, from a dialog; tests replace it."""
-        paths, _ = QFileDialog.getOpenFileNames(parent, "Translate pictures", "", PICTURE_FILTER)
-        return paths
+        paths, _ = QFileDialog.getOpenFileNames(parent, "Translate pictures", pictures_folder(), PICTURE_FILTER)
+        return remember_pictures_folder(paths)
 
     @classmethod
     def ask_folder(cls, parent, start: str) -> str | None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPush
 
 from .. import imaging
 from ..workers import run_task
+from ..settings import pictures_folder, remember_pictures_folder
 from .tool import Tool
 from .variations import COUNT as VARIATIONS
 
@@ -105,8 +106,9 @@ class MeterTool(Tool):
         if self._meter is None:
             return
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self.widget, "Check a picture", "", "Images (*.png *.jpg *.jpeg "
-                                                  "*.webp *.bmp *.gif)")
+            path, _ = QFileDialog.getOpenFileName(self.widget, "Check a picture", pictures_folder(),
+                                                  "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif)")
+            remember_pictures_folder([path] if path else [])
             if not path:
                 return
         meter, side, aspect = self._meter, self.context.info().size, self.context.info().aspect

@@ -134,3 +134,73 @@ def test_training_in_the_app_on_a_full_disk_says_why_and_the_thread_ends_cleanly
         assert not room.is_training() and room.start_button.isEnabled()
         errors = [text for level, text in messages if level == "error"]
         assert errors and "No space left on device" in errors[-1]
+
+
+def test_a_new_project_is_named_in_its_dialog_and_made_where_the_dialog_says(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    from gui import app as app_module
+    from gui.new_project_dialog import NewProjectDialog
+
+    home = tmp_path / "Documents" / "Latent Studio"  # not there yet, as on a first run
+    monkeypatch.setattr(app_module, "projects_home", lambda: home)
+    seen = {}
+
+    def answer():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, NewProjectDialog)
+        seen["default"] = dialog.name.text()
+        dialog.name.setText("Clip/art")  # a slash cannot be in a folder's name
+        seen["slash"] = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+        dialog.name.setText("Clip art")
+        seen["line"] = dialog.result_line.text()
+        dialog.accept()
+
+    QTimer.singleShot(0, answer)
+    window.new_project()
+    assert seen == {"default": "Untitled project", "slash": False,
+                    "line": f"Creates the folder {home / 'Clip art'}"}
+    load_engine(qtbot, window)  # the project opens once the engine is there
+    assert window.project is not None and window.project.root == (home / "Clip art").resolve()
+    assert (home / "Clip art" / "project.json").is_file()
+
+
+def test_the_new_project_dialog_refuses_a_full_folder_and_offers_to_open_a_project(qtbot, tmp_path, api):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from gui.new_project_dialog import NewProjectDialog
+
+    (tmp_path / "Untitled project").mkdir()
+    (tmp_path / "Holiday").mkdir()
+    (tmp_path / "Holiday" / "beach.png").write_bytes(b"not ours")
+    api.Project.create(tmp_path / "Cats")
+    dialog = NewProjectDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert dialog.name.text() == "Untitled project 2"  # the first name is taken
+    dialog.name.setText("Holiday")
+    assert not ok.isEnabled() and "not empty" in dialog.result_line.text()
+    dialog.name.setText("Cats")
+    assert ok.isEnabled() and ok.text() == "Open"
+    dialog.name.setText("  ")
+    assert not ok.isEnabled() and dialog.result_line.text() == "Give the project a name."
+
+
+def test_picture_dialogs_open_where_pictures_last_came_from(qtbot, tmp_path, monkeypatch):
+    from gui import dataset_sides
+    from gui.settings import pictures_folder
+
+    assert Path(pictures_folder()).is_dir()  # Pictures, or home: never the folder the app was launched from
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    starts = []
+
+    def dialog(parent, caption, start, pattern):
+        starts.append(start)
+        return [str(shots / "a.png")], pattern
+
+    monkeypatch.setattr(dataset_sides.QFileDialog, "getOpenFileNames", dialog)
+    assert dataset_sides.ask_sources(None, "", folder=False) == [str(shots / "a.png")]
+    dataset_sides.ask_sources(None, "", folder=False)
+    assert starts[1] == str(shots) and pictures_folder() == str(shots)
