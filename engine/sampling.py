@@ -54,11 +54,14 @@ def variations(latent: np.ndarray, count: int = 8, spread: float = 0.5, seed: in
 
 
 def grid(images: np.ndarray, columns: int | None = None, pad: int = 2) -> np.ndarray:
-    """N x H x W x C uint8 images tiled into one uint8 image with `pad` dark pixels between them."""
+    """N x H x W x C uint8 images tiled into one uint8 image with `pad` dark pixels between them (opaque, so a
+    viewer's checkerboard shows only inside transparent pictures)."""
     n, h, w, c = images.shape
     columns = columns or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / columns))
     out = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, c), 24, np.uint8)
+    if c == 4:
+        out[..., 3] = 255
     for i, img in enumerate(images):
         r, col = divmod(i, columns)
         out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + col * (w + pad):pad + col * (w + pad) + w] = img

@@ -51,13 +51,14 @@ def checkerboard(square: int = 8) -> QBrush:
     return QBrush(tile)
 
 
-def on_checkerboard(pixmap: QPixmap) -> QPixmap:
-    """The pixmap laid over a checkerboard when it has transparency; as it is otherwise."""
+def on_checkerboard(pixmap: QPixmap, square: int | None = None) -> QPixmap:
+    """The pixmap laid over a checkerboard when it has transparency (squares of `square` pixels, else an eighth of
+    its side); as it is otherwise."""
     if not pixmap.hasAlphaChannel():
         return pixmap
     framed = QPixmap(pixmap.size())
     painter = QPainter(framed)
-    painter.fillRect(framed.rect(), checkerboard(max(2, max(pixmap.width(), pixmap.height()) // 8)))
+    painter.fillRect(framed.rect(), checkerboard(square or max(2, max(pixmap.width(), pixmap.height()) // 8)))
     painter.drawPixmap(0, 0, pixmap)
     painter.end()
     return framed

@@ -15,6 +15,16 @@ COLOURS = ["#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176"]
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 48, 10, 22, 20
 
 
+def axis_range(values: list[float]) -> tuple[float, float]:
+    """The value axis for finite `values`: their span, or a margin to their own scale around a flat line (one KID),
+    never below zero for figures that are never negative."""
+    low, high = min(values), max(values)
+    if high - low < 1e-6:
+        margin = abs(high) * 0.25 or 0.5
+        low, high = low - margin, high + margin
+    return (max(low, 0.0) if min(values) >= 0 else low), high
+
+
 class LossPlot(QWidget):
     def __init__(self, parent=None, empty_text: str = "Losses appear here once training starts",
                  tip: str = "Training losses as the run goes. For GANs they swing; a flat line near zero for the "
@@ -68,9 +78,7 @@ class LossPlot(QWidget):
         finite = [v for values in self._series.values() for v in values if math.isfinite(v)]
         if not finite:
             return
-        low, high = min(finite), max(finite)
-        if high - low < 1e-6:
-            low, high = low - 0.5, high + 0.5
+        low, high = axis_range(finite)
         first, last = self._steps[0], self._steps[-1]
 
         def to_point(step: int, value: float) -> QPointF:

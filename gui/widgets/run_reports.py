@@ -22,6 +22,7 @@ class RunReports(QWidget):
             empty_text="Sample quality is measured every few thousand steps",
             tip="KID: how far the model's samples are from your images, measured on features of an image "
                 "classifier. Lower is better; near 0 the samples are hard to tell from your images.", points=True)
+        self.quality_plot.setMinimumHeight(90)  # leaves its figures room below it in a short window
         self.quality_label = QLabel(wordWrap=True)
         self.checkpoints = QListWidget()
         self.checkpoints.setToolTip("Checkpoints saved so far; the newest complete one is used to continue")

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
-from ..imaging import to_pixmap
+from ..imaging import on_checkerboard, to_pixmap
 
 
 PLACEHOLDER = "Samples appear here as the model learns"
@@ -36,6 +36,7 @@ class SampleHistory(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.image, 1)
         layout.addLayout(row)
+        self._fit_slider(follow=True)  # a QSlider starts at 0 of 0-99, which would read as "looking back"
 
     def clear(self) -> None:
         self._grids.clear()
@@ -82,5 +83,5 @@ class SampleHistory(QWidget):
         if factor > 1:
             pixmap = pixmap.scaled(pixmap.width() * factor, pixmap.height() * factor,
                                    Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-        self.image.setPixmap(pixmap)
+        self.image.setPixmap(on_checkerboard(pixmap, square=8))  # dark strokes on transparency stay visible
         self.step_label.setText(f"step {step:,}")

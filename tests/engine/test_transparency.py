@@ -80,6 +80,9 @@ def test_a_four_channel_model_learns_how_much_is_transparent_and_exports_keep_it
     assert abs(clear_made - clear_real) <= 0.15 and abs(solid_made - solid_real) <= 0.15, \
         (clear_real, clear_made, solid_real, solid_made)
 
+    grid = np.asarray(Image.open(api.sample_grids(result.checkpoint.parent.parent)[-1][1]))
+    assert (grid[0, :, 3] == 255).all() and (grid[..., 3] < 16).any()  # opaque gaps between see-through pictures
+
     png = api.generate(model, 1, tmp_path / "png")[0]
     assert Image.open(png).mode == "RGBA" and (np.asarray(Image.open(png))[..., 3] < 16).any()
     latents = api.latents_for_seed(1, model.latent_dim, 4)

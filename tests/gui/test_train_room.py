@@ -322,3 +322,36 @@ def test_a_run_that_starts_from_a_shipped_base_is_promised_that_base_curve(qtbot
     assert "starting from the base model digits-16, on 300 digits" in room.duration.expected.text()
     room.settings.base.setChecked(False)  # from random weights: the family's curve (none for DCGAN at 16 px)
     assert "base model" not in room.duration.expected.text()
+
+
+def test_transparent_samples_lie_on_a_checkerboard_so_dark_ink_shows(qtbot):
+    import numpy as np
+
+    from engine.sampling import grid
+    from gui.widgets.sample_history import SampleHistory
+
+    from ..digits import digit_picture
+    from sklearn.datasets import load_digits
+
+    ink = np.stack([digit_picture(image, 16) for image in load_digits().images[:4]])
+    sprites = np.zeros(ink.shape + (4,), np.uint8)
+    sprites[..., 3] = ink  # black ink, its darkness as alpha, the paper transparent: as on a dark window, unseen
+    history = SampleHistory()
+    qtbot.addWidget(history)
+    history.resize(300, 300)
+    history.show()
+    history.add(10, grid(sprites, columns=2), "step-000010.png")
+    shown = history.image.pixmap().toImage()
+    paper = shown.pixelColor(shown.width() // 2 - 12, 4 * shown.height() // 10)  # in the first digit's margin
+    gap = shown.pixelColor(0, 0)
+    assert paper.red() == paper.green() == paper.blue() and paper.red() in (153, 204)  # a checkerboard square
+    assert gap.red() == 24  # the gaps between pictures stay dark
+
+
+def test_the_quality_axis_fits_one_kid_and_never_goes_below_zero():
+    from gui.widgets.loss_plot import axis_range
+
+    assert axis_range([0.1042]) == pytest.approx((0.07815, 0.13025))  # it was -0.40 to 0.60 around one KID
+    assert axis_range([0.0]) == (0.0, 0.5)
+    assert axis_range([0.02, 0.3]) == (0.02, 0.3)
+    assert axis_range([-0.4, 1.2]) == (-0.4, 1.2)  # losses may be negative
