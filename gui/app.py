@@ -23,6 +23,7 @@ from .engine_loader import EngineLoader
 from .new_project_dialog import NewProjectDialog
 from .settings import (APPLICATION, ORGANISATION, apply_theme, demo_target, projects_home, remember, settings,
                        string_list, unique_folder)
+from .shortcuts import ShortcutSheet, menu_rows, widget_rows
 from .start_page import StartPage
 from .train_room import TrainRoom
 from .workers import cancel_all_tasks, error_text, run_task
@@ -112,7 +113,8 @@ class MainWindow(QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         for number, name in enumerate(ROOMS):
-            view_menu.addAction(name, f"Ctrl+{number}", lambda row=number: self.show_room(row))
+            view_menu.addAction(name, f"Ctrl+{number}", lambda row=number: self.show_room(row)).setToolTip(
+                f"Go to the {name} room" if name != "Start" else "Go to the start page")
         settings_menu = self.menuBar().addMenu("&Settings")
         theme_menu = settings_menu.addMenu("&Theme")
         self.theme_group = QActionGroup(self)
@@ -122,6 +124,7 @@ class MainWindow(QMainWindow):
             action.setData(name)
             self.theme_group.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
         help_menu.addAction("&About Latent Studio", self._about)
 
     def show_room(self, row: int) -> None:
@@ -135,6 +138,20 @@ class MainWindow(QMainWindow):
         self._remember({"theme": name})
         for action in self.theme_group.actions():
             action.setChecked(action.data() == name)
+
+    def show_shortcuts(self) -> ShortcutSheet:
+        """The sheet of every shortcut, read from the rooms as they are now (Explore's once the engine has loaded)."""
+        rooms = [(name, widget_rows([self.pages.widget(row)])) for row, name in enumerate(ROOMS)]
+        explore = self.explore_room
+        if hasattr(explore, "translate_view"):  # its keys differ from the canvas's: a group of their own
+            translate = [explore.translate_view, explore.translate_view.bar]
+            rooms[ROOMS.index("Explore")] = ("Explore", widget_rows([explore], leave_out=tuple(translate)))
+            rooms.append(("Explore, for a model that translates pictures", widget_rows(translate)))
+        menus = [action.menu() for action in self.menuBar().actions() if action.menu() is not None]
+        sheet = ShortcutSheet([("Everywhere", menu_rows(menus)), *rooms], self)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        sheet.show()
+        return sheet
 
     def _about(self) -> None:
         loaded = f"The engine loaded in {self.loader.seconds:.1f} s." if self.api else "The engine is loading."

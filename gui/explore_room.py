@@ -15,10 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QWidget
 
-from . import explore_layout, explore_tools, imaging
+from . import explore_layout, explore_tools, imaging, shortcuts
 from .explore_following import FollowingMixin
 from .explore_keeping import KeepingMixin
 from .explore_layout import MAX_SEED
@@ -59,8 +59,8 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
             (self.below if tool.place == "below" else self.side).addWidget(tool.widget)
             if tool.below is not None:
                 self.below.addWidget(tool.below)
-            for keys, slot in tool.shortcuts:  # on the canvas: hidden behind the Translate view, they leave it its keys
-                QShortcut(QKeySequence(keys), self.canvas, activated=slot)
+            for keys, slot, what in tool.shortcuts:  # on the canvas: hidden behind the Translate view, they leave
+                shortcuts.bind(keys, self.canvas, slot, what)  # it its keys
         self.side.addStretch(1)
         self._connect()
         self._init_following()
@@ -95,10 +95,13 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         self.label_choice.currentIndexChanged.connect(self._on_label_changed)
         self.temperature.valueChanged.connect(lambda _t: self._on_sampling_changed())
         self.top_k.valueChanged.connect(lambda _k: self._on_sampling_changed())
-        for keys, slot in (("R", self.randomise), ("Ctrl+Z", self.undo_stack.undo),
-                           ("Ctrl+Shift+Z", self.undo_stack.redo), ("Ctrl+Y", self.undo_stack.redo),
-                           ("Ctrl+E", lambda: self.export_png()), ("S", self.smooth_button.toggle)):
-            QShortcut(QKeySequence(keys), self.canvas, activated=slot)
+        for keys, slot, what in (("R", self.randomise, "A new random seed"),
+                                 ("Ctrl+Z", self.undo_stack.undo, "Go back to the previous point"),
+                                 ("Ctrl+Shift+Z", self.undo_stack.redo, "Go forward again"),
+                                 ("Ctrl+Y", self.undo_stack.redo, "Go forward again"),
+                                 ("Ctrl+E", lambda: self.export_png(), "Export the image as a PNG with its point"),
+                                 ("S", self.smooth_button.toggle, "Smooth scaling or exact pixels")):
+            shortcuts.bind(keys, self.canvas, slot, what)
 
     # --- the interface the main window uses ------------------------------------------------------------------
     def set_project(self, project) -> None:

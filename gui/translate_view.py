@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QToolButton,
                                QVBoxLayout, QWidget)
 
-from . import explore_jobs, imaging
+from . import explore_jobs, imaging, shortcuts
 from .drops import dropped_paths
-from .widgets.translation_cards import CardList
 from .settings import pictures_folder, remember_pictures_folder
+from .widgets.translation_cards import CardList
 from .widgets.wipe import Wipe
 from .workers import run_task
 
@@ -104,9 +103,12 @@ class TranslateView(QWidget):
         bar.addLayout(self.direction_row)
         bar.addSpacing(16)
         bar.addWidget(self.export_button)
-        for keys, slot in (("Ctrl+T", self.ask_files), ("H", self.add_held_out), ("Ctrl+L", self.clear),
-                           ("Ctrl+E", lambda: self.export()), ("D", self.switch_direction)):
-            QShortcut(QKeySequence(keys), self, activated=slot)
+        for keys, slot, what in (("Ctrl+T", self.ask_files, "Translate picture files"),
+                                 ("H", self.add_held_out, "Translate held-out pictures the model never learnt from"),
+                                 ("Ctrl+L", self.clear, "Clear the list of translations"),
+                                 ("Ctrl+E", lambda: self.export(), "Export the translations"),
+                                 ("D", self.switch_direction, "Switch the direction (A to B, B to A)")):
+            shortcuts.bind(keys, self, slot, what)
 
         self.card_list = CardList()
         self.card_list.currentItemChanged.connect(lambda *_: self._show_selected())

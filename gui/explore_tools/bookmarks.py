@@ -34,7 +34,8 @@ class BookmarksTool(Tool):
         self._keyframes: list[np.ndarray] = []
         self._frames: np.ndarray | None = None  # latents of the path's frames
         self._saving = self._dirty = False
-        self.shortcuts = [("Ctrl+B", self.add), ("Space", self.interpolation.toggle)]
+        self.shortcuts = [("Ctrl+B", self.add, "Bookmark the current point"),
+                          ("Space", self.interpolation.toggle, "Play or pause the path through the bookmarks")]
         self.panel.add_requested.connect(self.add)
         self.panel.picked.connect(self._on_picked)
         self.panel.renamed.connect(self._on_renamed)

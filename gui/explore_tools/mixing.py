@@ -77,7 +77,7 @@ class MixingTool(Tool):
         box.addLayout(layout)
         box.addWidget(self.crossbreed_button)
         box.addWidget(self.grid)
-        self.shortcuts = [("Ctrl+K", self.crossbreed)]
+        self.shortcuts = [("Ctrl+K", self.crossbreed, "Crossbreed the point with a bookmark")]
         self.seed.valueChanged.connect(lambda seed: self.set_b(self._seed_latent(seed), f"B: seed {seed}"))
         self.take_button.clicked.connect(lambda: self.set_b(self.context.look().latent, "B: the current point"))
         self.range_choice.activated.connect(self._on_range_chosen)

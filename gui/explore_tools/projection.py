@@ -48,7 +48,7 @@ class ProjectionTool(Tool):
         box.addWidget(self.training_button)
         self._control = None  # the Control of the projection under way
         self._picks = np.random.default_rng()
-        self.shortcuts = [("Esc", self.cancel)]
+        self.shortcuts = [("Esc", self.cancel, "Stop finding a picture's closest point")]
         self.cancel_button.clicked.connect(self.cancel)
         self.training_button.clicked.connect(self.project_training_image)
         self._show_result(None)

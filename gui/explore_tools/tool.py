@@ -81,7 +81,7 @@ class Tool(QObject):
         self.context = context
         self.widget: QWidget | None = None  # set by the subclass: what the room places
         self.below: QWidget | None = None  # optional second widget under the canvas (the interpolation path)
-        self.shortcuts: list[tuple[str, Callable]] = []  # (keys, slot) the room binds while it is shown
+        self.shortcuts: list[tuple[str, Callable, str]] = []  # (keys, slot, what it does) the room binds
 
     def applies_to(self, info) -> bool:
         """Whether the tool is shown for this model (its capabilities)."""

@@ -6,9 +6,10 @@ the room renders the thumbnails and saves the list (api.save_bookmarks). Nothing
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from .. import shortcuts
 from .strip import ImageStrip
 
 
@@ -38,9 +39,8 @@ class BookmarkPanel(QWidget):
         self.interpolate_button = QPushButton("Interpolate")
         self.interpolate_button.setToolTip("Make a looping path through the selected bookmarks, in list order")
         self.interpolate_button.clicked.connect(self._on_interpolate)
-        delete_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.strip)
-        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete_key.activated.connect(self._on_delete)
+        shortcuts.bind(QKeySequence.StandardKey.Delete, self.strip, self._on_delete,
+                       "Delete the selected bookmarks (in the bookmark list)", Qt.ShortcutContext.WidgetShortcut)
         buttons = QHBoxLayout()
         for button in (self.add_button, self.delete_button, self.interpolate_button):
             buttons.addWidget(button)

@@ -6,9 +6,10 @@ reported (`file_dropped`); the room decides what it means. With no image it show
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from .. import shortcuts
 from ..drops import dropped_paths
 from ..imaging import checkerboard
 
@@ -32,11 +33,11 @@ class Canvas(QWidget):
         self._smooth = False
         self._message = ""
         self._zoom_text = ""
-        for keys, slot in ((QKeySequence.StandardKey.ZoomIn, self.zoom_in), ("=", self.zoom_in),
-                           (QKeySequence.StandardKey.ZoomOut, self.zoom_out), ("0", self.fit)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        for keys, slot, what in ((QKeySequence.StandardKey.ZoomIn, self.zoom_in, "Zoom in"),
+                                 ("=", self.zoom_in, "Zoom in"),
+                                 (QKeySequence.StandardKey.ZoomOut, self.zoom_out, "Zoom out"),
+                                 ("0", self.fit, "Fit the image to the canvas")):
+            shortcuts.bind(keys, self, slot, what, Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # --- what is shown ---------------------------------------------------------------------------------------
     def set_image(self, image: QImage) -> None:

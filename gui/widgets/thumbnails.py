@@ -13,6 +13,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
+from .. import shortcuts
 from ..imaging import on_checkerboard, to_qimage
 
 THUMB_PX = 72  # shown size of a thumbnail; small images are scaled up with nearest pixels so they stay crisp
@@ -103,13 +104,13 @@ class ThumbnailGrid(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setToolTip("Your images. Select some and press Delete to remove them from the dataset.")
+        for keys in (QKeySequence.StandardKey.Delete, Qt.Key.Key_Backspace):
+            shortcuts.bind(keys, self, self._delete_selected, "Remove the selected images (in the image grid)",
+                           Qt.ShortcutContext.WidgetShortcut)
 
     def selected_hashes(self) -> list[str]:
         return [index.data(ThumbnailModel.HashRole) for index in self.selectionModel().selectedIndexes()]
 
-    def keyPressEvent(self, event) -> None:
-        if event.matches(QKeySequence.StandardKey.Delete) or event.key() == Qt.Key.Key_Backspace:
-            if self.selectionModel().hasSelection():
-                self.delete_requested.emit()
-                return
-        super().keyPressEvent(event)
+    def _delete_selected(self) -> None:
+        if self.selectionModel().hasSelection():
+            self.delete_requested.emit()

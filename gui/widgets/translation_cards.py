@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtGui import QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
+from .. import shortcuts
 from ..imaging import placeholder
 from .thumbnails import crisp_pixmap
 
@@ -30,9 +31,8 @@ class CardList(QListWidget):
         self.setSpacing(2)
         self.setToolTip("Each picture beside its translation; the selected one is in the wipe. Delete takes it off "
                         "the list")
-        remove = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self)
-        remove.setContext(Qt.ShortcutContext.WidgetShortcut)
-        remove.activated.connect(self.remove_requested)
+        shortcuts.bind(QKeySequence.StandardKey.Delete, self, self.remove_requested,
+                       "Take the selected picture off the list (in the list)", Qt.ShortcutContext.WidgetShortcut)
 
     def add_card(self, card_id: int, name: str, tooltip: str) -> None:
         item = self._items[card_id] = QListWidgetItem(name)

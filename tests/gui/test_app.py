@@ -206,3 +206,27 @@ def test_garbage_is_collected_on_the_gui_thread_when_python_would_collect_it(qap
     finally:
         gc.callbacks.remove(probe)
     assert len(freed) == 1 and freed[0] >= gc.get_threshold()[0]
+
+
+def test_the_shortcut_sheet_lists_every_shortcut_of_every_room_by_what_it_does(qtbot, window):
+    from PySide6.QtGui import QShortcut
+
+    with qtbot.waitSignal(window.engine_ready, timeout=60_000):
+        window.start_engine()
+    window.show_room(3)  # the Explore room is built when first shown
+    help_menu = window.menuBar().actions()[-1].menu()
+    sheet_action = next(action for action in help_menu.actions() if "Keyboard" in action.text())
+    assert sheet_action.shortcut().toString() == "F1"
+    sheet = window.show_shortcuts()
+    qtbot.addWidget(sheet)
+    rows = sheet.rows()
+    for row in (("Everywhere", "Ctrl+N", "New project"), ("Everywhere", "Ctrl+2", "Go to the Train room"),
+                ("Dataset", "Del", "Remove the selected images (in the image grid)"),
+                ("Train", "Ctrl+Return", "Start a new run with these settings"),
+                ("Explore", "Ctrl+B", "Bookmark the current point"), ("Explore", "R", "A new random seed"),
+                ("Explore, for a model that translates pictures", "Ctrl+T", "Translate picture files")):
+        assert row in rows, row
+    # Ctrl+E exports the canvas's PNG in Explore and the translations in the Translate view: each in its own group
+    assert [what for group, keys, what in rows if keys == "Ctrl+E" and group == "Explore"] == [
+        "Export the image as a PNG with its point"]
+    assert all(shortcut.whatsThis() for shortcut in window.findChildren(QShortcut))  # none left unnamed
