@@ -10,7 +10,8 @@ import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QAbstractButton, QDialog, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractButton, QDialog, QDialogButtonBox, QMenu, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
 NATIVE = QKeySequence.SequenceFormat.NativeText
 
@@ -80,8 +81,11 @@ class ShortcutSheet(QDialog):
                 QTreeWidgetItem(heading, [keys, what]).setToolTip(1, what)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tree)
+        layout.addWidget(close)
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(group, keys, what) of every line shown."""
