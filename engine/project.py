@@ -63,6 +63,10 @@ class Project:
         return self.root / "runs"
 
     @property
+    def exports_dir(self) -> Path:  # where the app offers to save exports first
+        return self.root / "exports"
+
+    @property
     def bookmarks_path(self) -> Path:
         return self.root / "bookmarks.json"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from . import explore_jobs
+from .settings import export_folder
 from .workers import run_task
 
 
@@ -22,13 +23,10 @@ class KeepingMixin:
         path, _ = QFileDialog.getSaveFileName(parent, caption, start, pattern)
         return path or None
 
-    def _export_folder(self) -> Path:
-        return self._project.root / "exports" if self._project is not None else Path.home()
-
     def export(self, caption: str, name: str, pattern: str, path: str | None, what: str, job) -> None:
         """Ask where (unless `path` is given), then run `job(path)` off the GUI thread and say how it went."""
         if path is None:
-            path = self.ask_save_path(self, caption, str(self._export_folder() / name), pattern)
+            path = self.ask_save_path(self, caption, str(export_folder(self._project) / name), pattern)
             if path is None:
                 return
         self.status.emit(f"Exporting {Path(path).name}{f' ({what})' if what else ''}…")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+from .settings import export_folder
 from .workers import run_task
 
 
@@ -40,7 +41,7 @@ def export(window, kind: str, path: str | None = None, licence: str | None = Non
         return
     suffix, pattern = (".safetensors", "Model files (*.safetensors)") if kind == "model" else \
         (".onnx", "ONNX files (*.onnx)")
-    folder = window.project.root / "exports" if window.project is not None else Path.home()
+    folder = export_folder(window.project)
     if path is None:
         path = ask_path(window, f"Export {'model' if kind == 'model' else 'ONNX'}", str(folder / f"model{suffix}"),
                         pattern)

@@ -70,6 +70,18 @@ def remember_pictures_folder(chosen: list[str]) -> list[str]:
     return chosen
 
 
+def export_folder(project) -> Path:
+    """Where an export dialog opens: the project's exports folder, made on first use (a dialog pointed at a missing
+    folder opens in the one the app was launched from), else home."""
+    if project is None:
+        return Path.home()
+    try:
+        project.exports_dir.mkdir(exist_ok=True)
+        return project.exports_dir
+    except OSError:  # a read-only project: the dialog says so when the artist saves
+        return project.root if project.root.is_dir() else Path.home()
+
+
 def projects_home() -> Path:
     """Where new projects go unless the artist picks a folder: Documents/Latent Studio."""
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)

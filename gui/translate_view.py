@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, Q
 
 from . import explore_jobs, imaging, shortcuts
 from .drops import dropped_paths
-from .settings import pictures_folder, remember_pictures_folder
+from .settings import export_folder, pictures_folder, remember_pictures_folder
 from .widgets.translation_cards import CardList
 from .widgets.wipe import Wipe
 from .workers import run_task
@@ -270,7 +270,7 @@ class TranslateView(QWidget):
             self._context.notify("Add pictures to translate first")
             return
         project = self._context.project()
-        folder = folder or self.ask_folder(self, str(project.root / "exports") if project is not None else "")
+        folder = folder or self.ask_folder(self, str(export_folder(project)))
         if folder is None:
             return
         model_path, snapshot, _ = self._context.model_source()

@@ -159,7 +159,8 @@ def test_file_menu_exports_the_model_and_its_onnx(qtbot, api, window, digits_pro
         window.start_engine()
     window.open_project(str(digits_project.root))
     qtbot.waitUntil(lambda: window.project is not None, timeout=20_000)
-    monkeypatch.setattr(model_exports, "ask_path", lambda parent, caption, start, pattern:
+    starts = []
+    monkeypatch.setattr(model_exports, "ask_path", lambda parent, caption, start, pattern: starts.append(start) or
                         str(tmp_path / ("digits.onnx" if "ONNX" in caption else "digits.safetensors")))
     monkeypatch.setattr(model_exports, "ask_licence", lambda parent: "CC0-1.0")
     actions = {action.text().replace("&", ""): action for action in window.menuBar().actions()[0].menu().actions()}
@@ -168,6 +169,10 @@ def test_file_menu_exports_the_model_and_its_onnx(qtbot, api, window, digits_pro
         qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved"), timeout=60_000)
         assert (tmp_path / name).is_file()
         window.statusBar().clearMessage()
+    # the dialog opened in the project's exports folder, made for it (pointed at a missing folder, Qt's dialog opens
+    # in the folder the app was launched from)
+    assert [Path(start).parent for start in starts] == [digits_project.exports_dir] * 2
+    assert digits_project.exports_dir.is_dir()
     from engine import files
 
     _, header = files.load_tensors(tmp_path / "digits.safetensors")
