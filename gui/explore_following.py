@@ -73,7 +73,8 @@ class FollowingMixin:
     def open_model_file(self, path: str | None = None) -> None:
         """Explore a model of the artist's choice (a checkpoint, a run, a model file); training is not followed."""
         if path is None:
-            start = str(self._project.runs_dir) if self._project is not None else str(Path.home())
+            runs = self._project.runs_dir if self._project is not None else None
+            start = str(runs if runs is not None and runs.is_dir() else Path.home())  # not the launch folder
             path = self.ask_model_path(self, start)
             if path is None:
                 return
