@@ -31,7 +31,7 @@ from .project import DatasetSettings, Project
 from .projection import Projection, load_images, project
 from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
 from .train_config import TrainConfig, suggest_config
-from .run_folder import family_of, resume_step, sample_grids, saved_models
+from .run_folder import family_of, resume_step, run_history, sample_grids, saved_models
 from .run_queue import KeepAwake, RunQueue
 from .training import Trainer, resumable_run, train
 from .translate import MAX_SIDE as TRANSLATE_MAX_SIDE, Translated, pictures_in, translate_files
@@ -44,7 +44,8 @@ __all__ = [
     "export_animation", "export_png", "label_count",
     "families", "fit_directions", "generate", "ingest", "interpolate", "latents_for_seed", "leave_a_core_for_the_ui",
     "load_bookmarks", "load_dataset", "manifest", "measure_speed", "open_model", "preview_augmentations",
-    "read_png_latent", "read_report", "reconstruct", "remove_images", "resumable_run", "resume_step", "sample_grids",
+    "read_png_latent", "read_report", "reconstruct", "remove_images", "resumable_run", "resume_step", "run_history",
+    "sample_grids",
     "save_bookmarks", "slerp",
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",

@@ -109,6 +109,23 @@ def append_jsonl(path: Path, obj: Any) -> None:
         os.close(fd)
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The rows of a JSON-lines file, skipping any line that does not parse (a log is appended to, not renamed);
+    [] when there is no file."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
 def save_npy(path: Path, array: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:

@@ -16,7 +16,6 @@ it; what cannot be found is null, never a guess presented as fact.
 from __future__ import annotations
 
 import datetime
-import json
 from pathlib import Path
 
 from . import checkpoints, files
@@ -119,14 +118,8 @@ def _seconds_from_log(log: Path, record: dict) -> float | None:
     """Training time up to the checkpoint's step, summed from the log: each loss line records the images per second
     since the one before, so steps x batch / rate is the time between them. A line whose step goes back (a resume
     after a crash) adds nothing; a rollback line says where training went back to."""
-    if not log.is_file():
-        return None
     batch, last, total, step = record.get("config", {}).get("batch", 0), 0, 0.0, record.get("step", 0)
-    for line in log.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
+    for row in files.read_jsonl(log):
         if "to_step" in row:
             last = row["to_step"]
         elif row.get("images_per_s") and "step" in row:

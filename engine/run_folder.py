@@ -71,6 +71,31 @@ def sample_grids(run: Path) -> list[tuple[int, Path]]:
     return [(int(step), path) for step, path in named if step.isdigit()]
 
 
+LOG_FIELDS = {"step", "images_per_s", "lr"}  # a loss line's fields that are not losses
+
+
+def run_history(run: Path) -> dict:
+    """What a finished or interrupted run reported, read back from its folder for showing again: "losses" as
+    (step, {name: value}), "quality" as (step, KID, share of copies), "notes" (the warnings it logged) as
+    (step, text, level), and "checkpoints" as (step, path, best), each oldest first. A resumed run's log repeats
+    the steps after its checkpoint; the lines written last win."""
+    losses, quality, notes = {}, {}, []
+    for row in files.read_jsonl(Path(run) / "log.jsonl"):
+        step = row.get("step")
+        if not isinstance(step, int):
+            continue
+        if "kid" in row:
+            quality[step] = (step, row["kid"], row.get("copies"))
+        elif "message" in row:
+            notes.append((step, row["message"], row.get("level", "info")))
+        elif "images_per_s" in row:
+            losses[step] = (step, {k: v for k, v in row.items() if k not in LOG_FIELDS})
+    best = checkpoints.best(Path(run))
+    saved = [(checkpoints.step_of(path), path, path == best) for path in checkpoints.complete(Path(run))]
+    return {"losses": sorted(losses.values(), key=lambda r: r[0]), "quality": sorted(quality.values()),
+            "notes": notes, "checkpoints": sorted(saved, key=lambda r: r[0])}
+
+
 class RunFolder:
     def __init__(self, path: Path, writes: bool):
         self.path = Path(path)

@@ -400,7 +400,7 @@ class Trainer:
             self.folder.note({"step": self.step_count, "event": "early_stop", "best_step": self.best.step,
                               "best_quality": self.best.quality})
             self._say(f"stopping early: the {self._measure_name()} has not improved for {patience} checkpoints "
-                      f"(best {self.best.quality:.4g} at step {self.best.step}, whose checkpoint is kept)")
+                      f"(best {self.best.quality:.4g} at step {self.best.step}, whose checkpoint is kept)", record=True)
         return stop
 
     # --- reports ----------------------------------------------------------------------------------------------

@@ -198,7 +198,8 @@ class TrainRoom(QWidget):
             return {"stats": stats, "config": config, "device": api.device_info(), "resumable": resumable, "base": base,
                     "resumable_family": api.family_of(resumable) if resumable is not None else None,
                     "resume_step": api.resume_step(resumable) if resumable is not None else None,
-                    "newest_run": runs[-1].name if runs else "", "grids": api.sample_grids(runs[-1]) if runs else []}
+                    "newest_run": runs[-1].name if runs else "", "grids": api.sample_grids(runs[-1]) if runs else [],
+                    "history": api.run_history(runs[-1]) if runs else None}
 
         run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
                  on_failed=lambda text: self.notify.emit(text, "error"), owner=self)
@@ -330,7 +331,7 @@ class TrainRoom(QWidget):
             self.speed_label.setText("Add images in the Dataset room first" if self.project is not None else
                                      "Open or create a project first")
         if facts["grids"] and not self.is_training() and not self.samples.count():
-            self.live.show_earlier(facts["newest_run"], facts["grids"])
+            self.live.show_earlier(facts["newest_run"], facts["grids"], facts["history"])
         resumable = facts["resumable"]
         self.banner_label.setText(_interrupted(resumable.name, facts["resume_step"]) if resumable else "")
         self.banner.setVisible(resumable is not None and not self.is_training())

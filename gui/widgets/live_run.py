@@ -41,9 +41,11 @@ class LiveRun(QSplitter):
         self.state_label.clear()
         self.progress.reset()
 
-    def show_earlier(self, run_name: str, grids: list) -> None:
-        """The samples a run saved before this window opened (api.sample_grids), until a new run starts."""
+    def show_earlier(self, run_name: str, grids: list, history: dict) -> None:
+        """What a run saved before this window opened, until a new run starts: its samples (api.sample_grids) and
+        its reports (api.run_history)."""
         self.samples.set_history(grids)
+        self.reports.show_history(history)
         self.state_label.setText(f"Samples of {run_name}, the newest run, up to step {grids[-1][0]:,}")
 
     def show_started(self, event) -> None:

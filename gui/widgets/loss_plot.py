@@ -111,5 +111,6 @@ class LossPlot(QWidget):
         painter.drawText(QRectF(0, plot.bottom() - 8, MARGIN_LEFT - 4, 16), align_right, f"{low:.2g}")
         painter.drawText(QRectF(plot.left(), plot.bottom() + 2, 100, 16), Qt.AlignmentFlag.AlignLeft,
                          f"step {first}")
-        painter.drawText(QRectF(plot.right() - 100, plot.bottom() + 2, 100, 16), Qt.AlignmentFlag.AlignRight,
-                         f"step {last}")
+        if last != first:  # one point has one step
+            painter.drawText(QRectF(plot.right() - 100, plot.bottom() + 2, 100, 16), Qt.AlignmentFlag.AlignRight,
+                             f"step {last}")

@@ -42,8 +42,8 @@ class RunReports(QWidget):
         column.addWidget(self.notes_box, 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(_boxed("Losses", self.loss_plot), 3)
-        layout.addWidget(self.quality_box, 2)
+        layout.addWidget(_boxed("Losses", self.loss_plot), 1)
+        layout.addWidget(self.quality_box, 1)  # as wide as the losses: its figures need the room more
         layout.addWidget(lists)
         self.clear()
 
@@ -57,6 +57,18 @@ class RunReports(QWidget):
         self.checkpoints.clear()
         self.notes.clear()
         self.notes_box.hide()
+
+    def show_history(self, history: dict) -> None:
+        """An earlier run's reports, read back from its folder (api.run_history)."""
+        self.clear()
+        for step, losses in history["losses"]:
+            self.add_losses(step, losses)
+        for step, kid, copies in history["quality"]:
+            self.add_quality(step, kid, copies)
+        for step, path, best in history["checkpoints"]:
+            self.add_checkpoint(step, path, best)
+        for step, text, level in history["notes"]:
+            self.add_note(step, text, level)
 
     def add_losses(self, step: int, losses: dict) -> None:
         self.loss_plot.add(step, losses)

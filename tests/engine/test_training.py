@@ -97,6 +97,12 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path, sm
     again = cli("train", "--project", str(project.root), "--steps", str(last + 5), "--device", "cpu")
     assert again.returncode == 0, again.stderr
     assert f"resuming {run.name} from step {last}" in again.stdout
+    with (run / "log.jsonl").open("a") as log:
+        log.write('{"step": 99999, "d": 1.')  # a line cut off mid-write
+    history = api.run_history(run)  # what the Train room shows of the run when the project opens again
+    steps = [step for step, _losses in history["losses"]]
+    assert steps == sorted(set(steps)) and 0 < steps[-1] <= last + 5  # steps the resumed run repeated, once
+    assert history["checkpoints"][-1][:2] == (last + 5, checkpoints.latest(run))
 
 
 def test_a_run_that_died_before_its_first_checkpoint_is_offered_from_its_start(tmp_path, small_digits_dir):

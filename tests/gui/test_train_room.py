@@ -97,6 +97,19 @@ def test_the_room_shows_sample_quality_and_why_a_run_stopped_early(qtbot, room, 
     assert re.match(r"-?\d+\.\d{4} at step 16, the best", quality), quality
     assert re.search(r"\d+% of the samples copy a training image", room.reports.quality_label.text())
 
+    # opened again later, the room shows what the run reported, read back from its folder
+    reopened = TrainRoom()
+    qtbot.addWidget(reopened)
+    reopened.set_api(room.api)
+    reopened.set_project(room.project)
+    again = reopened.reports
+    qtbot.waitUntil(lambda: again.quality_plot.point_count() == 4, timeout=20_000)
+    assert again.quality_label.text() == quality
+    assert again.loss_plot.point_count() == room.reports.loss_plot.point_count() > 0
+    assert again.notes.item(0).text() == note
+    kept = [again.checkpoints.item(i).text() for i in range(again.checkpoints.count())]
+    assert kept[0] == "step 16" and "step 8  ★ best" in kept  # newest first, the best marked
+
 
 def test_start_cancels_a_speed_measurement_under_way(qtbot, room, tiny_config):
     room.set_config(tiny_config(room.config(), steps=10))
