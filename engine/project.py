@@ -7,6 +7,7 @@
       dataset/report.json     every rejected file with its reason, and the last ingest's counts
       runs/0001-dcgan-32/     config.json, log.jsonl, checkpoints/, samples/
       bookmarks.json          saved latent points
+      exports/                where the app offers to save PNGs, loops, models and translations first
 """
 from __future__ import annotations
 

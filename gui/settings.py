@@ -63,10 +63,10 @@ def pictures_folder() -> str:
 
 
 def remember_pictures_folder(chosen: list[str]) -> list[str]:
-    """Note where the chosen pictures (or folder) came from for the next dialog; returns `chosen` unchanged."""
+    """Note the folder the chosen pictures (or folder of pictures) are in, for the next dialog to open there;
+    returns `chosen` unchanged."""
     if chosen:
-        path = Path(chosen[0])
-        remember({"last_pictures_folder": str(path if path.is_dir() else path.parent)})
+        remember({"last_pictures_folder": str(Path(chosen[0]).parent)})
     return chosen
 
 
