@@ -128,7 +128,7 @@ def test_closing_during_training_asks_then_stops_with_a_checkpoint(qtbot, window
 
 def test_the_demo_opens_with_its_model_every_room_fits_a_laptop_screen_and_the_theme_sticks(
         qtbot, api, window, tmp_path, monkeypatch):
-    monkeypatch.setattr("gui.app.demo_target", lambda: tmp_path / "Demo")
+    monkeypatch.setattr("gui.window_projects.demo_target", lambda: tmp_path / "Demo")
     apply_theme("dark")  # as the app starts: the theme's padding decides how wide the rooms are
     window.show()
     assert not window.start_page.demo_button.isEnabled()  # nothing to open before the engine is there

@@ -140,11 +140,11 @@ def test_a_new_project_is_named_in_its_dialog_and_made_where_the_dialog_says(qtb
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-    from gui import app as app_module
+    from gui import window_projects
     from gui.new_project_dialog import NewProjectDialog
 
     home = tmp_path / "Documents" / "Latent Studio"  # not there yet, as on a first run
-    monkeypatch.setattr(app_module, "projects_home", lambda: home)
+    monkeypatch.setattr(window_projects, "projects_home", lambda: home)
     seen = {}
 
     def answer():
