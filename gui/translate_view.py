@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, Q
                                QVBoxLayout, QWidget)
 
 from . import explore_jobs, imaging, shortcuts
-from .drops import dropped_paths
+from .drops import TakesDrops
 from .settings import export_folder, pictures_folder, remember_pictures_folder
 from .widgets.translation_cards import CardList
 from .widgets.wipe import Wipe
@@ -61,7 +61,7 @@ class Card:
     direction: str = ""
 
 
-class TranslateView(QWidget):
+class TranslateView(TakesDrops, QWidget):
     name = "translate"  # the work it asks of the render thread goes under this name
     translated = Signal(int)  # a card's translation is on screen (its id)
     exported = Signal(object)  # api.Translated of an export
@@ -293,18 +293,11 @@ class TranslateView(QWidget):
         return list(self._refused)
 
     # --- drops ---------------------------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if self._info is not None and dropped_paths(event):
-            event.acceptProposedAction()
+    def takes_drops(self) -> bool:  # drops.TakesDrops: pictures to translate, once a model is open
+        return self._info is not None
 
-    def dragMoveEvent(self, event) -> None:
-        event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = dropped_paths(event)
-        if paths:
-            event.acceptProposedAction()
-            self.add_files(paths)
+    def paths_dropped(self, paths: list[str]) -> None:
+        self.add_files(paths)
 
     # --- cards ---------------------------------------------------------------------------------------------
     def _on_found(self, found: tuple) -> None:

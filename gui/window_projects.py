@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from . import questions
-from .drops import dropped_paths
+from .drops import TakesDrops
 from .new_project_dialog import NewProjectDialog
 from .settings import APPLICATION, demo_target, projects_home, settings, string_list, unique_folder
 from .workers import run_task
@@ -19,7 +19,7 @@ from .workers import run_task
 MAX_RECENT = 10
 
 
-class ProjectsMixin:
+class ProjectsMixin(TakesDrops):
     # --- projects ---------------------------------------------------------------------------------------------------
     def new_project(self) -> None:
         folder = NewProjectDialog.ask(self, projects_home())
@@ -87,18 +87,8 @@ class ProjectsMixin:
         self.recent_menu.setEnabled(bool(recent))
 
     # --- drops ------------------------------------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if dropped_paths(event):
-            event.acceptProposedAction()
-
-    def dragMoveEvent(self, event) -> None:
-        event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = dropped_paths(event)
-        if paths:
-            event.acceptProposedAction()
-            self.add_images(paths)
+    def paths_dropped(self, paths: list[str]) -> None:  # anywhere on the window (drops.TakesDrops)
+        self.add_images(paths)
 
     def add_images(self, paths: list[str]) -> None:
         """Folders, images or zips into the Dataset room; a dropped project folder is opened instead."""

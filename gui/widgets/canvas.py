@@ -10,13 +10,13 @@ from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .. import shortcuts
-from ..drops import dropped_paths
+from ..drops import TakesDrops
 from ..imaging import checkerboard
 
 ZOOM_STEPS = (0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 
 
-class Canvas(QWidget):
+class Canvas(TakesDrops, QWidget):
     file_dropped = Signal(str)  # a local file path dropped onto the canvas
     zoom_changed = Signal(str)  # "400 %" or "Fit · 375 %", for a label next to the zoom buttons
 
@@ -128,17 +128,6 @@ class Canvas(QWidget):
             self.zoom_out()
         event.accept()
 
-    def dragEnterEvent(self, event) -> None:
-        if dropped_paths(event):
-            event.acceptProposedAction()
-
-    def dragMoveEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = dropped_paths(event)
-        if paths:
-            event.acceptProposedAction()
-            self.file_dropped.emit(paths[0])
+    def paths_dropped(self, paths: list[str]) -> None:  # drops.TakesDrops
+        self.file_dropped.emit(paths[0])
 
