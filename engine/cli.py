@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                      "sub-folders and dcgan for others")
     q.add_argument("--size", type=int, help="training resolution; default: the project's")
     q.add_argument("--steps", type=int, help="total steps to train to; default: the preset's")
-    q.add_argument("--minutes", type=float, help="stop after this many minutes (a checkpoint is written)")
+    q.add_argument("--minutes", type=float, help="train for this many minutes: the whole schedule fits them and "
+                   "the steps follow this machine's speed; with --steps, stop at whichever comes first")
     q.add_argument("--batch", type=int)
     q.add_argument("--lr", type=float)
     q.add_argument("--checkpoint-every", type=int)
