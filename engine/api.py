@@ -29,7 +29,8 @@ from .models import (Capability, FamilyInfo, InputKind, Look, Output, default_fa
 from .onnx_export import OnnxExport, export_onnx
 from .project import DatasetSettings, Project
 from .projection import Projection, load_images, project
-from .sampling import interpolate, latents_for_seed, slerp, truncate, variations
+from .sampling import (GRID_COLUMNS, GRID_ROWS, interpolate, latents_for_seed, progress_point, slerp, truncate,
+                       variations)
 from .train_config import TrainConfig, suggest_config
 from .run_folder import family_of, resume_step, run_history, sample_grids, saved_models
 from .run_queue import KeepAwake, RunQueue
@@ -46,7 +47,7 @@ __all__ = [
     "load_bookmarks", "load_dataset", "manifest", "measure_speed", "open_model", "preview_augmentations",
     "read_png_latent", "read_report", "reconstruct", "remove_images", "resumable_run", "resume_step", "run_history",
     "sample_grids",
-    "save_bookmarks", "slerp",
+    "save_bookmarks", "slerp", "GRID_COLUMNS", "GRID_ROWS", "progress_point",
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",
     "QualityMeasured", "default_family", "Paused", "WriteFailed", "Capability", "InputKind", "Output",

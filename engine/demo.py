@@ -25,9 +25,8 @@ from .dataset import ingest
 from .events import Message
 from .models import get_family
 from .project import Project
-from .sampling import grid
+from .sampling import GRID_COLUMNS, GRID_ROWS, SAMPLE_SEED, grid
 from .train_config import TrainConfig
-from .training import GRID_COLUMNS, GRID_ROWS, SAMPLE_SEED
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo"
 DEMO_IMAGES = DEMO_DIR / "images"

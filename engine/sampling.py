@@ -1,4 +1,5 @@
-"""Latents: from seeds, truncated, interpolated (slerp), varied; and image grids. Plain NumPy in and out.
+"""Latents: from seeds, truncated, interpolated (slerp), varied; the points of a run's progress grid; and image
+grids. Plain NumPy in and out.
 
 A seed always maps to the same latent (NumPy's PCG64), so a PNG that records its seed can be made again anywhere.
 """
@@ -6,11 +7,24 @@ from __future__ import annotations
 
 import numpy as np
 
+SAMPLE_SEED = 1234  # the fixed seed of a run's progress grid: the same points at every snapshot
+GRID_ROWS = GRID_COLUMNS = 6  # the progress grid; a conditional model shows one label per row
+
 
 def latents_for_seed(seed: int, dim: int, count: int = 1, truncation: float = 1.0) -> np.ndarray:
     """`count` latents drawn from N(0, I) by `seed`, pulled towards the mean by `truncation` (1 = none)."""
     z = np.random.default_rng(seed).standard_normal((count, dim)).astype(np.float32)
     return truncate(z, truncation)
+
+
+def progress_point(index: int, latent_dim: int, num_classes: int = 0) -> tuple[np.ndarray, int | None]:
+    """The latent and the label of picture `index` (row by row) of a run's progress grid, as the families' inputs
+    make the grid (models.family.Inputs.grid): the point to explore that picture."""
+    count = GRID_ROWS * GRID_COLUMNS
+    if not 0 <= index < count:
+        raise IndexError(f"the progress grid has {count} pictures, not {index + 1}")
+    label = (index // GRID_COLUMNS) % num_classes if num_classes else None
+    return latents_for_seed(SAMPLE_SEED, latent_dim, count)[index], label
 
 
 def truncate(z: np.ndarray, truncation: float) -> np.ndarray:

@@ -33,16 +33,13 @@ from .models.base import plain
 from .project import Project
 from .run_folder import RunFolder, resumable_run, run_to_resume
 from .sample_quality import CopyShare, KidMeter
-from .sampling import grid
+from .sampling import GRID_COLUMNS, GRID_ROWS, SAMPLE_SEED, grid
 from .pixels import to_uint8
 from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
 from .train_config import TrainConfig, for_project
 from .training_data import TrainingData
 
-__all__ = ["Trainer", "train", "resumable_run", "SAMPLE_SEED"]
-
-SAMPLE_SEED = 1234  # the fixed seed of the progress grid's inputs
-GRID_ROWS = GRID_COLUMNS = 6  # the progress grid; a conditional model shows one label per row
+__all__ = ["Trainer", "train", "resumable_run"]
 
 
 class Trainer:

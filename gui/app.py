@@ -86,6 +86,7 @@ class MainWindow(ProjectsMixin, QMainWindow):
             room.notify.connect(self.notify)
         self.dataset_room.dataset_changed.connect(self.train_room.prepare)
         self.dataset_room.sources_chosen.connect(self.add_images)
+        self.train_room.explore_picture.connect(self.explore_picture)
         self.start_page.new_requested.connect(self.new_project)
         self.start_page.open_requested.connect(self.choose_project)
         self.start_page.project_chosen.connect(self.open_project)
@@ -252,6 +253,12 @@ class MainWindow(ProjectsMixin, QMainWindow):
         if self.project is not None:
             self._show_project_in_explore()
         self.pages.setCurrentIndex(self.sidebar.currentRow())
+
+    def explore_picture(self, index: int) -> None:
+        """A picture of the training grid, clicked in the Train room, shown in the Explore room (built if need be)."""
+        self.go_to("Explore")
+        if hasattr(self.explore_room, "explore_grid_picture"):  # not the placeholder: the engine is there
+            self.explore_room.explore_grid_picture(index)
 
     def _show_project_in_explore(self) -> None:
         if hasattr(self.explore_room, "set_project"):  # the placeholder page has no project

@@ -1,6 +1,7 @@
 """The Explore room follows training: it shows the newest weights of whichever run is training, the run it opened
 or a new one, and stops following when the artist opens a model of their choice ("Follow training" turns it back
-on). Before it leaves a point that is not bookmarked for another run's model, it asks.
+on). Before it leaves a point that is not bookmarked for another run's model, it asks. A picture of the training's
+progress grid clicked in the Train room is explored here too.
 
 A mixin of ExploreRoom, like KeepingMixin: it reads the room's model info and calls its `set_model`. A run is
 known by its id, the part of a model id before the step ("<run uid>-<step>", engine.training).
@@ -23,6 +24,7 @@ class FollowingMixin:
     def _init_following(self) -> None:
         self._training_run: str | None = None  # the run the newest snapshot came from
         self._saved: list[dict] = []  # api.saved_models of the project: its runs and their checkpoints
+        self._pending_picture: int | None = None  # a grid picture clicked before a model was open
         self.follow_button.toggled.connect(self._on_follow_toggled)
         self.open_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.open_button.setMenu(QMenu(self.open_button))
@@ -112,6 +114,25 @@ class FollowingMixin:
             return True
         return questions.yes_or_no(self, "Follow training", "A new run is training. Show its model here? The current "
                                    "point is not bookmarked: bookmark it first (Ctrl+B) to keep it.")
+
+    def explore_grid_picture(self, index: int) -> None:
+        """Go to picture `index` of a run's progress grid, clicked in the Train room: the point that drew it (in the
+        model shown here, which follows training unless the artist opened another). Waits for a model to open."""
+        if self._info is None:
+            self._pending_picture = index
+            return
+        self._pending_picture = None
+        if self._info.translates:
+            self.status.emit("This model translates pictures: its grid shows translations, not points to explore")
+            return
+        from engine import api  # loaded with the room, on the engine's thread
+
+        classes = len(self._info.label_names) if self._info.can(api.Capability.LABELS) else 0
+        latent, label = api.progress_point(index, self._info.latent_dim, classes)
+        row, column = divmod(index, api.GRID_COLUMNS)
+        self.go_to(self._point.with_latent(latent, label=label), f"Picture {index + 1} of the training grid")
+        self.status.emit(f"The training grid's picture in row {row + 1}, column {column + 1}, drawn by the "
+                         f"{self._info.family} model at step {self._info.step:,}")
 
     def _on_follow_toggled(self, on: bool) -> None:
         if on:

@@ -394,6 +394,8 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         self.model_label.setText(f"{info.family} · step {info.step} · {info.size} px")
         self.status.emit(f"Exploring {info.family} model {info.id} (step {info.step}, {info.size} px)")
         self.model_ready.emit(info)
+        if self._pending_picture is not None:
+            self.explore_grid_picture(self._pending_picture)
 
     @Slot(int)
     def _on_snapshot_loaded(self, step: int) -> None:

@@ -48,6 +48,7 @@ class TrainRoom(QWidget):
     step_done = Signal(object)  # api.StepDone, after the room has shown it
     paused = Signal(int)  # the run is waiting between steps, at this step
     run_finished = Signal(object)  # api.RunFinished, or None when the run failed
+    explore_picture = Signal(int)  # a picture of the progress grid was clicked: its index, row by row
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -143,6 +144,7 @@ class TrainRoom(QWidget):
         self.live = LiveRun()
         # its widgets, by the names the room and the tests know them by
         self.samples, self.state_label, self.reports = self.live.samples, self.live.state_label, self.live.reports
+        self.samples.picture_clicked.connect(self.explore_picture)
 
         layout = QHBoxLayout(self)
         layout.addWidget(scroll)
@@ -151,6 +153,7 @@ class TrainRoom(QWidget):
     # --- what the window calls ------------------------------------------------------------------------------------
     def set_api(self, api) -> None:
         self.api = api
+        self.samples.grid_shape = (api.GRID_ROWS, api.GRID_COLUMNS)
         self._fold_settings()
         self.queue_panel.set_api(api)
         self.settings.set_demo(str(api.DEMO_MODEL) if api.demo_available() else "")
@@ -199,7 +202,8 @@ class TrainRoom(QWidget):
                     "resumable_family": api.family_of(resumable) if resumable is not None else None,
                     "resume_step": api.resume_step(resumable) if resumable is not None else None,
                     "newest_run": runs[-1].name if runs else "", "grids": api.sample_grids(runs[-1]) if runs else [],
-                    "history": api.run_history(runs[-1]) if runs else None}
+                    "history": api.run_history(runs[-1]) if runs else None,
+                    "newest_draws_points": draws_points(api, api.family_of(runs[-1]) if runs else None)}
 
         run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
                  on_failed=lambda text: self.notify.emit(text, "error"), owner=self)
@@ -235,6 +239,7 @@ class TrainRoom(QWidget):
         self.run.failed.connect(lambda text: self.notify.emit(f"Training failed: {text}", "error"))
         self.run.finished.connect(self._on_run_finished)
         self.live.clear()
+        self.samples.show_points(draws_points(self.api, config.family))
         self.banner.hide()
         self._set_state("starting")
         self.run.start()
@@ -332,6 +337,7 @@ class TrainRoom(QWidget):
                                      "Open or create a project first")
         if facts["grids"] and not self.is_training() and not self.samples.count():
             self.live.show_earlier(facts["newest_run"], facts["grids"], facts["history"])
+            self.samples.show_points(facts["newest_draws_points"])
         resumable = facts["resumable"]
         self.banner_label.setText(_interrupted(resumable.name, facts["resume_step"]) if resumable else "")
         self.banner.setVisible(resumable is not None and not self.is_training())
@@ -446,6 +452,11 @@ def _interrupted(name: str, step: int | None) -> str:
 
 def _speed_key(config) -> tuple:
     return (config.family, config.size, config.batch, config.width, config.latent_dim, config.precision)
+
+
+def draws_points(api, family: str | None) -> bool:
+    """Whether a family's progress grid shows points to explore (a family of single images), not translations."""
+    return family in {info.name for info in api.families()} and api.family_layout(family) == "images"
 
 
 def _wrapped_label(text: str = "") -> QLabel:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -48,6 +49,25 @@ def test_events_arrive_in_order_and_samples_and_checkpoints_are_written(project)
     assert (run / "samples" / "step-000010.png").is_file()
     assert len((run / "log.jsonl").read_text().splitlines()) == 4
     assert [checkpoints.step_of(p) for p in checkpoints.complete(run)] == [10, 20]
+
+
+def test_each_picture_of_the_progress_grid_is_made_again_from_its_point(project):
+    """Clicking a picture of the Train room's grid explores it: its point draws the same picture (label included)."""
+    from PIL import Image
+
+    result = api.train(project, tiny("cgan", steps=60, sample_every=60, checkpoint_every=60), new=True)
+    model = api.open_model(result.checkpoint)
+    picture = np.asarray(Image.open(api.sample_grids(result.checkpoint.parent.parent)[-1][1]))
+    side, pad = model.size, 2
+    for index in (0, 9, 35):
+        latent, label = api.progress_point(index, model.latent_dim, model.cfg.num_classes)
+        row, column = divmod(index, api.GRID_COLUMNS)
+        assert label == row % model.cfg.num_classes  # a conditional grid shows one label per row
+        top, left = pad + row * (side + pad), pad + column * (side + pad)
+        made = model.render(latent[None], [label])[0]
+        assert np.abs(made.astype(int) - picture[top:top + side, left:left + side].astype(int)).mean() < 1.0
+    other = model.render(api.progress_point(1, model.latent_dim, model.cfg.num_classes)[0][None], [0])[0]
+    assert np.abs(other.astype(int) - picture[pad:pad + side, pad:pad + side].astype(int)).mean() > 1.0
 
 
 def test_stopping_at_40_and_resuming_to_80_matches_an_uninterrupted_run_augmentation_strength_included(project):

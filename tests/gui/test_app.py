@@ -235,3 +235,31 @@ def test_the_shortcut_sheet_lists_every_shortcut_of_every_room_by_what_it_does(q
     assert [what for group, keys, what in rows if keys == "Ctrl+E" and group == "Explore"] == [
         "Export the image as a PNG with its point"]
     assert all(shortcut.whatsThis() for shortcut in window.findChildren(QShortcut))  # none left unnamed
+
+
+def test_a_picture_clicked_in_the_training_grid_opens_in_explore_at_its_point(qtbot, api, window, digits_project):
+    import numpy as np
+    from PySide6.QtCore import QPoint
+
+    api.train(digits_project, api.TrainConfig(family="dcgan", size=16, steps=4, batch=8, width=8, latent_dim=16,
+                                              precision="fp32", checkpoint_every=4, sample_every=4))
+    window.show()
+    with qtbot.waitSignal(window.engine_ready, timeout=60_000):
+        window.start_engine()
+    window.open_project(str(digits_project.root))
+    samples = window.train_room.samples
+    qtbot.waitUntil(lambda: not samples.image.pixmap().isNull(), timeout=20_000)  # the run's grid, on opening
+    assert samples.image.cursor().shape() == Qt.CursorShape.PointingHandCursor
+    shown = samples.image.pixmap()
+    left, top = (samples.image.width() - shown.width()) / 2, (samples.image.height() - shown.height()) / 2
+    cell = shown.width() / 6
+    at = QPoint(int(left + 2.5 * cell), int(top + 1.5 * cell))  # row 2, column 3
+    with qtbot.waitSignal(samples.picture_clicked) as clicked:
+        qtbot.mouseClick(samples.image, Qt.MouseButton.LeftButton, pos=at)
+    assert clicked.args == [8]
+    room = window.explore_room
+    assert window.current_room() == "Explore"
+    qtbot.waitUntil(lambda: room.current_point().latent is not None, timeout=60_000)  # once its model has opened
+    latent, _label = api.progress_point(8, 16)
+    np.testing.assert_allclose(room.current_point().latent, latent)
+    assert "row 2, column 3" in window.statusBar().currentMessage()
