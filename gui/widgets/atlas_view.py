@@ -85,6 +85,9 @@ class AtlasView(QGraphicsView):
 
     # --- mouse ---------------------------------------------------------------------------------------------
     def wheelEvent(self, event) -> None:
+        if not self.scene().items():  # an empty map has nothing to zoom: the wheel scrolls the panel it sits in
+            event.ignore()
+            return
         factor = 1.25 if event.angleDelta().y() > 0 else 0.8
         self.scale(factor, factor)
 

@@ -238,15 +238,28 @@ def vae_project(tmp_path_factory, digits_template):
 
 def test_the_atlas_maps_the_images_a_click_shows_a_frame_and_a_drawn_path_exports_its_loop(qtbot, vae_project,
                                                                                          tmp_path):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    def wheel() -> bool:
+        """Whether the map took a wheel turn (else it goes on to the panel around it)."""
+        event = QWheelEvent(QPointF(20, 20), QPointF(20, 20), QPoint(), QPoint(0, 120), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        atlas_tool.view.wheelEvent(event)
+        return event.isAccepted()
+
     room = open_room(qtbot, vae_project)
     atlas_tool = room.tool("atlas")
     try:
+        assert not wheel()  # nothing mapped yet: the wheel scrolls the tools' panel
         with qtbot.waitSignal(atlas_tool.ready, timeout=60_000) as ready:
             atlas_tool.make_button.click()
         atlas = atlas_tool.atlas()
         assert ready.args[0] == len(atlas.positions) == 300 + 256
         mosaic = atlas_tool.view.mosaic.pixmap().toImage()  # the images, painted as one picture
         assert mosaic.width() == 2048 and mosaic.pixelColor(0, 0).alpha() == 0
+        zoom = atlas_tool.view.transform().m11()
+        assert wheel() and atlas_tool.view.transform().m11() == pytest.approx(zoom * 1.25)  # a map zooms
         qtbot.waitUntil(lambda: len(atlas_tool.view.scene().items()) >= 1 + 64, timeout=WAIT)  # and the samples
         x, y = atlas.positions[10]
         with qtbot.waitSignal(room.frame_shown, timeout=WAIT):
