@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QListW
                                QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget, QStyle,
                                QWidget)
 
-from . import gui_thread_gc, model_exports, questions
+from . import gui_thread_gc, model_exports, questions, wheel_guard
 from .dataset_room import DatasetRoom
 from .engine_loader import EngineLoader
 from .settings import APPLICATION, ORGANISATION, apply_theme, remember, settings
@@ -347,6 +347,7 @@ def launch() -> tuple[QApplication, MainWindow]:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     gui_thread_gc.install(app)
+    wheel_guard.install(app)
     apply_theme(settings().value("theme", "dark"))
     window = MainWindow()
     window.show()

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, Signal, Slot
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from . import explore_layout, explore_tools, imaging, shortcuts
 from .explore_following import FollowingMixin
@@ -25,6 +25,7 @@ from .explore_layout import MAX_SEED
 from .explore_point import Point, PointCommand
 from .render import ModelInfo, RenderThread
 
+SETTLE_MS = 600  # a change made without a held button (wheel, arrow keys) joins the history once it rests this long
 
 def _api():
     from engine import api  # imported on first use: the window must not wait for torch
@@ -48,6 +49,8 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         self._info: ModelInfo | None = None
         self._snapshot = None  # the newest api.Snapshot while a run trains: exports use its weights and id
         self._point = self._committed = Point()
+        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._settle.timeout.connect(self._on_settled)
         self._sampling: dict = {}  # the temperature and top-k the render thread's model uses ({}: it has none)
         self._stamp_floor = self._shown_stamp = self.last_stamp = 0
         self._current_image = None
@@ -209,11 +212,19 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
             self.undo_stack.push(PointCommand(self._show_point, before, point, text))
 
     def move(self, point: Point) -> None:
-        """A continuous change (a drag): render it now, commit to the history when the drag ends."""
+        """A continuous change (a drag): render it now, commit to the history when the drag ends, or once it rests
+        when nothing was held (a wheel turn or an arrow key on a slider has no release)."""
         if self._info is None or point == self._point:
             return
         self._point = point
         self._request_canvas()
+        self._settle.start()
+
+    def _on_settled(self) -> None:
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # still dragging: its release commits it
+            self._settle.start()
+        else:
+            self.commit("Adjust")
 
     def commit(self, text: str) -> None:
         if self._point != self._committed:

@@ -13,12 +13,13 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QSettings, QStandardPaths, QThread, QThreadPool
 
-from gui import gui_thread_gc
+from gui import gui_thread_gc, wheel_guard
 
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, qapp):
     gui_thread_gc.install(qapp)  # as the app does: no worker thread may free a widget
+    wheel_guard.install(qapp)  # and the wheel scrolls panels, not the controls passing under the pointer
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     QStandardPaths.setTestModeEnabled(True)

@@ -213,3 +213,35 @@ def test_a_conditional_vae_draws_its_modes_in_the_class_chosen(qtbot, room, tmp_
     assert room.label_name() == "7"  # a mode click keeps the class
     modes = room.tool("modes")
     assert modes.mixture().members(room.current_latent()[None])[0] == modes.mode_components()[0]
+
+
+def test_a_wheel_turn_over_a_slider_is_left_to_the_tool_panel_and_one_on_a_focused_slider_is_undoable(
+        qtbot, room, dcgan_project):
+    """Scrolling the tools with the pointer over the truncation slider moved the point (1.00 to 0.91) and left
+    nothing to undo; now the turn is left to the panel, and a slider that has the focus takes it as one undoable
+    step."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication, QScrollArea, QSlider
+
+    room.set_model(str(dcgan_project.runs()[-1]))
+    qtbot.waitUntil(lambda: room.model_info() is not None, timeout=WAIT)
+    slider = room.truncation.findChild(QSlider)
+    assert any(area.isAncestorOf(slider) for area in room.findChildren(QScrollArea))  # in the scrolled tools
+
+    def turn() -> bool:
+        """A wheel turn on the slider; whether something took it. (Qt hands a turn nobody took to the parents only
+        when it comes from the system, so the panel's scrolling itself is seen under Xvfb, not here.)"""
+        centre = QPointF(slider.rect().center())
+        event = QWheelEvent(centre, slider.mapToGlobal(centre), QPoint(), QPoint(0, -120), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(slider, event)
+        return event.isAccepted()
+
+    assert not turn() and room.truncation.value() == 1.0  # left for the panel to scroll
+    slider.setFocus()
+    qtbot.waitUntil(slider.hasFocus, timeout=WAIT)
+    assert turn() and room.truncation.value() < 1.0
+    qtbot.waitUntil(room.undo_stack.canUndo, timeout=WAIT)  # once the turn rests
+    room.undo_stack.undo()
+    assert room.current_point().truncation == 1.0 and room.truncation.value() == 1.0

@@ -1,0 +1,40 @@
+"""The mouse wheel scrolls a panel, not the control that passes under the pointer.
+
+In a scrolled panel (the Explore room's tools, the Train room's settings) a wheel turn meant to scroll moved
+whichever slider, spin box or list was under the pointer: the truncation went from 1.00 to 0.91 on the way down.
+Such a control takes the wheel only once it has the focus (a click, or Tab); until then the turn goes on to the
+panel. Installed once on the application (`install`), like gui_thread_gc; scroll bars keep their wheel.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollArea, QScrollBar, QWidget
+
+CONTROLS = (QAbstractSlider, QAbstractSpinBox, QComboBox)
+
+
+def in_scrolled_panel(widget: QWidget) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QScrollArea):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+class WheelGuard(QObject):
+    def eventFilter(self, watched, event) -> bool:
+        if (event.type() == QEvent.Type.Wheel and isinstance(watched, CONTROLS)
+                and not isinstance(watched, QScrollBar) and not watched.hasFocus() and in_scrolled_panel(watched)):
+            event.ignore()  # ignored and filtered: Qt hands the turn to the parents, up to the scroll area
+            return True
+        return False
+
+
+def install(app) -> WheelGuard:
+    """Guard every control of the app's scrolled panels from now on (once per application)."""
+    guard = app.findChild(WheelGuard)
+    if guard is None:
+        guard = WheelGuard(app)
+        app.installEventFilter(guard)
+    return guard
