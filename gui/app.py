@@ -171,6 +171,9 @@ class MainWindow(ProjectsMixin, QMainWindow):
         the Explore room is built when first shown (`_on_room_chosen`). Until the last turn `self.api` stays None,
         so actions asked for meanwhile wait for it."""
         self.loading_label.setText("Preparing the rooms…")
+        # a filter in Python sees every event: only now, or each of the window's ticks would wait for the GIL that
+        # `import torch` holds (launch tick delay 231 ms against 15)
+        wheel_guard.install(QApplication.instance())
         turns = [lambda: self._give_engine(self.dataset_room, api), lambda: self._give_engine(self.train_room, api),
                  lambda: self._engine_in_place(api)]
 
@@ -347,7 +350,6 @@ def launch() -> tuple[QApplication, MainWindow]:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     gui_thread_gc.install(app)
-    wheel_guard.install(app)
     apply_theme(settings().value("theme", "dark"))
     window = MainWindow()
     window.show()

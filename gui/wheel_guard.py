@@ -3,7 +3,8 @@
 In a scrolled panel (the Explore room's tools, the Train room's settings) a wheel turn meant to scroll moved
 whichever slider, spin box or list was under the pointer: the truncation went from 1.00 to 0.91 on the way down.
 Such a control takes the wheel only once it has the focus (a click, or Tab); until then the turn goes on to the
-panel. Installed once on the application (`install`), like gui_thread_gc; scroll bars keep their wheel.
+panel. Installed once on the application (`install`) when the engine has loaded: an application's event filter
+runs in Python for every event, which must not wait on the import's GIL. Scroll bars keep their wheel.
 """
 from __future__ import annotations
 
