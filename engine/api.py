@@ -10,7 +10,8 @@ from .atlas import Atlas, atlas_for
 from .augment import preview as preview_augmentations
 from .control import Cancelled, Control
 from .aspect import ASPECTS
-from .dataset import chosen_aspect, dataset_stats, ingest, label_count, load_dataset, remove_images, uses_alpha
+from .dataset import (chosen_aspect, dataset_stats, ingest, label_count, load_dataset, remove_images,
+                      restore_removed, uses_alpha)
 from .demo import DEMO_DIR, DEMO_MODEL, create_demo_project, demo_available
 from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
@@ -45,8 +46,8 @@ __all__ = [
     "export_animation", "export_png", "label_count",
     "families", "fit_directions", "generate", "ingest", "interpolate", "latents_for_seed", "leave_a_core_for_the_ui",
     "load_bookmarks", "load_dataset", "manifest", "measure_speed", "open_model", "preview_augmentations",
-    "read_png_latent", "read_report", "reconstruct", "remove_images", "resumable_run", "resume_step", "run_history",
-    "sample_grids",
+    "read_png_latent", "read_report", "reconstruct", "remove_images", "restore_removed", "resumable_run",
+    "resume_step", "run_history", "sample_grids",
     "save_bookmarks", "slerp", "GRID_COLUMNS", "GRID_ROWS", "progress_point",
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",

@@ -1,7 +1,8 @@
 """Ingestion and the dataset: scan sources, decode on a thread pool, deduplicate, keep the report and the caches.
 
 Holds `ingest` (folders, image files and zips into the project), `load_dataset` (the cached uint8 RGBA array at one
-size and aspect, rebuilt from the sources when missing), `remove_images`, `dataset_stats` and the project's
+size and aspect, rebuilt from the sources when missing), `remove_images` and `restore_removed` (kept aside in
+engine/removed_images.py), `dataset_stats` and the project's
 choices that depend on its images (`chosen_aspect`, `uses_alpha`). Where the files are found lives in
 engine/sources.py, what one file becomes in engine/decode.py, the cache files in engine/dataset_cache.py. Nothing
 from a zip is ever written to disk; every write is atomic and happens only once the whole call has succeeded, so a
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files
+from . import files, removed_images
 from .aspect import SQUARE, nearest, shape
 from .aspect import check as check_aspect
 from .control import Control
@@ -193,10 +194,25 @@ def load_dataset(project: Project, size: int | None = None, on_event=None, contr
 
 
 def remove_images(project: Project, hashes: list[str]) -> int:
-    """Take these images out of the manifest and every cache; returns how many were removed."""
+    """Take these images out of the manifest and every cache, kept aside so `restore_removed` can put them back;
+    returns how many were removed."""
     rows = _read_manifest(project)
     keep = {row["hash"] for row in rows} - set(hashes)
+    removed = np.array([i for i, row in enumerate(rows) if row["hash"] not in keep], np.int64)
+    if len(removed):
+        removed_images.keep(project, rows, removed)
     return _drop_rows(project, rows, keep)
+
+
+def restore_removed(project: Project) -> int:
+    """Undo the newest `remove_images`: its images come back, at the end of the dataset (those added again since
+    stay as they are); returns how many came back."""
+    rows = _read_manifest(project)
+    back = removed_images.put_back(project, rows)
+    if back:
+        _write_manifest(project, rows + back)
+    removed_images.forget_newest(project)
+    return len(back)
 
 
 def dataset_stats(project: Project) -> dict:
@@ -216,6 +232,7 @@ def dataset_stats(project: Project) -> dict:
             "sides": per_side, "pairs": len(pairs(rows)), "unmatched": len(unmatched(rows)),
             "median_size": int(np.median(sides)) if sides else 0, "rejected": len(report["rejected"]),
             "transparent": transparent, "median_aspect": median_aspect,
+            "undoable_removals": removed_images.undoable(project),
             # what "auto" chooses: the nearest aspect, and alpha when a quarter of the images use transparency
             "aspect": nearest(median_aspect), "alpha": bool(rows) and transparent >= TRANSPARENT_IMAGES * len(rows),
             # models draw in grey when every picture is black and white (manifests written before this say colour)

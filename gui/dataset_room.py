@@ -15,11 +15,10 @@ from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from . import questions
 from .dataset_sides import KINDS, SidesView, ask_sources, fill_add_menu, has_sides
 from .widgets.dataset_report import PREVIEW_COUNT, DatasetReport
 from .widgets.image_settings import CROPS, ImageSettings
@@ -53,8 +52,13 @@ class DatasetRoom(QWidget):
         self.add_button.menu().aboutToShow.connect(self._fill_add_menu)
         self.remove_button = QPushButton("Remove selected")
         self.remove_button.setToolTip("Take the selected images out of the dataset (Delete). Files on disk are "
-                                      "not touched.")
+                                      "not touched, and Undo puts them back.")
         self.remove_button.clicked.connect(self.remove_selected)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Put back the images removed last (Ctrl+Z); each earlier removal can follow")
+        self.undo_button.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_button.clicked.connect(self.undo_remove)
+        self._undoable = 0  # removals the project can put back
         self.image_settings = ImageSettings()
         self.image_settings.size_or_crop_chosen.connect(self._on_settings_changed)
         self.image_settings.alpha_chosen.connect(self._on_alpha_chosen)
@@ -66,6 +70,7 @@ class DatasetRoom(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(self.add_button)
         bar.addWidget(self.remove_button)
+        bar.addWidget(self.undo_button)
         bar.addSpacing(16)
         bar.addWidget(self.image_settings)
         bar.addStretch(1)
@@ -154,13 +159,19 @@ class DatasetRoom(QWidget):
         hashes = self._shown_grid().selected_hashes()
         if not hashes or self.project is None:
             return
-        count = len(hashes)
-        if not questions.yes_or_no(self, "Remove images", f"Remove {count} image{'s' * (count != 1)} from the "
-                                   "dataset?\nThe files on disk are not touched."):
-            return
+        count = len(hashes)  # no question first: Undo puts them back
         api, project = self.api, self.project
         self._queue(f"Removing {count} images", lambda on_event, control: api.remove_images(project, hashes),
-                    lambda removed: self._changed(f"Removed {removed} images from the dataset"))
+                    lambda removed: self._changed(f"Removed {removed} image{'s' * (removed != 1)} from the dataset "
+                                                  f"(Ctrl+Z puts {'it' if removed == 1 else 'them'} back)"))
+        self.reload()
+
+    def undo_remove(self) -> None:
+        if self.project is None or not self._undoable or self._task is not None:
+            return
+        api, project = self.api, self.project
+        self._queue("Putting images back", lambda on_event, control: api.restore_removed(project),
+                    lambda back: self._changed(f"Put back {back} image{'s' * (back != 1)}"))
         self.reload()
 
     def reload(self) -> None:
@@ -280,6 +291,7 @@ class DatasetRoom(QWidget):
         self.stack.setCurrentWidget(self.sides if sided else self.grid if rows else self.drop_hint)
         self.report.show_figures(stats["labels"], loaded["report"].get("rejected", []), sided)
         self._transparent = (stats["transparent"], stats["count"], stats["alpha"])
+        self._undoable = stats["undoable_removals"]
         self._auto_aspect = stats["aspect"]
         self._show_settings()
         grey = " · black and white" if stats["grey"] else ""
@@ -357,6 +369,7 @@ class DatasetRoom(QWidget):
         self.add_button.setEnabled(self.api is not None)  # with no project yet, the window makes one
         self.image_settings.setEnabled(idle)
         self.remove_button.setEnabled(idle and bool(self._shown_grid().selected_hashes()))
+        self.undo_button.setEnabled(idle and self._undoable > 0)
         self.report.preview_button.setEnabled(idle and self.dataset is not None)
 
     def _shown_grid(self):

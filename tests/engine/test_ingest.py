@@ -343,7 +343,7 @@ def test_stats_come_from_the_manifest_and_the_report(tmp_path, messy):
     assert dataset_stats(project) == {"count": 0, "labels": {}, "median_size": 0, "rejected": 0, "transparent": 0,
                                       "median_aspect": 1.0, "aspect": "1:1", "alpha": False, "layout": "images",
                                       "sides": {"A": 0, "B": 0}, "pairs": 0, "unmatched": 0,
-                                      "grey": False}
+                                      "grey": False, "undoable_removals": 0}
     ingest(project, [messy], size=SIZE)
     stats = dataset_stats(project)
     assert stats["count"] == 49 and stats["rejected"] == 6 and stats["median_size"] == 32

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -84,7 +85,7 @@ def test_dropping_a_folder_with_broken_files_keeps_the_rest_and_lists_the_broken
     qtbot.waitUntil(lambda: not room.report.preview_labels[0].pixmap().isNull(), timeout=20_000)
 
 
-def test_delete_removes_the_selected_images_after_asking(qtbot, window, messy_folder, _questions):
+def test_delete_removes_the_selected_images_and_ctrl_z_puts_them_back(qtbot, window, messy_folder, _questions):
     shutil.rmtree(messy_folder / "3")  # keep the story short: only good images
     (messy_folder / "x.png").unlink()
     room = window.dataset_room
@@ -94,9 +95,20 @@ def test_delete_removes_the_selected_images_after_asking(qtbot, window, messy_fo
     room.grid.setFocus()
     room.grid.selectionModel().select(room.model.index(0), room.grid.selectionModel().SelectionFlag.Select)
     room.grid.selectionModel().select(room.model.index(5), room.grid.selectionModel().SelectionFlag.Select)
+    removed = [room.model.index(i).data(room.model.HashRole) for i in (0, 5)]
+    pixels = {row: room.dataset.images[row].copy() for row in (0, 5)}
+    assert not room.undo_button.isEnabled()
     qtbot.keyClick(room.grid, Qt.Key.Key_Delete)
-    assert _questions == ["Remove images"]
     qtbot.waitUntil(lambda: room.model.rowCount() == 34 and not room.is_busy(), timeout=30_000)
+    assert _questions == []  # no question: the removal can be undone
+    assert room.undo_button.isEnabled() and "Ctrl+Z" in window.statusBar().currentMessage()
+
+    qtbot.keyClick(room.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: room.model.rowCount() == 36 and not room.is_busy(), timeout=30_000)
+    back = [room.model.index(i).data(room.model.HashRole) for i in (34, 35)]  # at the end of the dataset
+    assert back == removed and not room.undo_button.isEnabled()
+    np.testing.assert_array_equal(room.dataset.images[34], pixels[0])
+    np.testing.assert_array_equal(room.dataset.images[35], pixels[5])
 
 
 def test_changing_the_resolution_rebuilds_the_images_in_the_background(qtbot, window, messy_folder):
