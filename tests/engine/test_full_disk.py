@@ -130,14 +130,20 @@ def test_ingest_bookmarks_and_the_features_cache_on_a_full_disk_keep_what_was_th
     manifest = project.manifest_path.read_bytes()
     api.save_bookmarks(project, [{"name": "first", "latent": [0.0] * 16}])
     bookmarks = project.bookmarks_path.read_bytes()
-    fill(disk)
+    filler = fill(disk)
     with pytest.raises(api.WriteFailed, match="No space left on device"):
         api.ingest(project, [digits_dir], size=16)  # more images: a bigger cache that does not fit
+    hashes = api.manifest(project)[:5]
+    with pytest.raises(api.WriteFailed, match="No space left on device"):
+        api.remove_images(project, [row["hash"] for row in hashes])  # their pixels, kept for Undo, do not fit
     with pytest.raises(api.WriteFailed, match="could not write bookmarks.json: No space left on device"):
         api.save_bookmarks(project, [{"name": "second", "latent": [1.0] * 16}])
     with pytest.raises(api.WriteFailed, match="No space left on device"):
         files.save_tensors(project.dataset_dir / "features-16.safetensors", {"features": torch.ones(64, 1280)})
     assert project.manifest_path.read_bytes() == manifest
     assert project.bookmarks_path.read_bytes() == bookmarks
-    assert len(api.load_dataset(project)) == 300
+    assert len(api.load_dataset(project)) == 300 and api.dataset_stats(project)["undoable_removals"] == 0
     assert not temporary_files(project.root)
+    filler.unlink()  # room again: the same removal works, and Undo puts the images back
+    assert api.remove_images(project, [row["hash"] for row in hashes]) == 5 and api.restore_removed(project) == 5
+    assert len(api.load_dataset(project)) == 300
