@@ -368,3 +368,11 @@ def test_the_quality_axis_fits_one_kid_and_never_goes_below_zero():
     assert axis_range([0.0]) == (0.0, 0.5)
     assert axis_range([0.02, 0.3]) == (0.02, 0.3)
     assert axis_range([-0.4, 1.2]) == (-0.4, 1.2)  # losses may be negative
+
+
+def test_losses_of_very_different_sizes_share_a_log_axis():
+    from gui.widgets.loss_plot import log_axis
+
+    assert log_axis([59.0, 5.2, 0.51, 0.043])  # pix2pix: the generator's loss, the discriminator's, the L1
+    assert not log_axis([8.5, -0.57, 0.6])  # a GAN's losses go below zero: a plain axis
+    assert not log_axis([0.9, 0.2, 0.05])  # within a factor of 100
