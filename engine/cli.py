@@ -18,13 +18,30 @@ from . import api
 from .schedule import minutes_text
 
 
+MODEL_FIRST = {"generate", "project", "translate", "export-model", "export-onnx"}  # take the model as they start
+MODEL_HELP = "a project folder (or --project FOLDER), run folder, checkpoint or model file"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_project_as_model(sys.argv[1:] if argv is None else list(argv)))
     try:
         return args.func(args)
     except (api.FileRefused, api.WriteFailed, ValueError, FileNotFoundError, api.Cancelled) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def _project_as_model(argv: list[str]) -> list[str]:
+    """`generate --project P ...` as `generate P ...`: ingest and train name the project with --project, so people
+    type it for the commands that take a model first too (argparse answered "unrecognized arguments")."""
+    if not argv or argv[0] not in MODEL_FIRST:
+        return argv
+    for i, word in enumerate(argv):
+        if word == "--project" and i + 1 < len(argv):
+            return [argv[0], argv[i + 1], *argv[1:i], *argv[i + 2:]]
+        if word.startswith("--project="):
+            return [argv[0], word.split("=", 1)[1], *argv[1:i], *argv[i + 1:]]
+    return argv
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_demo)
 
     q = sub.add_parser("generate", help="write images from a trained model")
-    q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
+    q.add_argument("model", type=Path, help=MODEL_HELP)
     q.add_argument("--count", type=int, default=16)
     q.add_argument("--out", type=Path, required=True)
     q.add_argument("--seed", type=int, default=0)
@@ -129,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("project", help="put your own images into a model's latent space: one PNG of each one's "
                        "closest point, with the point in its text chunk")
-    q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
+    q.add_argument("model", type=Path, help=MODEL_HELP)
     q.add_argument("images", nargs="+", type=Path, help="image files or folders of them")
     q.add_argument("--out", required=True, type=Path)
     q.add_argument("--label", help="conditional models: project with this label (default: the best of every label)")
@@ -138,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("translate", help="translate pictures with an image-to-image model (pix2pix, CycleGAN): "
                        "one PNG per picture, at its own size")
-    q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
+    q.add_argument("model", type=Path, help=MODEL_HELP)
     q.add_argument("images", nargs="+", type=Path, help="image files or folders of them (read recursively)")
     q.add_argument("--out", required=True, type=Path)
     q.add_argument("--direction", choices=["a2b", "b2a"], default="a2b",
@@ -165,14 +182,14 @@ def _parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("export-model", help="write one model file to take elsewhere: the weights every generation, "
                        "exploration and projection needs, and where the model came from in its header")
-    q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
+    q.add_argument("model", type=Path, help=MODEL_HELP)
     q.add_argument("--out", required=True, type=Path, help="the .safetensors file to write")
     q.add_argument("--licence", help="the licence recorded in the header (default: none, or a model file's own)")
     q.set_defaults(func=_export_model)
 
     q = sub.add_parser("export-onnx", help="write the model's image-making network as one .onnx file, checked in "
                        "onnxruntime against PyTorch's images")
-    q.add_argument("model", type=Path, help="a project folder, run folder, checkpoint or model file")
+    q.add_argument("model", type=Path, help=MODEL_HELP)
     q.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
     q.set_defaults(func=_export_onnx)
     return p
