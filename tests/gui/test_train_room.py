@@ -237,9 +237,9 @@ def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api,
 def test_every_train_flag_has_a_train_room_control_that_changes_the_run(room, api):
     from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
-    from engine.cli import _parser
+    from engine.cli_parser import parser
 
-    commands = next(a for a in _parser()._actions if a.dest == "command").choices
+    commands = next(a for a in parser()._actions if a.dest == "command").choices
     set_elsewhere = {"help": "argparse", "project": "the project open", "data": "the Dataset room's sources",
                      "model": room.family_box, "size": "the Dataset room's size",
                      "new": room.start_button,  # or Continue
