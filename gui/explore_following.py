@@ -119,7 +119,10 @@ class FollowingMixin:
         """Go to picture `index` of a run's progress grid, clicked in the Train room: the point that drew it (in the
         model shown here, which follows training unless the artist opened another). Waits for a model to open."""
         if self._info is None:
-            self._pending_picture = index
+            if self.render.is_opening():
+                self._pending_picture = index
+            else:
+                self.status.emit("No model is open to explore the picture with: the run has saved no checkpoint")
             return
         self._pending_picture = None
         if self._info.translates:

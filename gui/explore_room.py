@@ -110,6 +110,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
     def set_project(self, project) -> None:
         """Explore `project`: its bookmarks, and its newest model."""
         self._project = project
+        self._pending_picture = None  # a grid picture of another project's run
         self.tool("bookmarks").load(list(_api().load_bookmarks(project)) if project is not None else [])
         self.refresh_saved_models()
         self.set_model(None)
