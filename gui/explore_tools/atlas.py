@@ -4,17 +4,27 @@ loop that plays on the canvas and exports as a GIF or MP4. The map is made on a 
 GAN's encoder learned once, the layout) with progress, and kept beside the checkpoint."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QVBoxLayout
 
 from .. import explore_jobs
 from ..widgets.atlas_view import AtlasView
+from ..widgets.duration import duration
 from ..workers import run_task
 from .tool import Tool
 
 SAMPLE_THUMBNAILS = 64  # samples drawn on the map (the rest of the atlas's samples stay as positions)
 PATH_FRAMES = 12  # frames per leg of a drawn path
+
+
+def time_left(elapsed: float, done: int, left: int) -> str:
+    """' about 12 min left' at the pace so far, once there is a pace to go by (a few seconds of it)."""
+    if done <= 0 or elapsed < 3 or left <= 0:
+        return ""
+    return f" about {duration(elapsed / done * left)} left"
 
 
 class AtlasTool(Tool):
@@ -119,11 +129,17 @@ class AtlasTool(Tool):
         self._busy(True)
         self.info.setText("Placing your images…")
 
+        stage = {"what": None}
+
         def progress(event) -> None:
             if event.total and control is self._control:
+                if event.what != stage["what"]:  # a new stage: its own clock
+                    stage.update(what=event.what, since=time.monotonic(), done=event.done)
                 self.progress.setMaximum(event.total)
                 self.progress.setValue(event.done)
-                self.info.setText(f"{event.what[0].upper()}{event.what[1:]}…")
+                self.info.setText(f"{event.what[0].upper()}{event.what[1:]}…"
+                                  + time_left(time.monotonic() - stage["since"], event.done - stage["done"],
+                                              event.total - event.done))
 
         run_task(lambda on_event, task_control: explore_jobs.atlas(path, project, size, aspect, on_event,
                                                                    task_control),

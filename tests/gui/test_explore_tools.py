@@ -282,3 +282,11 @@ def test_the_atlas_maps_the_images_a_click_shows_a_frame_and_a_drawn_path_export
     finally:
         room.shutdown()
         QThreadPool.globalInstance().waitForDone(WAIT)
+
+
+def test_a_long_map_says_how_long_is_left_at_its_pace():
+    from gui.explore_tools.atlas import time_left
+
+    assert time_left(60.0, 100, 1900) == " about 19 min left"  # 100 of 2,000 steps in a minute
+    assert time_left(1.0, 10, 1990) == ""  # too soon to tell
+    assert time_left(60.0, 0, 2000) == "" and time_left(60.0, 2000, 0) == ""
