@@ -2,9 +2,12 @@
 generator's own samples to give back the latent that drew them. It places thousands of images in a GAN's latent
 space at once (the atlas), where optimising each one (engine/projection.py) would take seconds per image.
 
-It is trained from scratch for a model in about a thousand small steps (a minute at 64 px on two CPU cores), on
-freshly drawn (z, G(z)) pairs with the squared error of the latent, and kept beside the checkpoint (`encoder-step-
-XXXXXX.safetensors`), keyed by the model's id, so a model is learned once.
+It is trained from scratch for a model in a thousand small steps on freshly drawn (z, G(z)) pairs with the squared
+error of the latent, and kept beside the checkpoint (`encoder-step-XXXXXX.safetensors`), keyed by the model's id, so
+a model is learned once. For the demo's 64 px Projected FastGAN that is 9 minutes on two CPU cores, half drawing
+samples and half learning. Batches drawn from a pool of samples made once learned 1.8-1.9x faster but worse (latent
+error per dimension 0.97 and 1.24 for pools of 4,096 and 2,048 samples, against 0.80 fresh; one seed, 512 held-out
+samples), so the samples stay fresh.
 """
 from __future__ import annotations
 
