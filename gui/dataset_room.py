@@ -171,7 +171,8 @@ class DatasetRoom(QWidget):
             return
         api, project = self.api, self.project
         self._queue("Putting images back", lambda on_event, control: api.restore_removed(project),
-                    lambda back: self._changed(f"Put back {back} image{'s' * (back != 1)}"))
+                    lambda back: self._changed(f"Put back {back} image{'s' * (back != 1)}" if back else
+                                               "Nothing to put back: those images are in the dataset again"))
         self.reload()
 
     def reload(self) -> None:
