@@ -17,14 +17,18 @@ def latents_for_seed(seed: int, dim: int, count: int = 1, truncation: float = 1.
     return truncate(z, truncation)
 
 
+def grid_label(index: int, columns: int, num_classes: int) -> int | None:
+    """The label of picture `index` (row by row) of a grid: a conditional model shows one label per row."""
+    return (index // columns) % num_classes if num_classes else None
+
+
 def progress_point(index: int, latent_dim: int, num_classes: int = 0) -> tuple[np.ndarray, int | None]:
     """The latent and the label of picture `index` (row by row) of a run's progress grid, as the families' inputs
     make the grid (models.family.Inputs.grid): the point to explore that picture."""
     count = GRID_ROWS * GRID_COLUMNS
     if not 0 <= index < count:
         raise IndexError(f"the progress grid has {count} pictures, not {index + 1}")
-    label = (index // GRID_COLUMNS) % num_classes if num_classes else None
-    return latents_for_seed(SAMPLE_SEED, latent_dim, count)[index], label
+    return latents_for_seed(SAMPLE_SEED, latent_dim, count)[index], grid_label(index, GRID_COLUMNS, num_classes)
 
 
 def truncate(z: np.ndarray, truncation: float) -> np.ndarray:

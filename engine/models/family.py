@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from .. import aspect
-from ..sampling import latents_for_seed
+from ..sampling import grid_label, latents_for_seed
 
 
 class Capability(str, enum.Enum):
@@ -140,7 +140,7 @@ class Inputs:
     def grid(self, seed: int, rows: int, columns: int, device) -> dict:
         """A progress grid: `rows * columns` latents of one seed; a conditional model shows one label per row."""
         count = rows * columns
-        labels = [row % self.num_classes for row in range(rows) for _ in range(columns)] if self.num_classes else None
+        labels = [grid_label(i, columns, self.num_classes) for i in range(count)] if self.num_classes else None
         return self.batch(latents_for_seed(seed, self.latent_dim, count), labels, device)
 
     def random(self, count: int, gen: torch.Generator, device) -> dict:
