@@ -1,12 +1,14 @@
 """Training and ingest speed of our path against a plain baseline, side by side in one process.
 
-    .venv/bin/python bench/train_speed.py [--data FOLDER] [--size 32] [--seconds 20] [--device auto] [--compile]
+    .venv/bin/python bench/train_speed.py [--data FOLDER] [--size 32] [--seconds 20] [--batch N] [--device auto]
+                                          [--compile]
 
 Baseline: the same DCGAN networks and loss, fed by torchvision's ImageFolder + DataLoader that decodes and resizes
-every image every epoch, in fp32 with no other tricks. Ours: the Trainer's step on the cached uint8 array on the
-device, in the precision a run's "auto" picks (on a CPU, bf16 where it times 10% faster), also in bf16 (on a GPU also
-without the guard that copies the state before each step, and with --compile through torch.compile, its build left
-out of the timing). They alternate in short rounds so machine noise hits all alike.
+every image every epoch, in fp32 with no other tricks, at the same batch as ours (the preset's on this device unless
+--batch says). Ours: the Trainer's step on the cached uint8 array on the device, in the precision a run's "auto"
+picks (bf16 where it times 10% faster than fp32), also in bf16 and fp32 (on a GPU also without the guard that copies
+the state before each step, and with --compile through torch.compile, plain and with CUDA graphs, its build left out
+of the timing). They alternate in short rounds so machine noise hits all alike.
 Ingest: our threaded decode-once ingest against one DataLoader pass over the same files (and a second epoch,
 where ours reads the cache). Prints images/s and the ratio.
 """
@@ -26,7 +28,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path)
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=0, help="images per step, ours and the baseline's alike; "
+                        "default: the DCGAN preset's on this device")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--compile", action="store_true", help="also time the compiled networks")
@@ -58,7 +61,7 @@ def main() -> None:
     tf = transforms.Compose([transforms.Resize(args.size), transforms.CenterCrop(args.size), transforms.ToTensor(),
                              transforms.Normalize([0.5] * 3, [0.5] * 3)])
     folder = datasets.ImageFolder(str(data), transform=lambda img: tf(img.convert("RGB")))
-    loader = DataLoader(folder, batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True)
+    loader = DataLoader(folder, batch_size=args.batch or 32, shuffle=True, num_workers=args.workers, drop_last=True)
     start = time.perf_counter()
     seen = sum(len(x) for x, _ in loader)
     base_ingest = seen / (time.perf_counter() - start)
@@ -84,12 +87,19 @@ def main() -> None:
     if args.compile:
         variants["ours, compiled, no guard"] = compiled = trainer(compile="on")
         compiled.memory_guard = False
+        if device.type == "cuda":  # CUDA graphs replay each network's kernels in one launch: a screen of the lever
+            from functools import partial
+            from unittest import mock
+
+            with mock.patch.object(torch, "compile", partial(torch.compile, mode="reduce-overhead")):
+                variants["ours, compiled + CUDA graphs, no guard"] = graphed = trainer(compile="on")
+            graphed.memory_guard = False
     g = Generator(cfg.latent_dim, cfg.width, cfg.size).to(device)
     d = Discriminator(cfg.width, cfg.size).to(device)
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     gen = torch.Generator(device).manual_seed(0)
-    loader = DataLoader(folder, batch_size=args.batch, shuffle=True, num_workers=min(2, args.workers),
+    loader = DataLoader(folder, batch_size=cfg.batch, shuffle=True, num_workers=min(2, args.workers),
                         drop_last=True, persistent_workers=True)
 
     def baseline_batches():
@@ -126,23 +136,28 @@ def main() -> None:
             del steps[name], variants[name]
             continue
         if "compiled" in name:
-            rows.append(("compile build (3 first steps), s", f"{time.perf_counter() - start:.1f}", "", ""))
+            rows.append((f"{name}: build (3 first steps), s", f"{time.perf_counter() - start:.1f}", "", ""))
     deadline = time.perf_counter() + len(steps) * args.seconds
     while time.perf_counter() < deadline:  # alternate short rounds so noise hits all alike
-        for name, fn in steps.items():
+        for name, fn in list(steps.items()):
             start = time.perf_counter()
-            for _ in range(5):
-                fn()
+            try:
+                for _ in range(5):
+                    fn()
+            except Exception as e:
+                print(f"{name} failed while timed: {type(e).__name__}: {str(e)[:300]}")
+                del steps[name], variants[name]
+                continue
             timings[name][0] += time.perf_counter() - start
-            timings[name][1] += 5 * args.batch
-    rate = {name: n / t for name, (t, n) in timings.items()}
+            timings[name][1] += 5 * cfg.batch
+    rate = {name: n / t for name, (t, n) in timings.items() if n}
     base = rate["baseline"]
     for name in variants:
         label = f"ours (auto: {devices.PRECISIONS[ours.amp_dtype]})" if name == "ours" else name
         rows.append((f"train step: {label}", f"{rate[name]:.0f}", f"{base:.0f}", f"{rate[name] / base:.2f}x"))
 
     print(f"device {devices.device_info(args.device).name}, {result.kept} images at {args.size} px, "
-          f"DCGAN width {cfg.width}, batch {args.batch}, torch threads {torch.get_num_threads()}")
+          f"DCGAN width {cfg.width}, batch {cfg.batch}, torch threads {torch.get_num_threads()}")
     print(table(rows, ("images/s", "ours", "baseline", "ratio")))
 
 

@@ -63,21 +63,26 @@ def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
         return torch.bfloat16
     if precision == "fp16":
         return torch.float16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    # On the CPU bf16 autocast pays for some processors and models and not for others (bench/train_speed.py): "auto"
-    # starts in fp32, and a run long enough to care times both at its start (Trainer, timed_precision)
+    # bf16 autocast pays for some processors and models and not for others (bench/train_speed.py: on an H100 the
+    # 64 px DCGAN, bound by launches, trained at 0.93x fp32's speed in bf16): "auto" starts in fp32, and a run long
+    # enough to care times both at its start (Trainer, timed_precision). fp16 is never chosen by itself: it needs a
+    # loss scale, and GAN losses overflow it
     return None
 
 
-BF16_GAIN = 1.1  # on the CPU, "auto" trains in bf16 only when it times at least this much faster than fp32
+def times_precision(device: torch.device) -> bool:
+    """Whether "auto" precision may pick bf16 on this device after timing it: the CPU, and CUDA GPUs with bf16."""
+    return device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_bf16_supported())
+
+
+BF16_GAIN = 1.1  # "auto" trains in bf16 only when it times at least this much faster than fp32
 TIMED_STEPS = 3  # steps timed in each precision (after one warm-up step each)
 PRECISIONS = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
 def timed_precision(step: Callable[[torch.dtype | None], object], clock: Callable[[], float],
                     steps: int = TIMED_STEPS) -> tuple[torch.dtype | None, float]:
-    """What "auto" trains in on the CPU, where bf16 pays on some processors and models and not on others: one
+    """What "auto" trains in, where bf16 pays on some processors and models and not on others: one
     warm-up and `steps` timed calls of `step(dtype)` in fp32, then in bf16. Returns (bf16 if it was at least
     BF16_GAIN times faster, else None for fp32; bf16's speed-up)."""
     def seconds(dtype) -> float:

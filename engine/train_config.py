@@ -54,7 +54,7 @@ class TrainConfig:
     sample_every: int = 100  # steps between progress grids (and explorer snapshots)
     log_every: int = 10  # steps between loss reports
     device: str = "auto"  # auto, cpu, cuda, mps
-    precision: str = "auto"  # auto (bf16/fp16 where it pays), fp32, bf16, fp16
+    precision: str = "auto"  # auto (bf16 where a timing at the start shows it pays), fp32, bf16, fp16
     compile: str = "auto"  # torch.compile the networks: "on", "off", or "auto" = on a CUDA GPU with Triton for a
     #                        budget of an hour or more (devices.compiles); its build time is spent from the budget
     seed: int = 0  # fixes initial weights, batches, noise and augmentation

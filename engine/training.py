@@ -153,10 +153,10 @@ class Trainer:
             self._choose_precision(recorded)
 
     def _times_precision(self) -> bool:
-        """Whether "auto" precision is decided by timing: on the CPU, for a run long enough that 8 timed steps
-        are noise beside the time bf16 may save (a minute of budget, or 1,000 steps)."""
+        """Whether "auto" precision is decided by timing: on the CPU or a CUDA GPU with bf16, for a run long enough
+        that 8 timed steps are noise beside the time bf16 may save (a minute of budget, or 1,000 steps)."""
         long_enough = self.horizon.budget_s >= 60 or self.cfg.steps >= 1000
-        return self.device.type == "cpu" and self.cfg.precision == "auto" and long_enough
+        return devices.times_precision(self.device) and self.cfg.precision == "auto" and long_enough
 
     def _choose_precision(self, recorded: str | None) -> None:
         """bf16 or fp32, as timed on this machine (devices.timed_precision); a resumed run keeps its run's choice,
@@ -168,12 +168,19 @@ class Trainer:
         memory, rng = self.learner.remember(), self.gen.get_state()
         batch = self.data.next_batch(self.cfg.batch, self.gen, (self.rank, self.world))
         chosen, gain = devices.timed_precision(
-            lambda dtype: self.learner.step(batch, self.gen, dtype, (self.rank, self.world)), self.clock)
+            lambda dtype: self.learner.step(batch, self.gen, dtype, (self.rank, self.world)), self._settled_clock)
         self.learner.forget_since(memory)
         self.gen.set_state(rng)
         self.amp_dtype = names[distributed.broadcast(devices.PRECISIONS[chosen], self.world)]  # rank 0's decides
         self._say(f"bf16 timed {gain:.2f}x as fast as fp32 on this machine: training in "
                   f"{devices.PRECISIONS[self.amp_dtype]}")
+
+    def _settled_clock(self) -> float:
+        """The clock once the device has finished the work queued so far: a GPU runs behind the Python that
+        launches its kernels, so a plain clock would time the launches."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return self.clock()
 
     def _start_from_source(self, path: str) -> None:
         source_step, fresh = transfer.start_from(self.learner, path, self.device)
