@@ -67,7 +67,8 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     q.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     q.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
-                   help="torch.compile the networks (auto: on a CUDA GPU for --minutes 60 or more)")
+                   help="torch.compile the networks (auto: off; on a GPU the default "
+                   "DCGAN trained slower compiled)")
     q.add_argument("--seed", type=int)
     q.add_argument("--width", type=int, help="network width (channel multiplier); default sized to the data")
     q.add_argument("--latent-dim", type=int)

@@ -55,8 +55,8 @@ class TrainConfig:
     log_every: int = 10  # steps between loss reports
     device: str = "auto"  # auto, cpu, cuda, mps
     precision: str = "auto"  # auto (bf16 where a timing at the start shows it pays), fp32, bf16, fp16
-    compile: str = "auto"  # torch.compile the networks: "on", "off", or "auto" = on a CUDA GPU with Triton for a
-    #                        budget of an hour or more (devices.compiles); its build time is spent from the budget
+    compile: str = "auto"  # torch.compile the networks: "on", or "off" = "auto" (devices.compiles says why); its build
+    #                        time is spent from the budget
     seed: int = 0  # fixes initial weights, batches, noise and augmentation
     loss: str = ""  # GANs that take it (fastgan): "bce", "hinge" or "wgan-gp"; "" = the family's preset
     spectral_norm: bool | None = None  # spectral normalisation of the discriminator; None = the family's preset

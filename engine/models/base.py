@@ -108,8 +108,7 @@ class Learner:
         self.planned_steps = 10**9  # the steps the run will take, for the EMA's horizon (the Trainer sets it)
         self.notes: list[tuple[str, str]] = []  # (text, level) for the user, emptied by drain_messages
         self._kept: list[torch.Tensor] | None = None  # remember's copy of the state, reused from step to step
-        budget = 0.0 if cfg.steps else cfg.minutes  # a run of steps has no budget to pay a build from
-        self.compiled = devices.compiles(cfg.compile, device, budget)
+        self.compiled = devices.compiles(cfg.compile)
 
     def step(self, batch: dict[str, torch.Tensor], gen: torch.Generator, amp_dtype: torch.dtype | None,
              shard: tuple[int, int]) -> dict[str, torch.Tensor]:

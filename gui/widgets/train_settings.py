@@ -116,9 +116,9 @@ class TrainSettings(QWidget):
                                        "else the CPU")
         self.precision = _choice(PRECISIONS, "Number format of the maths. Automatic picks the fastest that is safe "
                                              "here")
-        self.compile = _choice(COMPILES, "Compile the networks into faster GPU code (torch.compile). The build "
-                                         "takes a minute or two of the time limit. Automatic: on a CUDA GPU for "
-                                         "runs of an hour or more")
+        self.compile = _choice(COMPILES, "Compile the networks into GPU code (torch.compile). The build "
+                                         "takes a minute or two of the time limit. Automatic: off, as the default "
+                                         "model trained slower compiled on an H100")
         self.from_model = ModelPicker()
         self.base = QCheckBox("Start from the base model")
         self.base.setToolTip("A new run starts from a model the app ships, trained on one or two thousand "

@@ -1,11 +1,9 @@
 """What the GPU path does differently, checked on the CPU (bench/device_check.py runs it on a GPU): torch.compile,
-asked for or ("auto") on a CUDA GPU with Triton for budgets of an hour or more, never under CI, with compiled
-networks saved and restored like plain ones; and channels_last weights, whose restored Adam moments must share
-their layout (CUDA's fused Adam refuses them otherwise); and the memory guard, which copies the state before every
-step without reading a value back from the device."""
+only when asked for, with compiled networks saved and restored like plain ones; and channels_last weights, whose
+restored Adam moments must share their layout (CUDA's fused Adam refuses them otherwise); and the memory guard,
+which copies the state before every step without reading a value back from the device."""
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -22,25 +20,13 @@ from .helpers import tiny
 GPU, CPU = torch.device("cuda", 0), torch.device("cpu")
 
 
-def test_auto_compiles_only_long_gpu_budgets_outside_ci(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    triton = importlib.util.find_spec("triton") is not None
-    assert devices.compiles("auto", GPU, 60) is triton
-    assert not devices.compiles("auto", GPU, 59)
-    assert not devices.compiles("auto", CPU, 600)
-    monkeypatch.setenv("CI", "true")
-    assert not devices.compiles("auto", GPU, 600)
-    assert devices.compiles("on", CPU, 0) and not devices.compiles("off", GPU, 600)
+def test_only_on_compiles():
+    assert devices.compiles("on") and not devices.compiles("off")
+    assert not devices.compiles("auto")  # measured slower on an H100 (devices.compiles)
     with pytest.raises(ValueError, match="auto, on or off"):
-        devices.compiles("yes", CPU, 0)
-
-
-def test_a_run_of_steps_has_no_budget_to_compile_from(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setattr(devices, "compiles", lambda requested, device, minutes: minutes >= 60)
-    learner = lambda **cfg: get_family("dcgan").Learner(settle(tiny(**cfg)), CPU)  # noqa: E731
-    assert learner(steps=0, minutes=90).compiled
-    assert not learner(steps=500, minutes=90).compiled  # minutes beside steps only cap the session
+        devices.compiles("yes")
+    assert get_family("dcgan").Learner(settle(tiny(compile="on", steps=0, minutes=90)), CPU).compiled
+    assert not get_family("dcgan").Learner(settle(tiny(steps=0, minutes=90)), CPU).compiled
 
 
 def test_compiled_networks_save_and_restore_like_plain_ones(tmp_path):
