@@ -14,7 +14,6 @@ reported as an event and written to the run's log.jsonl.
 """
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from dataclasses import asdict, replace
@@ -40,6 +39,8 @@ from .train_config import TrainConfig, for_project
 from .training_data import TrainingData
 
 __all__ = ["Trainer", "train", "resumable_run"]
+
+KID_MOST = 10  # a time budget's quality measurements at most: one at the end of each tenth
 
 
 class Trainer:
@@ -258,6 +259,7 @@ class Trainer:
         steps_at_start = last_log_step = self.step_count
         checkpoint = None
         self._kid_clock = (self.seconds, 0.0)  # (training time at the end of the last KID, how long it took)
+        self._kid_parts = None  # a time budget's measurements, decided at the first step (_kid_due)
         while not self._finished():
             if self.control.paused:
                 self._emit(Paused(self.step_count))
@@ -278,7 +280,7 @@ class Trainer:
             self.seconds, last_pass = self.seconds + now - last_pass, now  # this pass: its step, the last's checkpoint
             last = self._finished()
             log_now = self.step_count % cfg.log_every == 0 or last
-            kid_now = self._kid_due()
+            kid_now = self._kid_due(last)
             checkpoint_now = (self.step_count % cfg.checkpoint_every == 0 or kid_now
                               or now - last_ckpt >= cfg.checkpoint_minutes * 60)
             if log_now or checkpoint_now:
@@ -300,6 +302,7 @@ class Trainer:
                 measured = clock()
                 self._measure_kid()
                 self._kid_clock = (self.seconds + clock() - measured, clock() - measured)
+                self._kid_parts = self._kid_parts_fitting(clock() - measured)  # the real cost, now it is known
             if checkpoint_now:
                 checkpoint = self._checkpoint()
                 last_ckpt = clock()
@@ -312,25 +315,32 @@ class Trainer:
         done = self.horizon.done(self.step_count, self.seconds)
         return distributed.broadcast(done, self.world) if self.horizon.budget_s else done
 
-    def _kid_due(self) -> bool:
-        """Every kid_every steps; with a time budget, from a tenth of it on, spaced so that the measurements take
-        at most KID_SHARE of the training time, and none where the first alone would take more."""
+    def _kid_due(self, last: bool) -> bool:
+        """Every kid_every steps; with a time budget, at the end of each of equal parts of it, as many parts as
+        measurements fit in KID_SHARE of the budget (at most KID_MOST), so that the last one judges the model the
+        run ends with (a 2-minute run measured once, at a tenth of its time, and kept that early model as its
+        best); none where the first alone would take more."""
         if not self.cfg.kid_every:
             return False
         if not self.horizon.by_time:
             return self.step_count % self.cfg.kid_every == 0
-        ended_at, took = self._kid_clock
-        gap = max(self.horizon.budget_s / 10, took * (1 - schedule.KID_SHARE) / schedule.KID_SHARE)
-        due = self.seconds >= self.horizon.budget_s / 10 and self.seconds - ended_at >= gap
-        if due and not took and self.is_main:  # the first: only if one fits in the share at all
-            expected = self.kid_meter.expected_seconds()
-            if expected > schedule.KID_SHARE * self.horizon.budget_s:
-                self._kid_clock = (math.inf, 0.0)
+        if self._kid_parts is None:  # the first step: from the estimate (the real images' features included)
+            expected = self.kid_meter.expected_seconds() if self.is_main else 0.0
+            self._kid_parts = distributed.broadcast(self._kid_parts_fitting(expected), self.world)
+            if not self._kid_parts and self.is_main:
                 budget = schedule.minutes_text(self.horizon.budget_s / 60)
                 self._say(f"No quality measurements (KID) in this run: one would take about {expected:.0f} s, "
                           f"more than {schedule.KID_SHARE:.0%} of its {budget}", record=True)
-                due = False
+        if not self._kid_parts:
+            return False
+        part = self.horizon.budget_s / self._kid_parts
+        ended_at = self._kid_clock[0]
+        due = last or self.seconds // part > ended_at // part
         return distributed.broadcast(due, self.world)
+
+    def _kid_parts_fitting(self, seconds: float) -> int:
+        """How many measurements of `seconds` each fit in KID_SHARE of the budget, at most KID_MOST."""
+        return min(KID_MOST, int(schedule.KID_SHARE * self.horizon.budget_s / max(seconds, 1e-9)))
 
     def _last_checkpoint(self, checkpoint: Path | None) -> Path | None:
         """The grid and checkpoint of the step the run ends on, unless they were just made."""

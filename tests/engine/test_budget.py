@@ -75,6 +75,7 @@ def test_a_budget_run_ends_on_time_with_its_schedules_at_their_end_though_the_sp
     assert progress == pytest.approx(1.0, abs=0.01)
     assert 60 / 0.5 < trainer.step_count < 60 / 0.25  # what the two speeds reach, not a preset's step count
     assert measured and len(measured) * 1.5 <= schedule.KID_SHARE * trainer.seconds + 1.5  # at most 5% (+ one)
+    assert len(measured) == 2 and trainer.last_kid[0] == trainer.step_count  # halfway, and the model it ends with
     lrs = np.array([r[0] for r in record])
     assert (np.diff(lrs) <= 1e-12).all()  # the cosine only goes down, even when the speed changes
 
