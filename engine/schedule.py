@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 LR_FLOOR = 0.1  # cosine decay ends at this fraction of the learning rate
 EMA_SHARE = 0.25  # the EMA's half-life is at most this share of the planned steps...
-KID_SHARE = 0.05  # ...and the quality measurements take at most this share of a time budget
+KID_SHARE = 0.05  # ...and the quality measurements take at most this share of a time budget,
+KID_MOST = 10  # ...with at most this many of them: one at the end of each tenth
 
 
 def learning_rate_factor(progress: float, decay: str) -> float:
@@ -31,6 +32,19 @@ def ema_decay(updates: int, planned_steps: float, longest: float) -> float:
     run's average is not made of its first weights."""
     half_life = max(1.0, EMA_SHARE * planned_steps)
     return min(longest, 0.5 ** (1 / half_life), (1 + updates) / (10 + updates))
+
+
+def kid_parts(budget_s: float, seconds_each: float) -> int:
+    """Into how many equal parts a time budget is cut, each ending with a quality measurement: as many as
+    measurements of `seconds_each` fit in KID_SHARE of it, at most KID_MOST (0: not even one fits)."""
+    return min(KID_MOST, int(KID_SHARE * budget_s / max(seconds_each, 1e-9)))
+
+
+def kid_due(seconds: float, last_at: float, budget_s: float, parts: int) -> bool:
+    """Whether training time `seconds` has passed the end of one of the budget's `parts` since the last measurement
+    (at `last_at`). The last part ends with the run, whose last step the Trainer measures besides."""
+    part = budget_s / parts
+    return seconds // part > last_at // part
 
 
 @dataclass(frozen=True)

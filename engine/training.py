@@ -40,8 +40,6 @@ from .training_data import TrainingData
 
 __all__ = ["Trainer", "train", "resumable_run"]
 
-KID_MOST = 10  # a time budget's quality measurements at most: one at the end of each tenth
-
 
 class Trainer:
     """Owns one run: call `run()` to train to the end, or `start()` and `step()` yourself (tests, benchmarks)."""
@@ -302,7 +300,7 @@ class Trainer:
                 measured = clock()
                 self._measure_kid()
                 self._kid_clock = (self.seconds + clock() - measured, clock() - measured)
-                self._kid_parts = self._kid_parts_fitting(clock() - measured)  # the real cost, now it is known
+                self._kid_parts = schedule.kid_parts(self.horizon.budget_s, clock() - measured)  # its real cost
             if checkpoint_now:
                 checkpoint = self._checkpoint()
                 last_ckpt = clock()
@@ -316,31 +314,25 @@ class Trainer:
         return distributed.broadcast(done, self.world) if self.horizon.budget_s else done
 
     def _kid_due(self, last: bool) -> bool:
-        """Every kid_every steps; with a time budget, at the end of each of equal parts of it, as many parts as
-        measurements fit in KID_SHARE of the budget (at most KID_MOST), so that the last one judges the model the
-        run ends with (a 2-minute run measured once, at a tenth of its time, and kept that early model as its
-        best); none where the first alone would take more."""
+        """Every kid_every steps; with a time budget, at the end of each of its parts (schedule.kid_parts) and on
+        the last step, so that the last measurement judges the model the run ends with (a 2-minute run measured
+        once, at a tenth of its time, and kept that early model as its best); none where one alone would take more
+        than its share."""
         if not self.cfg.kid_every:
             return False
         if not self.horizon.by_time:
             return self.step_count % self.cfg.kid_every == 0
         if self._kid_parts is None:  # the first step: from the estimate (the real images' features included)
             expected = self.kid_meter.expected_seconds() if self.is_main else 0.0
-            self._kid_parts = distributed.broadcast(self._kid_parts_fitting(expected), self.world)
+            self._kid_parts = distributed.broadcast(schedule.kid_parts(self.horizon.budget_s, expected), self.world)
             if not self._kid_parts and self.is_main:
                 budget = schedule.minutes_text(self.horizon.budget_s / 60)
                 self._say(f"No quality measurements (KID) in this run: one would take about {expected:.0f} s, "
                           f"more than {schedule.KID_SHARE:.0%} of its {budget}", record=True)
         if not self._kid_parts:
             return False
-        part = self.horizon.budget_s / self._kid_parts
-        ended_at = self._kid_clock[0]
-        due = last or self.seconds // part > ended_at // part
+        due = last or schedule.kid_due(self.seconds, self._kid_clock[0], self.horizon.budget_s, self._kid_parts)
         return distributed.broadcast(due, self.world)
-
-    def _kid_parts_fitting(self, seconds: float) -> int:
-        """How many measurements of `seconds` each fit in KID_SHARE of the budget, at most KID_MOST."""
-        return min(KID_MOST, int(schedule.KID_SHARE * self.horizon.budget_s / max(seconds, 1e-9)))
 
     def _last_checkpoint(self, checkpoint: Path | None) -> Path | None:
         """The grid and checkpoint of the step the run ends on, unless they were just made."""

@@ -80,6 +80,15 @@ def test_a_budget_run_ends_on_time_with_its_schedules_at_their_end_though_the_sp
     assert (np.diff(lrs) <= 1e-12).all()  # the cosine only goes down, even when the speed changes
 
 
+def test_quality_measurements_end_equal_parts_of_a_budget_as_many_as_fit_in_its_share():
+    assert schedule.kid_parts(120, 6) == 1  # 2 minutes, 6 s a KID: one, at the end
+    assert schedule.kid_parts(900, 6) == 7 and schedule.kid_parts(8 * 3600, 6) == schedule.KID_MOST
+    assert schedule.kid_parts(60, 4) == 0  # not even one fits in 3 s
+    due = [t for t in range(1, 901) if schedule.kid_due(t, t - 1, 900, 3)]
+    assert due == [300, 600, 900]
+    assert not schedule.kid_due(620, 605, 900, 3) and schedule.kid_due(601, 590, 900, 3)
+
+
 def test_the_learning_rate_decays_by_default_over_a_time_budget_only(project):
     assert budget_config(project, lr_decay="none").lr_decay == "none"  # the artist's choice stands
     steps = Trainer(project, complete_config(project, tiny("dcgan", steps=20, minutes=1.0)))
