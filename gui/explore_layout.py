@@ -16,6 +16,10 @@ from .translate_view import TranslateView
 from .widgets.canvas import Canvas
 
 MAX_SEED = 2**31 - 1
+NO_SEED = -1  # the Seed box's value while the point is not a seed's (a grid picture, a variation, a bookmark)
+SEED_TIP = "The seed picks a point; the same seed always gives the same image"
+OWN_POINT_TIP = ("This picture is a point of its own (from a training grid, a variation, a bookmark or a "
+                 "picture), not a seed's: type a seed, or press R, to go back to seeds")
 
 
 def build(room) -> None:
@@ -65,8 +69,9 @@ def build(room) -> None:
     room.below = QVBoxLayout()
     left.addLayout(room.below)
 
-    room.seed = QSpinBox(toolTip="The seed picks a point; the same seed always gives the same image")
-    room.seed.setRange(0, MAX_SEED)
+    room.seed = QSpinBox(toolTip=SEED_TIP)
+    room.seed.setRange(NO_SEED, MAX_SEED)
+    room.seed.setSpecialValueText("none")  # shown at NO_SEED: a point of its own, not a seed's
     room.seed.setKeyboardTracking(False)
     room.randomise_button = QPushButton("Randomise", toolTip="A new random seed (R)")
     seed_row = QHBoxLayout()

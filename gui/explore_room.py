@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from . import explore_layout, explore_tools, imaging, shortcuts
 from .explore_following import FollowingMixin
 from .explore_keeping import KeepingMixin
-from .explore_layout import MAX_SEED
+from .explore_layout import MAX_SEED, NO_SEED, OWN_POINT_TIP, SEED_TIP
 from .explore_point import Point, PointCommand
 from .render import ModelInfo, RenderThread
 
@@ -282,10 +282,11 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
     def _show_point(self, point: Point) -> None:
         """Set the widgets to `point` without their signals, then render it (also used by undo/redo)."""
         self._point = self._committed = point
-        for widget, value in ((self.seed, point.seed), (self.truncation, point.truncation)):
+        for widget, value in ((self.seed, self._seed_shown(point)), (self.truncation, point.truncation)):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
+        self.seed.setToolTip(OWN_POINT_TIP if self.seed.value() == NO_SEED else SEED_TIP)
         if point.label is not None:
             self.label_choice.blockSignals(True)
             self.label_choice.setCurrentIndex(point.label)
@@ -293,8 +294,23 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
         self._request_canvas()
         self.refresh()
 
+    def _seed_shown(self, point: Point) -> int:
+        """The Seed box's value: the point's seed, or "none" where the point is an explicit latent other than the
+        seed's (a grid picture, a variation), which typing that seed would not draw again."""
+        if point.latent is None or self._info is None:
+            return point.seed
+        seeds = _api().latents_for_seed(point.seed, self._info.latent_dim, 1)[0]
+        same = len(seeds) == len(point.latent) and np.allclose(seeds, point.latent, atol=1e-6)
+        return point.seed if same else NO_SEED
+
     def _on_seed_changed(self, seed: int) -> None:
+        if seed == NO_SEED:  # stepped below 0: "none" is shown, never chosen
+            self.seed.blockSignals(True)
+            self.seed.setValue(self._seed_shown(self._point))
+            self.seed.blockSignals(False)
+            return
         self.move(self._point.with_seed(seed))
+        self.seed.setToolTip(SEED_TIP)
         self.commit("Seed")
 
     def _on_label_changed(self, index: int) -> None:
@@ -392,7 +408,7 @@ class ExploreRoom(FollowingMixin, KeepingMixin, QWidget):
                     widget.setVisible(tool in shown)
         self.undo_stack.clear()
         label = 0 if info.can(Capability.LABELS) and info.label_names else None
-        self._point = self._committed = Point(seed=self.seed.value(), truncation=1.0, label=label)
+        self._point = self._committed = Point(seed=max(0, self.seed.value()), truncation=1.0, label=label)
         for tool in shown:
             tool.model_opened(info)
         self._show_point(self._point)

@@ -89,6 +89,23 @@ def test_changing_the_seed_changes_the_image_and_undo_brings_it_back(qtbot, room
     assert room.seed.value() == 2
 
 
+def test_the_seed_box_says_none_at_a_point_that_is_not_a_seeds(qtbot, room):
+    room.seed.setValue(3)
+    seeds = api.latents_for_seed(3, room.model_info().latent_dim, 1)[0]
+    room.go_to(room.current_point().with_latent(seeds), "The seed's own latent")
+    assert room.seed.value() == 3  # an explicit latent that is the seed's still shows it
+    room.go_to(room.current_point().with_latent(seeds * 0.5), "A point of its own")
+    assert room.seed.text() == "none" and "not a seed's" in room.seed.toolTip()
+    room.seed.stepDown()  # "none" is shown, never chosen
+    assert room.seed.text() == "none" and room.current_point().latent is not None
+    room.undo_stack.undo()
+    assert room.seed.value() == 3 and "not a seed's" not in room.seed.toolTip()
+    room.undo_stack.redo()
+    room.seed.setValue(5)  # typing a seed goes back to seeds
+    assert room.current_point().latent is None and room.current_point().seed == 5
+    assert "not a seed's" not in room.seed.toolTip()
+
+
 def test_an_exported_png_dropped_back_restores_its_exact_point(qtbot, room, tmp_path):
     room.seed.setValue(7)
     room.tool("directions").sliders.sliders()[1].setValue(-1.5)
