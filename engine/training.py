@@ -300,7 +300,9 @@ class Trainer:
                 measured = clock()
                 self._measure_kid()
                 self._kid_clock = (self.seconds + clock() - measured, clock() - measured)
-                self._kid_parts = schedule.kid_parts(self.horizon.budget_s, clock() - measured)  # its real cost
+                # its real cost decides the parts from now on (rank 0's, so every rank asks _kid_due alike)
+                parts = schedule.kid_parts(self.horizon.budget_s, clock() - measured)
+                self._kid_parts = distributed.broadcast(parts, self.world)
             if checkpoint_now:
                 checkpoint = self._checkpoint()
                 last_ckpt = clock()
