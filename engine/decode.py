@@ -27,6 +27,7 @@ from .aspect import SQUARE, shape
 from .events import Progress
 
 CROPS = ("center", "pad")  # "center" keeps the middle at the frame's aspect; "pad" centres all of it on transparency
+ORIENTATION = 0x0112  # the EXIF tag saying how a camera held the picture
 TRANSPARENT_PIXELS = 0.01  # a picture uses transparency when this share of its pixels is below alpha 250
 GREY_SPREAD = 4  # a picture is grey when no pixel's red, green and blue lie further apart (JPEG's colour noise)
 MAX_FILE_BYTES = 1 << 30  # a single image file larger than this is refused before it is read into memory
@@ -254,6 +255,8 @@ def _bomb_reason(data: bytes) -> str:
 
 def _upright(img: Image.Image) -> Image.Image:
     try:
+        if img.getexif().get(ORIENTATION, 1) == 1:  # upright already: exif_transpose would copy every pixel
+            return img
         return ImageOps.exif_transpose(img)
     except Exception:  # a broken EXIF block is no reason to lose the picture; keep it as stored
         return img
