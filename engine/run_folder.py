@@ -59,6 +59,12 @@ def family_of(run: Path) -> str | None:
     return files.read_json(Path(run) / "config.json", default={}).get("family")
 
 
+def budget_of(run: Path) -> float:
+    """The minutes of training a run was given, or 0 where it ran to a number of steps."""
+    config = files.read_json(Path(run) / "config.json", default={})
+    return 0.0 if config.get("steps") else float(config.get("minutes") or 0.0)
+
+
 def resume_step(run: Path) -> int | None:
     """The step a continued run goes on from: its newest complete checkpoint's; None when it saved none yet."""
     last = checkpoints.latest(Path(run))

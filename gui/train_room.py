@@ -203,6 +203,7 @@ class TrainRoom(QWidget):
                     "resume_step": api.resume_step(resumable) if resumable is not None else None,
                     "newest_run": runs[-1].name if runs else "", "grids": api.sample_grids(runs[-1]) if runs else [],
                     "history": api.run_history(runs[-1]) if runs else None,
+                    "newest_minutes": api.budget_of(runs[-1]) if runs else 0.0,
                     "newest_draws_points": draws_points(api, api.family_of(runs[-1]) if runs else None)}
 
         run_task(facts, on_done=lambda result: self._on_facts(generation, result, keep_settings),
@@ -325,6 +326,8 @@ class TrainRoom(QWidget):
         kept = keep_settings and self._config is not None and self._config.family == self.family_box.currentData()
         if facts["config"] is not None and not self.is_training() and not kept:
             self.set_config(facts["config"])
+            if facts["newest_minutes"]:  # the time the artist gave the last run, rather than the preset's steps
+                self.duration.set_budget(facts["newest_minutes"])
         size = facts["config"].size if facts["config"] is not None else 0
         small = stats["count"] and stats["median_size"] < size
         self.warning_label.setText(f"Most of your images are smaller ({stats['median_size']} px) than the training "

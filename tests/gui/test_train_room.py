@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -298,6 +299,20 @@ def test_a_duration_makes_time_the_budget_and_shows_when_it_ends(qtbot, room):
                            "Expected: rough shapes")
     assert seen == [pytest.approx(400.0 * 15 * 60)]  # the images the whole budget will see
     assert duration.expected.text().endswith("Expected: rough shapes")
+
+
+def test_a_project_opens_with_the_time_its_newest_run_was_given(qtbot, room, api, digits_project, tiny_config):
+    assert room.duration.minutes() == 0  # no run yet: the preset's steps
+    control = api.Control()
+    budget = replace(tiny_config(room.config()), steps=0, minutes=15.0)
+    api.train(digits_project, budget, control=control, new=True,
+              on_event=lambda e: control.request_stop() if isinstance(e, api.StepDone) else None)
+    room.set_project(digits_project)  # reopened
+    qtbot.waitUntil(lambda: room.duration.minutes() == 15, timeout=20_000)
+    assert room.duration.choice.currentData() == "15" and room.config().minutes == 15 and room.config().steps == 0
+    api.train(digits_project, tiny_config(room.config(), steps=5, minutes=0.0), new=True)  # a run of steps
+    room.set_project(digits_project)
+    qtbot.waitUntil(lambda: room.duration.minutes() == 0, timeout=20_000)
 
 
 def test_the_expected_end_follows_the_clock_while_the_room_is_shown(qtbot, room):
