@@ -102,3 +102,13 @@ def test_auto_starts_in_fp32_and_only_devices_with_bf16_time_it(monkeypatch):
     for supported in (True, False):
         monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, supported=supported, **kwargs: supported)
         assert devices.times_precision(torch.device("cuda")) is supported
+
+
+def test_on_a_gpu_the_timing_waits_for_the_queued_work(project, monkeypatch):
+    """A GPU runs behind the Python that queues its kernels: a clock read without waiting times the launches."""
+    waited = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: waited.append(device))
+    trainer = training.Trainer(project, tiny(precision="auto", steps=1000), clock=lambda: 42.0)
+    assert trainer._settled_clock() == 42.0 and not waited  # the CPU has nothing queued
+    trainer.device = torch.device("cuda", 0)
+    assert trainer._settled_clock() == 42.0 and waited == [torch.device("cuda", 0)]
