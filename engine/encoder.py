@@ -4,13 +4,13 @@ space at once (the atlas), where optimising each one (engine/projection.py) woul
 
 It is trained from scratch for a model in a thousand small steps on freshly drawn (z, G(z)) pairs with the squared
 error of the latent, and kept beside the checkpoint (`encoder-step-XXXXXX.safetensors`), keyed by the model's id, so
-a model is learned once. For the demo's 64 px Projected FastGAN that is 5.4 minutes on two CPU cores, about two
-thirds drawing samples. From HALF_FROM px up the encoder reads the samples averaged down to half size: on the demo's
-model that learned 1.58x faster (322.7 against 510.5 s) and about as well (latent error per dimension 0.807 against
-0.797, the regenerated image's mean error 0.081 against 0.080, 512 held-out samples; seed 1: 0.808 and 0.081 both
-ways), where half the steps at full size lost (0.871, 0.094 in 254.0 s). Batches drawn from a pool of samples made
-once learned 1.8-1.9x faster but worse (latent error 0.97 and 1.24 for pools of 4,096 and 2,048 samples, against
-0.80 fresh), so the samples stay fresh.
+a model is learned once. For the demo's 64 px Projected FastGAN that is 5.4 minutes on two CPU cores, about four
+fifths of it drawing samples. From HALF_FROM px up the encoder reads the samples averaged down to half size: on the
+demo's model that learned 1.58x faster (322.7 against 510.5 s) and about as well (latent error per dimension 0.807
+against 0.797, the regenerated image's mean error 0.081 against 0.080, 512 held-out samples; seed 1: 0.808 and 0.081
+both ways), where half the steps at full size lost (0.871, 0.094 in 254.0 s). Batches drawn from a pool of samples
+made once learned 1.8-1.9x faster but worse (latent error 0.97 and 1.24 for pools of 4,096 and 2,048 samples,
+against 0.80 fresh), so the samples stay fresh.
 """
 from __future__ import annotations
 
