@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QProgre
 
 from .dataset_sides import KINDS, SidesView, ask_sources, fill_add_menu, has_sides
 from .widgets.dataset_report import PREVIEW_COUNT, DatasetReport
-from .widgets.image_settings import CROPS, ImageSettings
+from .widgets.image_settings import CROPS, ImageSettings, learns_alpha
 from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel
 from .workers import run_task
 
@@ -304,7 +304,11 @@ class DatasetRoom(QWidget):
     # --- settings -------------------------------------------------------------------------------------------------
     def _show_settings(self) -> None:
         if self.project is not None:
-            self.image_settings.show_settings(self.project.dataset, self._transparent, self._auto_aspect)
+            settings = self.project.dataset
+            self.image_settings.show_settings(settings, self._transparent, self._auto_aspect)
+            # the thumbnails as models see them: transparency they learn, else the picture on the background
+            learned = learns_alpha(settings, self._transparent[2])
+            self.model.set_ground(None if learned else QColor(*settings.background))
 
     def choose_background(self, colour: QColor | None = None) -> None:
         """Set the project's background colour (asked for when not given)."""

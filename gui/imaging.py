@@ -51,14 +51,16 @@ def checkerboard(square: int = 8) -> QBrush:
     return QBrush(tile)
 
 
-def on_checkerboard(pixmap: QPixmap, square: int | None = None) -> QPixmap:
+def on_checkerboard(pixmap: QPixmap, square: int | None = None, ground: QColor | None = None) -> QPixmap:
     """The pixmap laid over a checkerboard when it has transparency (squares of `square` pixels, else an eighth of
-    its side); as it is otherwise."""
+    its side), or over the colour `ground` when given (where models see a picture laid on its background); as it
+    is otherwise."""
     if not pixmap.hasAlphaChannel():
         return pixmap
     framed = QPixmap(pixmap.size())
     painter = QPainter(framed)
-    painter.fillRect(framed.rect(), checkerboard(square or max(2, max(pixmap.width(), pixmap.height()) // 8)))
+    painter.fillRect(framed.rect(), ground if ground is not None else
+                     checkerboard(square or max(2, max(pixmap.width(), pixmap.height()) // 8)))
     painter.drawPixmap(0, 0, pixmap)
     painter.end()
     return framed

@@ -51,7 +51,7 @@ class ImageSettings(QWidget):
         self.crop_box.setCurrentIndex(max(0, self.crop_box.findData(settings.crop)))
         self.alpha_box.setCurrentIndex(max(0, self.alpha_box.findData(settings.alpha)))
         using, count, automatic = transparent
-        on = settings.alpha == "on" or (settings.alpha == "auto" and automatic)
+        on = learns_alpha(settings, automatic)
         self.alpha_box.setItemText(0, f"Automatic: {'on' if on else 'off'}")
         self.alpha_box.setToolTip(f"{using:,} of your {count:,} images use transparency. Models "
                                   f"{'learn and make' if on else 'do not learn'} it; exports are "
@@ -62,6 +62,11 @@ class ImageSettings(QWidget):
         swatch = QPixmap(12, 12)
         swatch.fill(QColor(*settings.background))
         self.background_button.setIcon(QIcon(swatch))
+
+
+def learns_alpha(settings, automatic: bool) -> bool:
+    """Whether the project's models learn transparency: its setting, or (automatic) what its images call for."""
+    return settings.alpha == "on" or (settings.alpha == "auto" and automatic)
 
 
 def _choices(items, tip: str, chosen: Signal) -> QComboBox:

@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPixmap
+from PySide6.QtGui import QColor, QKeySequence, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from .. import shortcuts
@@ -20,9 +20,9 @@ THUMB_PX = 72  # shown size of a thumbnail; small images are scaled up with near
 CACHE_ROWS = 3000  # pixmaps kept; about 60 MB at 72 px, and more than a full screen of thumbnails
 
 
-def crisp_pixmap(pixels: np.ndarray, side: int) -> QPixmap:
+def crisp_pixmap(pixels: np.ndarray, side: int, ground: QColor | None = None) -> QPixmap:
     """A pixmap that fits `side` px: a whole-pixel nearest zoom when small (16 px digits stay crisp), smooth when
-    large."""
+    large; transparency on a checkerboard, or on the colour `ground`."""
     image = to_qimage(pixels)
     if max(image.width(), image.height()) != side:
         big = max(image.width(), image.height())
@@ -31,7 +31,7 @@ def crisp_pixmap(pixels: np.ndarray, side: int) -> QPixmap:
         if big < side:
             side = big * max(1, side // big)
         image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
-    return on_checkerboard(QPixmap.fromImage(image))  # transparency shows
+    return on_checkerboard(QPixmap.fromImage(image), ground=ground)
 
 
 class ThumbnailModel(QAbstractListModel):
@@ -44,6 +44,17 @@ class ThumbnailModel(QAbstractListModel):
         self._images = None
         self._rows: list[dict] = []
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
+        self._ground: QColor | None = None  # None: transparency on a checkerboard
+
+    def set_ground(self, colour: QColor | None) -> None:
+        """Lay transparent images on `colour`, as models that do not learn transparency see them (None: on a
+        checkerboard, as the files are)."""
+        if colour == self._ground:
+            return
+        self._ground = colour
+        self._cache.clear()
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1), [Qt.ItemDataRole.DecorationRole])
 
     def set_images(self, images, rows: list[dict]) -> None:
         self.beginResetModel()
@@ -78,7 +89,7 @@ class ThumbnailModel(QAbstractListModel):
         if pixmap is not None:
             self._cache.move_to_end(row)
             return pixmap
-        pixmap = crisp_pixmap(self._images[row], THUMB_PX)
+        pixmap = crisp_pixmap(self._images[row], THUMB_PX, self._ground)
         self._cache[row] = pixmap
         if len(self._cache) > CACHE_ROWS:
             self._cache.popitem(last=False)

@@ -142,7 +142,7 @@ def test_ten_thousand_images_make_only_the_thumbnails_on_screen(qtbot, monkeypat
             for i in range(10_000)]
     made = []
     real_pixmap = thumbnails.crisp_pixmap
-    monkeypatch.setattr(thumbnails, "crisp_pixmap", lambda pixels, side: made.append(1) or real_pixmap(pixels, side))
+    monkeypatch.setattr(thumbnails, "crisp_pixmap", lambda *args: made.append(1) or real_pixmap(*args))
 
     model = thumbnails.ThumbnailModel()
     grid = thumbnails.ThumbnailGrid(model)
@@ -195,6 +195,18 @@ def test_wide_cut_outs_show_their_shape_and_transparency_and_the_artist_can_chan
     qtbot.waitUntil(lambda: not room.is_busy(), timeout=10_000)
     reopened = window.api.Project.open(window.project.root)
     assert (reopened.dataset.aspect, reopened.dataset.background) == ("1:1", (255, 0, 255))
+
+    # a sprite's clear corner: on a checkerboard while models learn transparency, on the background once they do not
+    sprite = next(i for i in range(42) if room.dataset.images[i, 0, 0, 3] == 0)
+
+    def corner() -> QColor:
+        return room.model.index(sprite).data(Qt.ItemDataRole.DecorationRole).toImage().pixelColor(0, 0)
+
+    assert corner() in (QColor(153, 153, 153), QColor(204, 204, 204))
+    settings.alpha_box.setCurrentIndex(settings.alpha_box.findData("off"))
+    settings.alpha_box.activated.emit(settings.alpha_box.currentIndex())
+    assert corner() == QColor(255, 0, 255)
+    qtbot.waitUntil(lambda: not room.is_busy(), timeout=10_000)
 
 
 def drop_on(widget, paths, where: QPointF | None = None):
