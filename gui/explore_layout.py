@@ -14,6 +14,7 @@ from superqt import QLabeledDoubleSlider
 
 from .translate_view import TranslateView
 from .widgets.canvas import Canvas
+from .widgets.elided_label import ElidedLabel
 
 MAX_SEED = 2**31 - 1
 NO_SEED = -1  # the Seed box's value while the point is not a seed's (a grid picture, a variation, a bookmark)
@@ -44,9 +45,9 @@ def build(room) -> None:
     room.smooth_button = QToolButton(text="Smooth", checkable=True,
                                      toolTip="Smooth scaling instead of exact pixels (S)")
     tools.addWidget(room.smooth_button)
-    # takes the row's spare width, and wraps rather than widen the room past a laptop's screen when there is none
-    room.model_label = QLabel(toolTip="The model shown, and the training step of its weights", wordWrap=True,
-                              alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    # takes the row's spare width, and shortens rather than widen the room past a laptop's screen when there is none
+    room.model_label = ElidedLabel("The model shown, and the training step of its weights",
+                                   alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     tools.addWidget(room.model_label, 1)
     room.follow_button = QToolButton(text="Follow", checkable=True, checked=True,
                                      toolTip="Follow training: show the newest weights of whichever run trains, "
