@@ -23,6 +23,7 @@ class LiveRun(QSplitter):
         self.state_label.setObjectName("roomSummary")
         self.progress = QProgressBar()
         self.progress.setFormat("step %v of %m")
+        self.progress.hide()  # shown from a run's start: an empty bar beside an earlier run's samples says nothing
         self.reports = RunReports()
 
         top = QWidget()
@@ -40,6 +41,7 @@ class LiveRun(QSplitter):
         self.reports.clear()
         self.state_label.clear()
         self.progress.reset()
+        self.progress.hide()
 
     def show_earlier(self, run_name: str, grids: list, history: dict) -> None:
         """What a run saved before this window opened, until a new run starts: its samples (api.sample_grids) and
@@ -52,6 +54,7 @@ class LiveRun(QSplitter):
         """An api.RunStarted."""
         self.progress.setRange(0, event.total_steps)
         self.progress.setValue(event.step)
+        self.progress.show()
         verb = "Continuing" if event.resumed else "Training"
         self.state_label.setText(f"{verb} {event.run_dir.name} on {event.device}")
 
@@ -59,6 +62,7 @@ class LiveRun(QSplitter):
         """An api.StepDone."""
         self.progress.setRange(0, event.total_steps)
         self.progress.setValue(event.step)
+        self.progress.show()
         self.state_label.setText(f"Step {event.step:,} of {event.total_steps:,} · {event.images_per_s:,.0f} "
                                  f"images/s · {duration(event.eta_s)} left")
         self.reports.add_losses(event.step, event.losses)

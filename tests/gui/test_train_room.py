@@ -218,6 +218,7 @@ def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api,
     run = digits_project.runs()[-1]
     assert room.samples.count() == len(api.sample_grids(run)) > 0
     assert f"Samples of {run.name}" in room.state_label.text() and not room.samples.image.pixmap().isNull()
+    assert room.live.progress.isHidden()  # no run is under way: no empty progress bar
     room.family_box.setCurrentIndex(room.family_box.findData("dcgan"))  # the artist looks at another family...
     room.family_box.activated.emit(room.family_box.currentIndex())
     qtbot.waitUntil(lambda: room.config() is not None and room.config().family == "dcgan", timeout=20_000)
@@ -228,11 +229,13 @@ def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api,
     room.stop()
     qtbot.waitUntil(lambda: not room.is_training(), timeout=60_000)
     assert events[0].step > stopped.step  # it went on from the stopped run's checkpoint
+    assert not room.live.progress.isHidden() and room.live.progress.value() >= events[0].step
     assert len(digits_project.runs()) == 1
     # afterwards the settings are the family's the box shows, so Start trains what it says
     qtbot.waitUntil(lambda: room.config().family == room.family_box.currentData() == "dcgan", timeout=20_000)
     room.set_project(api.Project.open_or_create(tmp_path / "no runs yet"))  # another project's room starts empty
     assert room.samples.count() == 0 and room.state_label.text() == "" and not room.samples.slider.isEnabled()
+    assert room.live.progress.isHidden()
 
 
 def test_every_train_flag_has_a_train_room_control_that_changes_the_run(room, api):
