@@ -171,8 +171,8 @@ class Trainer:
         self.learner.forget_since(memory)
         self.gen.set_state(rng)
         self.amp_dtype = names[distributed.broadcast(devices.PRECISIONS[chosen], self.world)]  # rank 0's decides
-        self._say(f"bf16 timed {gain:.2f}x as fast as fp32 on this machine: training in "
-                  f"{devices.PRECISIONS[self.amp_dtype]}")
+        self._say(f"training in {devices.PRECISIONS[self.amp_dtype]}: bf16 timed {gain:.2f}x as fast as fp32 on "
+                  "this machine")  # the sentence starts with a word, as the window capitalises it
 
     def _settled_clock(self) -> float:
         """The clock once the device has finished the work queued so far: a GPU runs behind the Python that

@@ -1,43 +1,21 @@
 """The Train room: pick a model family, see the suggested preset, the device and the speed measured here, then
 Start / Pause / Resume / Stop a run and watch its samples, losses, ETA and checkpoints live.
 
-The run lives on its own QThread (workers.TrainRun); pause and stop are `Control` flags set from here. Presets,
-device facts and speed come from `engine.api` on pool jobs. Other rooms follow training through `snapshot`,
-`checkpoint_saved` and `training_state_changed`. Must not import torch or compute anything but display
-arithmetic (an ETA from a measured speed).
+Its widgets are made in gui/train_layout.py. The run lives on its own QThread (workers.TrainRun); pause and stop
+are `Control` flags set from here. Presets, device facts and speed come from `engine.api` on pool jobs. Other rooms
+follow training through `snapshot`, `checkpoint_saved` and `training_state_changed`. Must not import torch or
+compute anything but display arithmetic (an ETA from a measured speed).
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
 
-from .run_queue_panel import QueuePanel
-from .settings import queue_path
-from .widgets.duration import DurationChoice, duration
-from .widgets.family_picker import FamilyPicker
-from .widgets.live_run import LiveRun
-from .widgets.train_settings import TrainSettings
+from . import train_layout
+from .widgets.duration import duration
 from .workers import TrainRun, run_task
-
-
-class FormScroll(QScrollArea):
-    """Scrolls the settings form up and down only, and is never narrower than the form: with no horizontal
-    scrolling a narrower one clips the form's right edge (the folds and the theme's fonts widen it after start)."""
-
-    def minimumSizeHint(self) -> QSize:
-        form = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
-        return QSize(max(340, form), super().minimumSizeHint().height())
-
-    def sizeHint(self) -> QSize:
-        return self.minimumSizeHint().expandedTo(QSize(0, super().sizeHint().height()))
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
-            self.updateGeometry()  # the form's hint changed: the room's layout asks again
-        return super().eventFilter(watched, event)
 
 
 class TrainRoom(QWidget):
@@ -64,91 +42,23 @@ class TrainRoom(QWidget):
         self._generation = 0  # drops preparation results for an older project or family
         self._resumable_family: str | None = None  # the family of the run left unfinished, if one is
         self._base = ""  # the base model a new run of the suggested settings would start from, if one fits
-        self._build()
+        train_layout.build(self)
+        self._connect()
         self._set_state("idle")
 
-    # --- construction ---------------------------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.family = FamilyPicker(self)
+    def _connect(self) -> None:
+        """The widgets gui/train_layout.py made, to what they do here."""
         self.family.picked.connect(self._on_family_changed)
-        # the picker's widgets, by the names the form and the tests know them by
-        self.family_box, self.family_text, self.labels_hint = self.family.box, self.family.text, self.family.labels_hint
-        self.device_label = _wrapped_label()
-        self.speed_label = _wrapped_label("Not measured yet")
-        self.measure_button = QPushButton("Measure speed")
-        self.measure_button.setToolTip("Run the real training step for two seconds to time it on this machine")
         self.measure_button.clicked.connect(self.measure_speed)
-        self.warning_label = _wrapped_label()
-        self.warning_label.setObjectName("warning")
-        self.warning_label.hide()
-        self.settings = TrainSettings()
         self.settings.changed.connect(self._show_estimate)
-        self.duration = DurationChoice()
         self.duration.changed.connect(self._show_estimate)
-        self.advanced = None  # a superqt QCollapsible holding `settings`, made in set_api (see _fold_settings)
-        self._advanced_holder = QWidget()
-        QVBoxLayout(self._advanced_holder).setContentsMargins(0, 0, 0, 0)
-        self._queue_holder = QWidget()
-        QVBoxLayout(self._queue_holder).setContentsMargins(0, 0, 0, 0)
-
-        self.start_button = _button("Start", "Start a new run with these settings (Ctrl+Return)", "Ctrl+Return",
-                                    lambda: self.start(new=True))
-        self.pause_button = _button("Pause", "Pause between two steps; nothing is lost (Ctrl+P)", "Ctrl+P",
-                                    self.pause)
-        self.resume_button = _button("Resume", "Go on from where it paused (Ctrl+R)", "Ctrl+R", self.resume)
-        self.stop_button = _button("Stop", "Stop and save a checkpoint; the run can be continued later (Ctrl+.)",
-                                   "Ctrl+.", self.stop)
-        self.queue_button = _button("Add to queue", "Add a run with these settings to the queue below, to run "
-                                    "later, one after another (Ctrl+Shift+Return)", "Ctrl+Shift+Return",
-                                    self.add_to_queue)
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
-            buttons.addWidget(button)
-        self.queue_panel = QueuePanel(queue_path())
+        for button, slot in ((self.start_button, lambda: self.start(new=True)), (self.pause_button, self.pause),
+                             (self.resume_button, self.resume), (self.stop_button, self.stop),
+                             (self.queue_button, self.add_to_queue), (self.continue_button, self.continue_run)):
+            button.clicked.connect(slot)
         self.queue_panel.blocked_by = lambda: self.run is not None  # one training at a time
         self.queue_panel.queue_finished.connect(lambda: self._set_state("idle" if self.run is None else "running"))
-
-        self.banner_label = _wrapped_label()
-        self.continue_button = _button("Continue run", "Resume the interrupted run from its newest checkpoint",
-                                       None, self.continue_run)
-        self.banner = QFrame()
-        self.banner.setObjectName("banner")
-        banner_layout = QHBoxLayout(self.banner)
-        banner_layout.addWidget(self.banner_label, 1)
-        banner_layout.addWidget(self.continue_button)
-        self.banner.hide()
-
-        setup = QWidget()
-        form = QFormLayout(setup)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        form.addRow(self.banner)
-        form.addRow("Model", self.family_box)
-        form.addRow(self.family_text)
-        form.addRow(self.labels_hint)
-        form.addRow("Device", self.device_label)
-        form.addRow("Speed", self.speed_label)
-        form.addRow("Train for", self.duration)
-        form.addRow("", self.measure_button)
-        form.addRow(self.warning_label)
-        form.addRow(self._advanced_holder)
-        form.addRow(buttons)
-        form.addRow(self.queue_button)
-        form.addRow(self._queue_holder)
-        scroll = FormScroll()
-        scroll.setWidget(setup)
-        scroll.setWidgetResizable(True)
-        scroll.setMaximumWidth(420)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-        self.live = LiveRun()
-        # its widgets, by the names the room and the tests know them by
-        self.samples, self.state_label, self.reports = self.live.samples, self.live.state_label, self.live.reports
         self.samples.picture_clicked.connect(self.explore_picture)
-
-        layout = QHBoxLayout(self)
-        layout.addWidget(scroll)
-        layout.addWidget(self.live, 1)
 
     # --- what the window calls ------------------------------------------------------------------------------------
     def set_api(self, api) -> None:
@@ -169,10 +79,10 @@ class TrainRoom(QWidget):
 
             self.advanced = QCollapsible("Advanced settings")
             self.advanced.addWidget(self.settings)
-            self._advanced_holder.layout().addWidget(self.advanced)
+            self.advanced_holder.layout().addWidget(self.advanced)
             queue = QCollapsible("Queue of runs")
             queue.addWidget(self.queue_panel)
-            self._queue_holder.layout().addWidget(queue)
+            self.queue_holder.layout().addWidget(queue)
 
     def set_project(self, project) -> None:
         self.project = project
@@ -251,7 +161,7 @@ class TrainRoom(QWidget):
         if config is not None and self.project is not None:
             self.queue_panel.add(self.project, config)
             if self.advanced is not None:
-                self._queue_holder.layout().itemAt(0).widget().expand(animate=False)
+                self.queue_holder.layout().itemAt(0).widget().expand(animate=False)
             self.notify.emit(f"Added a {config.family or 'default'} run of {self.project.root.name} to the queue",
                              "info")
 
@@ -460,18 +370,3 @@ def _speed_key(config) -> tuple:
 def draws_points(api, family: str | None) -> bool:
     """Whether a family's progress grid shows points to explore (a family of single images), not translations."""
     return family in {info.name for info in api.families()} and api.family_layout(family) == "images"
-
-
-def _wrapped_label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    return label
-
-
-def _button(text: str, tip: str, shortcut: str | None, slot) -> QPushButton:
-    button = QPushButton(text)
-    button.setToolTip(tip)
-    if shortcut:
-        button.setShortcut(shortcut)
-    button.clicked.connect(slot)
-    return button
