@@ -7,7 +7,8 @@ Every translation is made on the render thread (gui/render.py) with the room's M
 through the room's `compute` and answered through `computed`; a new direction or new weights make every card again
 (until then a card keeps what older weights made, so a run that trains fast still shows something).
 Finding pictures in folders, reading the held-out ones and exporting run on the QThreadPool. The GUI thread only
-keeps the cards and paints: it must not import torch, read or write files, or translate.
+keeps the cards and paints: it must not import torch, read or write files, or translate. Its widgets are made in
+gui/translate_layout.py.
 """
 from __future__ import annotations
 
@@ -18,21 +19,17 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QToolButton, QWidget
 
-from . import explore_jobs, imaging, shortcuts
+from . import explore_jobs, imaging, shortcuts, translate_layout
 from .drops import TakesDrops
 from .settings import export_folder, pictures_folder, remember_pictures_folder
-from .widgets.translation_cards import CardList
-from .widgets.wipe import Wipe
+from .translate_layout import INVITATION
 from .workers import run_task
 
 HELD_OUT_COUNT = 8  # held-out pictures added at a time: enough to judge, few enough to translate in seconds
 REFUSED_SHOWN = 6  # refused files listed under the cards; the tooltip lists all
 PICTURE_FILTER = "Pictures (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff);;All files (*)"
-INVITATION = ("Drop pictures here to translate them\n\nor Add pictures… (Ctrl+T), or Held-out pictures (H): a few "
-              "that training kept aside")
 
 
 def _api():
@@ -80,63 +77,24 @@ class TranslateView(TakesDrops, QWidget):
         self._asked: str | None = None
         self._refused: list[str] = []  # "name: reason" of each file that could not be translated
         self.setAcceptDrops(True)
-        self._build()
+        translate_layout.build(self)
+        self._connect()
+        self._set_enabled()
 
-    def _build(self) -> None:
-        """The view and its bar of buttons (`bar`, which the room puts in its own toolbar)."""
-        self.add_button = QPushButton("Add pictures…", toolTip="Translate picture files (Ctrl+T); you can also "
-                                      "drop files or folders here")
-        self.held_out_button = QPushButton("Held-out pictures", toolTip="Translate a few pictures training kept "
-                                           "aside, which the model never learnt from (H)")
-        self.clear_button = QPushButton("Clear", toolTip="Take every picture off the list (Ctrl+L)")
-        self.export_button = QPushButton("Export…", toolTip="Write every translation as a PNG into a folder "
-                                         "(Ctrl+E)")
-        self.direction_buttons = QButtonGroup(self)
-        self.direction_row = QHBoxLayout()
-        self.direction_row.setSpacing(0)
-        self.bar = QWidget()
-        bar = QHBoxLayout(self.bar)
-        bar.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.add_button, self.held_out_button, self.clear_button):
-            bar.addWidget(widget)
-        bar.addSpacing(16)
-        bar.addLayout(self.direction_row)
-        bar.addSpacing(16)
-        bar.addWidget(self.export_button)
+    def _connect(self) -> None:
+        """The widgets gui/translate_layout.py made, to what they do here."""
         for keys, slot, what in (("Ctrl+T", self.ask_files, "Translate picture files"),
                                  ("H", self.add_held_out, "Translate held-out pictures the model never learnt from"),
                                  ("Ctrl+L", self.clear, "Clear the list of translations"),
                                  ("Ctrl+E", lambda: self.export(), "Export the translations"),
                                  ("D", self.switch_direction, "Switch the direction (A to B, B to A)")):
             shortcuts.bind(keys, self, slot, what)
-
-        self.card_list = CardList()
         self.card_list.currentItemChanged.connect(lambda *_: self._show_selected())
         self.card_list.remove_requested.connect(self.remove_selected)
-        self.refused_label = QLabel(wordWrap=True)
-        self.refused_label.setObjectName("refused")
-        self.refused_label.hide()
-        cards = QWidget()
-        column = QVBoxLayout(cards)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.card_list, 1)
-        column.addWidget(self.refused_label)
-        self.wipe = Wipe()
-        self.wipe.show_message(INVITATION)
-        splitter = QSplitter()
-        splitter.addWidget(cards)
-        splitter.addWidget(self.wipe)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([300, 700])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter, 1)
-
         self.add_button.clicked.connect(self.ask_files)
         self.held_out_button.clicked.connect(self.add_held_out)
         self.clear_button.clicked.connect(self.clear)
         self.export_button.clicked.connect(lambda: self.export())
-        self._set_enabled()
 
     # --- the hooks the room calls --------------------------------------------------------------------------
     def model_opened(self, info) -> None:
