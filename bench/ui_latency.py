@@ -29,6 +29,8 @@ Phases:
    feeding the room, its Control telling training to yield to renders), the Train room hidden as when the artist
    switches rooms. Slider-to-frame latency is, for every slider value, the time until the canvas shows a frame for
    that request or a newer one (a coalesced request is answered by the newer frame that replaced it).
+4. Watching: before the drags, the Train room shown while the run trains and the artist only watches: ticks, and
+   the training steps per second (`--leave-a-core`: as before training took every core).
 Waits turn Qt's own event loop (QEventLoop.exec), not a processEvents spin: a spin keeps Python on the GUI thread
 and a core busy.
 
@@ -66,7 +68,8 @@ PHASES = {"launch C++": "launch + engine load, C++ ticks (fresh process)",
           "Start C++": "click Start until the 2nd StepDone, C++ ticks",
           "Start Py": "click Start until the 2nd StepDone, Python 10 ms timer",
           "drag idle": "slider drag, training stopped, Python 10 ms timer",
-          "drag train": "slider drag while training runs, Python 10 ms timer"}
+          "drag train": "slider drag while training runs, Python 10 ms timer",
+          "watch train": "the Train room shown while it trains (grids, losses), Python 10 ms timer"}
 
 
 class CppTicks:
@@ -205,6 +208,16 @@ def measure_start(train_room, kind: str) -> dict:
     return result
 
 
+def measure_watching(train_room, seconds: float) -> dict:
+    """The Train room shown while it trains, the artist only watching: the loop's ticks, and the steps it made."""
+    recorder, first_step, started = PythonTicks(), train_room.step, time.perf_counter()
+    recorder.start()
+    end = time.monotonic() + seconds
+    wait(lambda: time.monotonic() > end, seconds + 5)
+    return {**delays(recorder.stop(), recorder.interval_ms),
+            "steps_s": (train_room.step - first_step) / (time.perf_counter() - started)}
+
+
 def stop_training(train_room) -> None:
     """Stop the run, wait for its checkpoint, and for the room's follow-up job on the pool."""
     train_room.stop()
@@ -261,7 +274,8 @@ def print_table(results: dict) -> None:
             ("slider to frame, p95 (ms)", "frame_p95", "< 50"), ("slider to frame, max (ms)", "frame_max", ""),
             ("one render on its thread (ms)", "render_ms", ""), ("slider requests", "requests", ""),
             ("canvas renders", "renders", ""), ("process start to window (s)", "shown_s", ""),
-            ("engine load (s)", "engine_s", ""), ("Start to 2nd StepDone (s)", "start_s", "")]
+            ("engine load (s)", "engine_s", ""), ("Start to 2nd StepDone (s)", "start_s", ""),
+            ("training steps/s", "steps_s", "")]
     print()
     for name, meaning in PHASES.items():
         print(f"  {name:11} {meaning}")
@@ -280,6 +294,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--leave-a-core", action="store_true", help="train on one core fewer, as the app did "
+                        "before training took every core (devices.every_core)")
     parser.add_argument("--launch-probe", choices=sorted(RECORDERS),
                         help="internal: be the fresh app process of the launch phase and print JSON")
     args = parser.parse_args()
@@ -296,6 +312,10 @@ def main() -> None:
     from gui.train_room import TrainRoom
 
     api.leave_a_core_for_the_ui()  # as the app does: torch gets cpu_count - 1 threads
+    if args.leave_a_core:
+        from contextlib import nullcontext
+
+        api.every_core = nullcontext
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         # Made by the CLI in another process, so that this one has only done what the app does before Start.
@@ -342,6 +362,7 @@ def main() -> None:
         stop_training(train_room)
         assert train_room.config().batch == shape["batch"], "the run's settings did not stay after it"
         results["Start Py"] = measure_start(train_room, "python")
+        results["watch train"] = measure_watching(train_room, args.seconds)
 
         train_room.hide()  # the artist goes to the Explore room while it trains
         first_step = train_room.step

@@ -13,7 +13,7 @@ from .aspect import ASPECTS
 from .dataset import (chosen_aspect, dataset_stats, ingest, label_count, load_dataset, remove_images,
                       restore_removed, uses_alpha)
 from .demo import DEMO_DIR, DEMO_MODEL, create_demo_project, demo_available
-from .devices import DeviceInfo, device_info, leave_a_core_for_the_ui
+from .devices import DeviceInfo, device_info, every_core, leave_a_core_for_the_ui
 from .events import (CheckpointSaved, IngestResult, Message, Paused, Progress, QualityMeasured, RunFinished,
                      RunStarted, SamplesReady, Snapshot, StepDone)
 from .base_model import name_fitting as base_fitting
@@ -43,7 +43,7 @@ __all__ = [
     "FamilyInfo", "FileRefused", "IngestResult", "Message", "Model", "Progress", "Project", "RunFinished",
     "RunStarted", "SamplesReady", "Snapshot", "StepDone", "TrainConfig", "Trainer", "apply_directions",
     "base_fitting", "create_demo_project", "dataset_stats", "demo_available", "describe_expectation", "device_info",
-    "export_animation", "export_png", "label_count",
+    "every_core", "export_animation", "export_png", "label_count",
     "families", "fit_directions", "generate", "ingest", "interpolate", "latents_for_seed", "leave_a_core_for_the_ui",
     "load_bookmarks", "load_dataset", "manifest", "measure_speed", "open_model", "preview_augmentations",
     "read_png_latent", "read_report", "reconstruct", "remove_images", "restore_removed", "resumable_run",

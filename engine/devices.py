@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -107,8 +108,23 @@ def compiles(requested: str) -> bool:
 
 
 def leave_a_core_for_the_ui() -> None:
-    """Called once by the app: torch gets one thread fewer than there are cores, so painting never waits."""
+    """The app's own threads (its renders and jobs) give torch one thread fewer than there are cores, so painting
+    never waits: called by the app at start and by its render thread. torch's count is the calling thread's
+    (OpenMP's, per thread) and the one threads started later begin with."""
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
+@contextmanager
+def every_core():
+    """Torch uses every core on this thread within the block: the app's training and its speed measurement. On two
+    cores the default 64 px family trained 1.47x faster than on one, and the window stayed smooth beside it
+    (bench/ui_latency.py --threads). Afterwards the thread's count is what it was."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def in_parts(run: Callable[[int, int], T], count: int, part: int, on_message: Callable[[str], None] | None = None,

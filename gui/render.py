@@ -223,6 +223,7 @@ class RenderThread(QThread):
     def _do_open(self, path: str) -> None:
         from engine import api
 
+        api.leave_a_core_for_the_ui()  # this thread's own count, whatever a training run set for threads since
         self._model, self._last_canvas = None, None
         try:
             model = api.open_model(path)

@@ -203,7 +203,8 @@ class TrainRoom(QWidget):
         api, project, key = self.api, self.project, _speed_key(config)
 
         def measure(on_event, control):
-            return api.measure_speed(project, config, seconds=2, control=control)
+            with api.every_core():  # as the run will train (workers.TrainWorker)
+                return api.measure_speed(project, config, seconds=2, control=control)
 
         def done(images_per_s):
             self._speeds[key] = images_per_s

@@ -123,8 +123,9 @@ class TrainWorker(QObject):
             project = self._project
             if isinstance(project, str):  # a queued run names its project by folder: opened here, off the GUI
                 project = self._api.Project.open(project)
-            result = self._api.train(project, self._config, on_event=self.event.emit, control=self._control,
-                                     new=self._new)
+            with self._api.every_core():  # training has the cores; the window stays smooth beside it
+                result = self._api.train(project, self._config, on_event=self.event.emit, control=self._control,
+                                         new=self._new)
         except Exception as error:  # noqa: BLE001 - errors are values at the thread boundary
             self.failed.emit(error_text(error))
         finally:
