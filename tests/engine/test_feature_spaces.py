@@ -36,3 +36,16 @@ def test_the_random_space_is_fixed_by_its_seed_and_calibrated_on_the_real_set():
     stem = first._bn0
     assert stem.num_batches_tracked == 1 and not torch.allclose(stem.running_var, torch.ones_like(stem.running_var))
     assert not torch.allclose(same, features.uint8_features(x, input_size=SIDE))  # not ImageNet's space
+
+
+def test_the_imagenet_network_runs_with_its_batch_norms_folded_and_sees_what_it_saw_before():
+    """Folded BatchNorms (faster Projected FastGAN steps) change the features of real pictures only by rounding."""
+    plain = features.EfficientNetLite0()
+    plain.load_state_dict(torch.load(features.weights_path(), weights_only=True))
+    folded = features.network("cpu")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = features.to_unit(np.stack([np.asarray(v[2].resize((64, 64))) for v in digit_views(16)]))
+    with torch.no_grad():
+        before, after = plain.eval().features(x), folded.features(x)
+    assert torch.allclose(after, before, atol=1e-4 * before.abs().max().item())
+    assert (before.argmax(1) == after.argmax(1)).all()
