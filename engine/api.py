@@ -33,7 +33,7 @@ from .projection import Projection, load_images, project
 from .sampling import (GRID_COLUMNS, GRID_ROWS, interpolate, latents_for_seed, progress_point, slerp, truncate,
                        variations)
 from .train_config import TrainConfig, suggest_config
-from .run_folder import budget_of, family_of, resume_step, run_history, sample_grids, saved_models
+from .run_folder import budget_of, family_of, resume_step, run_history, run_state, sample_grids, saved_models
 from .run_queue import KeepAwake, RunQueue
 from .training import Trainer, resumable_run, train
 from .translate import MAX_SIDE as TRANSLATE_MAX_SIDE, Translated, pictures_in, translate_files
@@ -47,7 +47,7 @@ __all__ = [
     "families", "fit_directions", "generate", "ingest", "interpolate", "latents_for_seed", "leave_a_core_for_the_ui",
     "load_bookmarks", "load_dataset", "manifest", "measure_speed", "open_model", "preview_augmentations",
     "read_png_latent", "read_report", "reconstruct", "remove_images", "restore_removed", "resumable_run",
-    "resume_step", "run_history", "sample_grids", "budget_of",
+    "resume_step", "run_history", "run_state", "sample_grids", "budget_of",
     "save_bookmarks", "slerp", "GRID_COLUMNS", "GRID_ROWS", "progress_point",
     "suggest_config", "train", "truncate", "variations",
     "Mixture", "fit_mixture", "load_mixture", "mixture_for", "recommended_families",

@@ -65,6 +65,12 @@ def budget_of(run: Path) -> float:
     return 0.0 if config.get("steps") else float(config.get("minutes") or 0.0)
 
 
+def run_state(run: Path) -> str:
+    """What status.json says of a run: "running" (or a run that crashed or was killed), "stopped", "failed",
+    "finished"."""
+    return files.read_json(Path(run) / "status.json", default={}).get("state", "running")
+
+
 def resume_step(run: Path) -> int | None:
     """The step a continued run goes on from: its newest complete checkpoint's; None when it saved none yet."""
     last = checkpoints.latest(Path(run))

@@ -111,6 +111,7 @@ class TrainRoom(QWidget):
             return {"stats": stats, "config": config, "device": api.device_info(), "resumable": resumable, "base": base,
                     "resumable_family": api.family_of(resumable) if resumable is not None else None,
                     "resume_step": api.resume_step(resumable) if resumable is not None else None,
+                    "resume_state": api.run_state(resumable) if resumable is not None else None,
                     "newest_run": runs[-1].name if runs else "", "grids": api.sample_grids(runs[-1]) if runs else [],
                     "history": api.run_history(runs[-1]) if runs else None,
                     "newest_minutes": api.budget_of(runs[-1]) if runs else 0.0,
@@ -253,7 +254,8 @@ class TrainRoom(QWidget):
             self.live.show_earlier(facts["newest_run"], facts["grids"], facts["history"])
             self.samples.show_points(facts["newest_draws_points"])
         resumable = facts["resumable"]
-        self.banner_label.setText(_interrupted(resumable.name, facts["resume_step"]) if resumable else "")
+        self.banner_label.setText(_unfinished(resumable.name, facts["resume_step"], facts["resume_state"])
+                                  if resumable else "")
         self.banner.setVisible(resumable is not None and not self.is_training())
         self._set_state("running" if self.is_training() else "idle")
         if self.isVisible():
@@ -356,12 +358,13 @@ class TrainRoom(QWidget):
             self.state_label.setText(texts[state])
 
 
-def _interrupted(name: str, step: int | None) -> str:
+def _unfinished(name: str, step: int | None, state: str) -> str:
+    """The banner over an unfinished run: stopped (by the artist), failed, or interrupted (the app or the machine
+    went down while it trained)."""
+    what = {"stopped": "was stopped", "failed": "failed"}.get(state, "was interrupted")
     if step is None:
-        return (f"The run “{name}” was interrupted before its first checkpoint: Continue starts it again, or "
-                "Start a new one.")
-    return (f"The run “{name}” was interrupted. Continue it from step {step:,}, its newest checkpoint, or Start a "
-            "new one.")
+        return f"The run “{name}” {what} before its first checkpoint: Continue starts it again, or Start a new one."
+    return f"The run “{name}” {what}. Continue it from step {step:,}, its newest checkpoint, or Start a new one."
 
 
 def _speed_key(config) -> tuple:

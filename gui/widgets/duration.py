@@ -97,7 +97,7 @@ class DurationChoice(QWidget):
         step_rate = images_per_s / max(1, batch)
         seconds = minutes * 60 if minutes else steps / max(step_rate, 1e-9)
         end = (datetime.datetime.now() + datetime.timedelta(seconds=seconds)).strftime("%H:%M")
-        reach = f"about {int(seconds * step_rate):,} steps" if minutes else f"{steps:,} steps"
+        reach = f"about {roughly(seconds * step_rate):,} steps" if minutes else f"{steps:,} steps"
         looks = expect(seconds * images_per_s) if expect else ""
         self.expected.setText(f"Ends about {end} · {reach} at this machine's speed" + (f"\n{looks}" if looks else ""))
 
@@ -106,3 +106,12 @@ class DurationChoice(QWidget):
         self.until.setVisible(value == "overnight")
         self.minutes_box.setVisible(value == "custom")
         self.changed.emit()
+
+
+def roughly(count: float) -> int:
+    """A count an estimate can honestly give: two significant figures (143,365 -> 140,000; 3,412 -> 3,400)."""
+    count = int(count)
+    if count < 100:
+        return count
+    unit = 10 ** (len(str(count)) - 2)
+    return round(count / unit) * unit

@@ -219,6 +219,11 @@ def test_an_interrupted_run_of_another_family_is_shown_and_continued(qtbot, api,
     assert room.samples.count() == len(api.sample_grids(run)) > 0
     assert f"Samples of {run.name}" in room.state_label.text() and not room.samples.image.pixmap().isNull()
     assert room.live.progress.isHidden()  # no run is under way: no empty progress bar
+    assert f"“{run.name}” was stopped. Continue it from step {stopped.step:,}" in room.banner_label.text()
+    status = run / "status.json"
+    status.write_text(status.read_text().replace('"stopped"', '"running"'))  # what a killed app leaves
+    room.prepare(keep_settings=True)
+    qtbot.waitUntil(lambda: "was interrupted" in room.banner_label.text(), timeout=20_000)
     room.family_box.setCurrentIndex(room.family_box.findData("dcgan"))  # the artist looks at another family...
     room.family_box.activated.emit(room.family_box.currentIndex())
     qtbot.waitUntil(lambda: room.config() is not None and room.config().family == "dcgan", timeout=20_000)
