@@ -1,58 +1,20 @@
-"""The Explore room around real (tiny) models trained on real digits (a DCGAN, a conditional GAN, a VQ-VAE): what
-an artist does, what the canvas shows.
+"""The Explore room around a real (tiny) DCGAN trained on real digits (tests/gui/explore/conftest.py): what an
+artist does, what the canvas shows.
 
 Every test waits on signals or conditions, never sleeps, and stops the render thread in teardown.
 """
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from engine import api
-from gui import imaging, questions
+from gui import imaging
 from gui.explore_room import ExploreRoom
 
-WAIT = 20_000
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, digits_template):
-    """A project of 300 real digits at 16 px (a copy of the session's ingested template) with a DCGAN trained for
-    20 steps, and the EMA snapshots the run sent (steps 10 and 20)."""
-    project = api.Project.open(shutil.copytree(digits_template, tmp_path_factory.mktemp("explore") / "Digits"))
-    snapshots = []
-    api.train(project, api.TrainConfig(family="dcgan", size=16, steps=20, batch=16, width=8, latent_dim=16,
-                                       precision="fp32", checkpoint_every=20, sample_every=10),
-              on_event=lambda e: snapshots.append(e) if isinstance(e, api.Snapshot) else None)
-    return project, snapshots
-
-
-@pytest.fixture
-def room(qtbot, trained):
-    """An Explore room showing the trained project's model, its directions fitted and its first frame on screen."""
-    project, _ = trained
-    room = ExploreRoom()
-    qtbot.addWidget(room)
-    room.resize(1100, 760)
-    room.show()
-    with qtbot.waitSignals([room.model_ready, room.tool("directions").ready, room.frame_shown], timeout=WAIT):
-        room.set_project(project)
-    yield room
-    room.shutdown()
-    QThreadPool.globalInstance().waitForDone(WAIT)
-    assert not room.render.isRunning()
-
-
-def shown(room) -> bytes:
-    return imaging.image_bytes(room.canvas.image())
-
-
-def wait_for_latest_frame(qtbot, room) -> None:
-    qtbot.waitUntil(lambda: room._shown_stamp == room.last_stamp, timeout=WAIT)
+from .helpers import WAIT, drop_png, png_pixels, shown, wait_for_latest_frame
 
 
 def test_a_gan_shows_seed_truncation_and_direction_controls_only(room):
@@ -125,27 +87,10 @@ def test_an_exported_png_dropped_back_restores_its_exact_point(qtbot, room, tmp_
     qtbot.waitUntil(lambda: shown(room) == picture, timeout=WAIT)
 
 
-def drop_png(qtbot, room, path) -> dict:
-    """Drop `path` on the canvas as a file manager would; returns the record restored."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
-    with qtbot.waitSignal(room.restored, timeout=WAIT) as restored:
-        room.canvas.dropEvent(drop)
-    return restored.args[0]
-
-
 def release_truncation(room, value: float) -> None:
     """Drag the truncation slider to `value` and let go (one step of the history)."""
     room.truncation.setValue(value)
     room.truncation.sliderReleased.emit()
-
-
-def png_pixels(path) -> bytes:
-    from PIL import Image
-
-    return imaging.image_bytes(imaging.to_qimage(np.asarray(Image.open(path).convert("RGB"))))
 
 
 def test_truncation_scales_a_bookmarked_point_and_its_export_comes_back_exactly(qtbot, room, tmp_path):
@@ -316,89 +261,8 @@ def test_a_project_without_a_model_says_to_train_one_then_opens_the_first_checkp
     room.shutdown()
 
 
-def test_a_conditional_gan_offers_its_classes_and_the_png_records_the_class(qtbot, tmp_path, digits_template):
-    project = api.Project.open(shutil.copytree(digits_template, tmp_path / "Classes"))
-    api.train(project, api.TrainConfig(family="cgan", size=16, steps=4, batch=16, width=8, latent_dim=16,
-                                       precision="fp32", checkpoint_every=4, sample_every=4))
-    room = ExploreRoom()
-    qtbot.addWidget(room)
-    with qtbot.waitSignals([room.model_ready, room.frame_shown], timeout=WAIT):
-        room.set_project(project)
-    assert room.point_form.isRowVisible(room.label_choice)
-    assert [room.label_choice.itemText(i) for i in range(room.label_choice.count())] == [str(d) for d in range(10)]
-    before = shown(room)
-    room.label_choice.setCurrentIndex(7)
-    wait_for_latest_frame(qtbot, room)
-    assert shown(room) != before
-    with qtbot.waitSignal(room.exported, timeout=WAIT):
-        room.export_png(str(tmp_path / "seven.png"))
-    assert api.read_png_latent(tmp_path / "seven.png")["label"] == "7"
-    room.shutdown()
-
-
-@pytest.fixture(scope="module")
-def vqvae_project(tmp_path_factory, digits_template):
-    """The digits with a VQ-VAE + Transformer trained for 20 steps (12 for the VQ-VAE, 8 for the prior): a couple of
-    seconds, and already a model whose temperature and top-k change what it draws."""
-    project = api.Project.open(shutil.copytree(digits_template, tmp_path_factory.mktemp("vqvae") / "Digits"))
-    api.train(project, api.TrainConfig(family="vqvae", size=16, steps=20, batch=16, width=8, latent_dim=16, lr=1e-3,
-                                       precision="fp32", checkpoint_every=20, sample_every=20))
-    return project
-
-
-@pytest.fixture
-def vq_room(qtbot, vqvae_project):
-    room = ExploreRoom()
-    qtbot.addWidget(room)
-    room.show()
-    with qtbot.waitSignals([room.model_ready, room.frame_shown], timeout=WAIT):
-        room.set_project(vqvae_project)
-    yield room
-    room.shutdown()
-    QThreadPool.globalInstance().waitForDone(WAIT)
-
-
-def test_a_vq_vae_offers_temperature_and_top_k_and_its_pngs_bring_them_back(qtbot, tmp_path, vq_room,
-                                                                             vqvae_project):
-    room = vq_room
-    assert room.point_form.isRowVisible(room.temperature) and room.point_form.isRowVisible(room.top_k)
-    assert not room.point_form.isRowVisible(room.truncation)  # its latent picks codes; it has no truncation
-    assert room.temperature.value() == 1.0 and room.top_k.value() == 0 and room.top_k.maximum() == 64
-    assert "safer" in room.temperature.toolTip()
-
-    room.seed.setValue(6)
-    wait_for_latest_frame(qtbot, room)
-    plain = shown(room)
-    room.temperature.setValue(0.3)
-    wait_for_latest_frame(qtbot, room)
-    assert shown(room) != plain
-    expected = api.open_model(vqvae_project.root)
-    expected.set_sampling(temperature=0.3)
-    assert shown(room) == imaging.image_bytes(imaging.to_qimage(expected.render(room.current_latent()[None])[0]))
-
-    room.top_k.setValue(5)
-    wait_for_latest_frame(qtbot, room)
-    kept = shown(room)
-    path = tmp_path / "cool.png"
-    with qtbot.waitSignal(room.exported, timeout=WAIT):
-        room.export_png(str(path))
-    record = api.read_png_latent(path)
-    assert record["temperature"] == pytest.approx(0.3) and record["top_k"] == 5
-    assert png_pixels(path) == kept  # exported with the canvas's settings, not the model's defaults
-
-    room.temperature.setValue(1.0)
-    room.top_k.setValue(0)
-    wait_for_latest_frame(qtbot, room)
-    assert shown(room) != kept
-    drop_png(qtbot, room, path)
-    wait_for_latest_frame(qtbot, room)
-    assert room.temperature.value() == pytest.approx(0.3) and room.top_k.value() == 5
-    assert room.sampling() == {"temperature": record["temperature"], "top_k": 5}
-    assert shown(room) == kept
-
-
 def test_a_dropped_photo_is_projected_and_its_point_bookmarked_exported_and_undone(qtbot, room, tmp_path):
-    from ..digits import write_digits
+    from ...digits import write_digits
 
     photo = next(write_digits(tmp_path / "mine", indices=[1700]).rglob("*.png"))  # a digit no model here has seen
     room.seed.setValue(3)
@@ -431,7 +295,7 @@ def test_a_dropped_photo_is_projected_and_its_point_bookmarked_exported_and_undo
 
 
 def test_an_export_to_a_full_disk_says_why_and_the_room_goes_on(qtbot, room, tmp_path):
-    from ..disks import fill, small_disk
+    from ...disks import fill, small_disk
 
     with small_disk(tmp_path / "disk", "1m") as disk:
         fill(disk)
@@ -444,81 +308,3 @@ def test_an_export_to_a_full_disk_says_why_and_the_room_goes_on(qtbot, room, tmp
     room.seed.setValue(11)  # the render thread and the room carry on
     wait_for_latest_frame(qtbot, room)
     assert room.render.isRunning()
-
-
-def second_run(project, steps: int = 20):
-    """A new run's Snapshot and CheckpointSaved events, in the order the Train room relays them."""
-    events = []
-    api.train(project, api.TrainConfig(family="dcgan", size=16, steps=steps, batch=16, width=8, latent_dim=16,
-                                       precision="fp32", checkpoint_every=10, sample_every=10), new=True,
-              on_event=lambda e: events.append(e) if isinstance(e, (api.Snapshot, api.CheckpointSaved)) else None)
-    return events
-
-
-def relay(qtbot, room, events) -> None:
-    for event in events:
-        (room.on_snapshot if isinstance(event, api.Snapshot) else room.on_checkpoint)(event)
-        qtbot.waitUntil(lambda: not room.render.is_opening() and room.model_info() is not None, timeout=WAIT)
-
-
-def test_explore_follows_a_new_run_then_stops_when_a_checkpoint_is_opened(qtbot, room, trained):
-    project, _ = trained
-    first = room.model_info().id.rsplit("-", 1)[0]
-    events = second_run(project)
-    relay(qtbot, room, events)
-    new_run = events[-1].path.parents[1]
-    assert room.model_info().id.rsplit("-", 1)[0] != first  # it follows the run that trains now
-    qtbot.waitUntil(lambda: "step 20" in room.model_label.text(), timeout=WAIT)  # and its newest weights
-
-    opened = sorted((project.runs()[0] / "checkpoints").glob("step-*.json"))[-1]
-    with qtbot.waitSignal(room.model_ready, timeout=WAIT):
-        room.open_model_file(str(opened))
-    assert not room.follow_button.isChecked() and room.model_info().id.startswith(first)
-    relay(qtbot, room, second_run(project))  # a third run trains: the opened checkpoint stays
-    assert room.model_info().id.startswith(first)
-
-    room.follow_button.setChecked(True)
-    third = second_run(project)
-    relay(qtbot, room, third)
-    assert room.model_info().id.rsplit("-", 1)[0] == third[0].model_id.rsplit("-", 1)[0] != first
-    assert new_run.is_dir()
-
-
-def test_explore_asks_before_leaving_a_point_that_is_not_bookmarked(qtbot, room, trained, monkeypatch):
-    project, _ = trained
-    asked = []
-    monkeypatch.setattr(questions, "yes_or_no", lambda parent, title, text: asked.append(text) or False)
-    shown = room.model_info().id
-    room.seed.setValue(42)  # a move, in the history, not bookmarked
-    wait_for_latest_frame(qtbot, room)
-    relay(qtbot, room, second_run(project))
-    assert len(asked) == 1 and "not bookmarked" in asked[0]
-    assert room.model_info().id == shown and not room.follow_button.isChecked()  # the artist said no: it stays
-
-
-def test_the_open_menu_offers_every_checkpoint_of_every_run_and_opening_one_stops_following(qtbot, tmp_path,
-                                                                                          digits_template):
-    project = api.Project.open(shutil.copytree(digits_template, tmp_path / "Digits"))
-    api.train(project, api.TrainConfig(family="dcgan", size=16, steps=20, batch=16, width=8, latent_dim=16,
-                                       precision="fp32", checkpoint_every=10, sample_every=10, kid_every=10))
-    room = ExploreRoom()
-    qtbot.addWidget(room)
-    try:
-        with qtbot.waitSignal(room.model_ready, timeout=WAIT):
-            room.set_project(project)
-        qtbot.waitUntil(lambda: room.saved_models() != [], timeout=WAIT)
-        room._fill_open_menu()
-        menu = room.open_button.menu()
-        titles = [action.text() for action in menu.actions()]
-        best = next(c for c in room.saved_models()[0]["checkpoints"] if c["best"])
-        assert titles[0] == f"{room.saved_models()[0]['run']}: best (step {best['step']})"
-        every = menu.actions()[1].menu()
-        assert [a.text().split("  ")[0] for a in every.actions()] == ["step 20", "step 10"]
-        assert sum("★ best" in a.text() for a in every.actions()) == 1
-        with qtbot.waitSignal(room.model_ready, timeout=WAIT) as opened:
-            every.actions()[1].trigger()  # the earlier checkpoint
-        assert opened.args[0].step == 10 and not room.following()
-        assert titles[-1].startswith("A model file")
-    finally:
-        room.shutdown()
-        QThreadPool.globalInstance().waitForDone(WAIT)
