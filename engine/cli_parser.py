@@ -44,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
                        "of two collections")
     q.add_argument("--project", required=True, type=Path)
     q.add_argument("--size", type=int, help="training resolution (16-256, a power of two)")
-    q.add_argument("--crop", choices=["center", "pad"])
+    q.add_argument("--crop", choices=["auto", "center", "pad"], help="how pictures of another shape fit the frame: "
+                   "crop the middle, pad with transparency, or auto: pad cut-outs and crop the rest")
     q.add_argument("--alpha", choices=["on", "off", "auto"], help="models learn transparency: on, off, or auto (when "
                    "a quarter of the images use it)")
     q.add_argument("--aspect", choices=["auto", *api.ASPECTS], help="width:height of what models draw; auto: the "

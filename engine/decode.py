@@ -26,7 +26,9 @@ from PIL import Image, ImageOps
 from .aspect import SQUARE, shape
 from .events import Progress
 
-CROPS = ("center", "pad")  # "center" keeps the middle at the frame's aspect; "pad" centres all of it on transparency
+# "center" keeps the middle at the frame's aspect; "pad" centres all of it on transparency; "auto" pads a cut-out
+# (a picture that uses transparency: cropping would cut its silhouette) and crops any other (a photo fills the frame)
+CROPS = ("auto", "center", "pad")
 ORIENTATION = 0x0112  # the EXIF tag saying how a camera held the picture
 TRANSPARENT_PIXELS = 0.01  # a picture uses transparency when this share of its pixels is below alpha 250
 GREY_SPREAD = 4  # a picture is grey when no pixel's red, green and blue lie further apart (JPEG's colour noise)
@@ -194,8 +196,11 @@ def decode_framings(data: bytes, size: int, crop: str, aspects: tuple[str, ...],
             upright = upright.crop((0, 0, middle, height) if half == "left" else (middle, 0, 2 * middle, height))
             width = middle
         standard = _standard_mode(upright)
+        transparent = uses_transparency(standard)
+        if crop == "auto":
+            crop = "pad" if transparent else "center"
         framed = [_framed(standard, *shape(size, aspect), crop) for aspect in aspects]
-        return framed, width, height, uses_transparency(standard)
+        return framed, width, height, transparent
     finally:
         img.close()
 

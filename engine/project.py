@@ -24,7 +24,7 @@ FORMAT_VERSION = 1
 @dataclass
 class DatasetSettings:
     size: int = 64  # the long side of the training images; a cache exists per size (and aspect)
-    crop: str = "center"  # "center" crops to a square, "pad" pads with the background colour
+    crop: str = "auto"  # "center" crops to the frame, "pad" pads with transparency, "auto" pads only cut-outs
     background: tuple[int, int, int] = (255, 255, 255)  # transparent pixels are composited onto this for RGB models
     sources: list[str] = field(default_factory=list)  # folders, files and zips ingested so far, absolute paths
     alpha: str = "auto"  # models learn transparency: "on", "off", or "auto" (when a quarter of the images use it)

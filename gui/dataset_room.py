@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QProgre
 
 from .dataset_sides import KINDS, SidesView, ask_sources, fill_add_menu, has_sides
 from .widgets.dataset_report import PREVIEW_COUNT, DatasetReport
-from .widgets.image_settings import CROPS, ImageSettings, learns_alpha
+from .widgets.image_settings import CROP_WORDS, ImageSettings, learns_alpha
 from .widgets.thumbnails import ThumbnailGrid, ThumbnailModel
 from .workers import run_task
 
@@ -365,7 +365,7 @@ class DatasetRoom(QWidget):
                 raise
 
         self._queue(f"Making the {size} px images", rebuild,
-                    lambda result: self._changed(f"Dataset ready at {size} px, {dict(CROPS)[crop].lower()}"))
+                    lambda result: self._changed(f"Dataset ready at {size} px, {CROP_WORDS[crop]}"))
         self.reload()
 
     def _set_enabled(self, *args) -> None:

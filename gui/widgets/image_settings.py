@@ -8,7 +8,8 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 SIZES = (16, 32, 64, 128, 256)
-CROPS = (("center", "Center crop"), ("pad", "Pad to fit"))
+CROPS = (("auto", "Automatic"), ("center", "Center crop"), ("pad", "Pad to fit"))
+CROP_WORDS = {"auto": "cut-outs padded, the rest cropped", "center": "center crop", "pad": "pad to fit"}
 ALPHA_CHOICES = (("auto", "Automatic"), ("on", "On"), ("off", "Off"))
 ASPECT_CHOICES = (("auto", "Automatic"), ("1:1", "1:1 square"), ("2:1", "2:1 wide"), ("1:2", "1:2 tall"),
                   ("4:3", "4:3 landscape"), ("3:4", "3:4 portrait"))
@@ -26,7 +27,9 @@ class ImageSettings(QWidget):
                                  "Training resolution. Larger looks better and trains slower; 64 px is a good start "
                                  "on a laptop.", self.size_or_crop_chosen)
         self.crop_box = _choices(CROPS, "How pictures of another shape fit the models' shape: crop the middle, or "
-                                 "pad the sides with the background colour.", self.size_or_crop_chosen)
+                                 "pad the sides (transparent, shown on the background colour). Automatic pads "
+                                 "cut-outs, so no part of them is cut, and crops photos, so they fill the frame",
+                                 self.size_or_crop_chosen)
         self.alpha_box = _choices(ALPHA_CHOICES, "Whether models learn and make transparency. Automatic turns it on "
                                   "when a quarter of the images use it (cut-outs, sprites)", self.alpha_chosen)
         self.aspect_box = _choices(ASPECT_CHOICES, "The shape of the pictures models make (width:height). Automatic "

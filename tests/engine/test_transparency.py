@@ -94,3 +94,27 @@ def test_a_four_channel_model_learns_how_much_is_transparent_and_exports_keep_it
 
     first = iio.imread(mp4, index=0)
     assert first.shape[-1] == 3 and (np.abs(first[0, 0].astype(int) - [255, 0, 255]) < 40).all()  # laid on magenta
+
+
+def test_automatic_framing_pads_a_cut_out_whole_and_crops_an_opaque_picture_to_fill_the_frame(tmp_path):
+    import io
+
+    from engine.decode import decode_picture
+
+    from ..digits import write_wide_digits
+
+    pair = Image.open(next(write_wide_digits(tmp_path, count=1, px=32).glob("*.png"))).convert("L")  # 64 x 32
+    cut_out = Image.merge("RGBA", (*Image.new("RGB", pair.size, (40, 60, 160)).split(), pair))  # ink opaque
+
+    def framed(picture: Image.Image, crop: str) -> np.ndarray:
+        data = io.BytesIO()
+        picture.save(data, "PNG")
+        return decode_picture(data.getvalue(), 32, crop)[0]
+
+    padded = framed(cut_out, "auto")
+    assert np.array_equal(padded, framed(cut_out, "pad")) and not np.array_equal(padded, framed(cut_out, "center"))
+    alpha = padded[..., 3]
+    assert (alpha[:8] == 0).all() and (alpha[-8:] == 0).all()  # a transparent band above and below
+    assert alpha[:, :16].any() and alpha[:, 16:].any()  # both digits of the pair, whole
+    photo = framed(pair, "auto")
+    assert np.array_equal(photo, framed(pair, "center")) and (photo[..., 3] == 255).all()  # it fills the frame
