@@ -136,8 +136,9 @@ def main(argv=None) -> int:
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="TrainConfig fields to set for every run, e.g. ada_target=0 lr=1e-4 (screening a lever)")
     p.add_argument("--alpha", choices=["auto", "on", "off"], help="transparency (default: the ingest's, auto)")
-    p.add_argument("--crop", choices=["center", "pad"], help="center: the middle square; pad: all of each picture "
-                                                                 "(default: the project's, center)")
+    p.add_argument("--crop", choices=["auto", "center", "pad"], default="center",
+                   help="center: the middle square; pad: all of each picture; auto: pad cut-outs, crop the rest "
+                        "(default center, as every table so far was measured; new projects take auto)")
     p.add_argument("--tile", type=int, default=0, help="cut every image (a sprite sheet) into N x N tiles")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                    help="auto: bf16 where it times at least 10%% faster at the run's start (engine/devices.py)")
