@@ -107,20 +107,25 @@ def compiles(requested: str) -> bool:
     return requested == "on"
 
 
+# torch's own thread count for this machine (its physical cores, or what OMP_NUM_THREADS says), read when the engine
+# loads, before the app changes it: os.cpu_count() would count hyper-threads and cores this process may not use
+MACHINE_THREADS = torch.get_num_threads()
+
+
 def leave_a_core_for_the_ui() -> None:
-    """The app's own threads (its renders and jobs) give torch one thread fewer than there are cores, so painting
+    """The app's own threads (its renders and jobs) give torch one thread fewer than the machine's, so painting
     never waits: called by the app at start and by its render thread. torch's count is the calling thread's
     (OpenMP's, per thread) and the one threads started later begin with."""
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    torch.set_num_threads(max(1, MACHINE_THREADS - 1))
 
 
 @contextmanager
 def every_core():
     """Torch uses every core on this thread within the block: the app's training and its speed measurement. On two
     cores the default 64 px family trained 1.47x faster than on one, and the window stayed smooth beside it
-    (bench/ui_latency.py --threads). Afterwards the thread's count is what it was."""
+    (bench/ui_latency.py, against --leave-a-core). Afterwards the thread's count is what it was."""
     before = torch.get_num_threads()
-    torch.set_num_threads(os.cpu_count() or before)
+    torch.set_num_threads(MACHINE_THREADS)
     try:
         yield
     finally:

@@ -36,13 +36,13 @@ def test_a_failing_job_whose_signals_were_deleted_ends_quietly(qapp):
 def test_a_run_trains_on_every_core_while_the_window_keeps_one_for_itself(qtbot):
     """On two cores the default model trained 1.47x faster on both than on one (devices.every_core); the GUI
     thread, and threads started later (renders, jobs), keep the app's one fewer."""
-    import os
     import threading
     from types import SimpleNamespace
 
     import torch
 
     from engine import api
+    from engine.devices import MACHINE_THREADS
     from gui.workers import TrainRun
 
     before = torch.get_num_threads()
@@ -60,8 +60,8 @@ def test_a_run_trains_on_every_core_while_the_window_keeps_one_for_itself(qtbot)
         later = threading.Thread(target=lambda: seen.setdefault("later", torch.get_num_threads()))
         later.start()
         later.join()
-        app_threads = max(1, (os.cpu_count() or 2) - 1)
-        assert seen["training"] == os.cpu_count()
+        app_threads = max(1, MACHINE_THREADS - 1)
+        assert seen["training"] == MACHINE_THREADS
         assert torch.get_num_threads() == app_threads and seen["later"] == app_threads
     finally:
         torch.set_num_threads(before)
