@@ -42,6 +42,7 @@ class TrainRoom(QWidget):
         self._generation = 0  # drops preparation results for an older project or family
         self._resumable_family: str | None = None  # the family of the run left unfinished, if one is
         self._base = ""  # the base model a new run of the suggested settings would start from, if one fits
+        self._eta_s = 0.0  # the seconds left of the run training now, as its last StepDone said
         train_layout.build(self)
         self._connect()
         self._set_state("idle")
@@ -281,7 +282,7 @@ class TrainRoom(QWidget):
             return
         base = self._base if config.base and not config.from_model else ""  # the curve of the base it starts from
         self.duration.show_expected(speed, config.batch, config.steps, lambda images: self.api.describe_expectation(
-            config.family, config.size, images, base))
+            config.family, config.size, images, base), after_s=self._eta_s if self.run is not None else 0.0)
         if speed is None:
             self.speed_label.setText("Not measured yet for these settings")
             return
@@ -298,7 +299,7 @@ class TrainRoom(QWidget):
     def _on_event(self, event) -> None:
         api = self.api
         if isinstance(event, api.StepDone):
-            self.step = event.step
+            self.step, self._eta_s = event.step, max(1.0, event.eta_s)
             if self.run is not None and not self.control.paused and not self.control.should_stop():
                 self._set_state("running")
             self.live.show_step(event)
@@ -318,7 +319,7 @@ class TrainRoom(QWidget):
             self.checkpoint_saved.emit(event)
         elif isinstance(event, api.RunStarted):
             self.run_dir = event.run_dir
-            self.step = event.step
+            self.step, self._eta_s = event.step, 0.0
             self.live.show_started(event)
         elif isinstance(event, api.Message):
             self.notify.emit(event.text, event.level)

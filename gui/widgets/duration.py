@@ -87,19 +87,22 @@ class DurationChoice(QWidget):
         self._on_changed()
         self.blockSignals(False)
 
-    def show_expected(self, images_per_s: float | None, batch: int, steps: int, expect=None) -> None:
+    def show_expected(self, images_per_s: float | None, batch: int, steps: int, expect=None,
+                      after_s: float = 0.0) -> None:
         """When the run ends and how far it gets, from the measured speed (None: not measured yet); `expect`, given
-        the images the run will see, says what that is expected to look like ("" where nothing was measured)."""
+        the images the run will see, says what that is expected to look like ("" where nothing was measured).
+        `after_s`: the seconds left of a run training now, after which a queued run of these settings would start."""
         minutes = self.minutes()
         if images_per_s is None:
             self.expected.setText("Measure the speed to see how far it gets" if minutes else "")
             return
         step_rate = images_per_s / max(1, batch)
         seconds = minutes * 60 if minutes else steps / max(step_rate, 1e-9)
-        end = (datetime.datetime.now() + datetime.timedelta(seconds=seconds)).strftime("%H:%M")
+        end = (datetime.datetime.now() + datetime.timedelta(seconds=after_s + seconds)).strftime("%H:%M")
         reach = f"about {roughly(seconds * step_rate):,} steps" if minutes else f"{steps:,} steps"
         looks = expect(seconds * images_per_s) if expect else ""
-        self.expected.setText(f"Ends about {end} · {reach} at this machine's speed" + (f"\n{looks}" if looks else ""))
+        ends = f"Queued after this run, it would end about {end}" if after_s else f"Ends about {end}"
+        self.expected.setText(f"{ends} · {reach} at this machine's speed" + (f"\n{looks}" if looks else ""))
 
     def _on_changed(self, *_args) -> None:
         value = self.choice.currentData()

@@ -299,6 +299,12 @@ def test_a_duration_makes_time_the_budget_and_shows_when_it_ends(qtbot, room):
     assert duration.minutes(now=evening) == 7.5 * 60  # until 7:00 tomorrow
     duration.show_expected(images_per_s=400.0, batch=16, steps=3000)
     assert "Ends about" in duration.expected.text() and "steps" in duration.expected.text()
+    duration.choice.setCurrentIndex(duration.choice.findData("15"))
+    duration.show_expected(images_per_s=410.0, batch=16, steps=3000)  # 23,062 steps: an estimate, rounded
+    assert "about 23,000 steps" in duration.expected.text()
+    duration.show_expected(images_per_s=410.0, batch=16, steps=3000, after_s=600)  # a run trains now
+    assert duration.expected.text().startswith("Queued after this run, it would end about")
+    duration.choice.setCurrentIndex(duration.choice.findData("overnight"))
     room.set_config(room.config())  # a config with a budget shows it
     assert duration.choice.currentData() == "custom" and room.config().steps == 0
     seen = []
