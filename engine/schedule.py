@@ -49,14 +49,21 @@ def kid_due(seconds: float, last_at: float, budget_s: float, parts: int) -> bool
 
 @dataclass(frozen=True)
 class Horizon:
-    """Where a run ends: `steps` (0: none) or `budget_s` seconds of training time (0: none), whichever comes first."""
+    """Where a run ends: `steps` (0: none) or `budget_s` seconds of training time (0: none), whichever comes first.
+    Of a time budget, `reserve_s` is kept for the quality measurement after the last step, so that the run ends on
+    time with it: training itself ends at `training_s`."""
     steps: int
     budget_s: float
+    reserve_s: float = 0.0
 
     @property
     def by_time(self) -> bool:
         """The budget is time alone: the step count follows from the speed."""
         return not self.steps and self.budget_s > 0
+
+    @property
+    def training_s(self) -> float:
+        return max(0.0, self.budget_s - self.reserve_s)
 
     def progress(self, step: int, seconds: float, step_seconds: float = 0.0) -> float:
         """How far along the run is when it takes step `step + 1`, having trained `seconds` (and expecting that
@@ -65,7 +72,7 @@ class Horizon:
         if self.steps:
             done = step / max(1, self.steps - 1)
         if self.budget_s:
-            done = max(done, (seconds + step_seconds) / self.budget_s)
+            done = max(done, (seconds + step_seconds) / max(self.training_s, 1e-9))
         return min(1.0, done)
 
     def planned_steps(self, step: int, seconds: float) -> int:
@@ -74,10 +81,10 @@ class Horizon:
             return self.steps
         if seconds <= 0 or step == 0:
             return 0
-        return max(step, round(step * self.budget_s / seconds))
+        return max(step, round(step * self.training_s / seconds))
 
     def done(self, step: int, seconds: float) -> bool:
-        return bool(self.steps and step >= self.steps) or bool(self.budget_s and seconds >= self.budget_s)
+        return bool(self.steps and step >= self.steps) or bool(self.budget_s and seconds >= self.training_s)
 
 
 def minutes_text(minutes: float) -> str:

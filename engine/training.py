@@ -300,9 +300,8 @@ class Trainer:
                 measured = clock()
                 self._measure_kid()
                 self._kid_clock = (self.seconds + clock() - measured, clock() - measured)
-                # its real cost decides the parts from now on (rank 0's, so every rank asks _kid_due alike)
-                parts = schedule.kid_parts(self.horizon.budget_s, clock() - measured)
-                self._kid_parts = distributed.broadcast(parts, self.world)
+                if not last:  # its real cost plans the rest (rank 0's, so that every rank asks _kid_due alike)
+                    self._plan_kids(distributed.broadcast(clock() - measured, self.world))
             if checkpoint_now:
                 checkpoint = self._checkpoint()
                 last_ckpt = clock()
@@ -325,16 +324,22 @@ class Trainer:
         if not self.horizon.by_time:
             return self.step_count % self.cfg.kid_every == 0
         if self._kid_parts is None:  # the first step: from the estimate (the real images' features included)
-            expected = self.kid_meter.expected_seconds() if self.is_main else 0.0
-            self._kid_parts = distributed.broadcast(schedule.kid_parts(self.horizon.budget_s, expected), self.world)
+            expected = distributed.broadcast(self.kid_meter.expected_seconds() if self.is_main else 0.0, self.world)
+            self._plan_kids(expected)
             if not self._kid_parts and self.is_main:
                 budget = schedule.minutes_text(self.horizon.budget_s / 60)
                 self._say(f"No quality measurements (KID) in this run: one would take about {expected:.0f} s, "
                           f"more than {schedule.KID_SHARE:.0%} of its {budget}", record=True)
         if not self._kid_parts:
             return False
-        due = last or schedule.kid_due(self.seconds, self._kid_clock[0], self.horizon.budget_s, self._kid_parts)
+        due = last or schedule.kid_due(self.seconds, self._kid_clock[0], self.horizon.training_s, self._kid_parts)
         return distributed.broadcast(due, self.world)
+
+    def _plan_kids(self, seconds_each: float) -> None:
+        """A time budget's measurements, each taking `seconds_each`: how many parts, and the time kept back for
+        the one after the last step, so that the run ends on time with it."""
+        self._kid_parts = schedule.kid_parts(self.horizon.budget_s, seconds_each)
+        self.horizon = replace(self.horizon, reserve_s=seconds_each if self._kid_parts else 0.0)
 
     def _last_checkpoint(self, checkpoint: Path | None) -> Path | None:
         """The grid and checkpoint of the step the run ends on, unless they were just made."""

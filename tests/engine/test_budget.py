@@ -68,6 +68,7 @@ def test_a_budget_run_ends_on_time_with_its_schedules_at_their_end_though_the_sp
     result = trainer.run()
     assert result.reason == "done"
     assert 0.95 * 60 <= trainer.seconds <= 1.05 * 60
+    assert measured[-1] == clock.now <= 60 + 0.5  # the last KID is within the budget: it ends on time (one step)
     base = record[0][0]
     lr, planned, progress = record[-1]
     assert lr == pytest.approx(base * schedule.LR_FLOOR, rel=0.01)  # the last step is at the floor
