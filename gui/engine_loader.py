@@ -47,7 +47,7 @@ class EngineLoader(QObject):
         started = time.perf_counter()
         try:
             api = importlib.import_module("engine.api")
-            api.leave_a_core_for_the_ui()  # cpu_count - 1 threads, so painting never waits; training takes them all
+            api.leave_a_core_for_the_ui()  # a thread fewer than the machine has, so painting never waits (not training)
         except Exception as error:  # noqa: BLE001 - a broken install is shown to the user, not a dead thread
             self.failed.emit(f"The engine could not load: {error_text(error)}")
             return

@@ -65,7 +65,7 @@ def build(room) -> None:
     room.queue_panel = QueuePanel(queue_path())
 
     room.banner_label = _wrapped_label()
-    room.continue_button = _button("Continue run", "Resume the interrupted run from its newest checkpoint")
+    room.continue_button = _button("Continue run", "Go on with the unfinished run from its newest checkpoint")
     room.banner = QFrame()
     room.banner.setObjectName("banner")
     banner_layout = QHBoxLayout(room.banner)
