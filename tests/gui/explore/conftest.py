@@ -7,9 +7,8 @@ import pytest
 from PySide6.QtCore import QThreadPool
 
 from engine import api
-from gui.explore_room import ExploreRoom
 
-from .helpers import WAIT
+from .helpers import WAIT, open_room
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +26,7 @@ def trained(tmp_path_factory, digits_template):
 @pytest.fixture
 def room(qtbot, trained):
     """An Explore room showing the trained project's model, its directions fitted and its first frame on screen."""
-    project, _ = trained
-    room = ExploreRoom()
-    qtbot.addWidget(room)
-    room.resize(1100, 760)
-    room.show()
-    with qtbot.waitSignals([room.model_ready, room.tool("directions").ready, room.frame_shown], timeout=WAIT):
-        room.set_project(project)
+    room = open_room(qtbot, trained[0])
     yield room
     room.shutdown()
     QThreadPool.globalInstance().waitForDone(WAIT)

@@ -1,4 +1,5 @@
-"""What the Explore room's tests share: how long to wait, what the canvas shows, a PNG dropped on it."""
+"""What the Explore room's tests share: a room opened on a project, how long to wait, what the canvas shows, a PNG
+dropped on it."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,20 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from gui import imaging
+from gui.explore_room import ExploreRoom
 
-WAIT = 20_000
+WAIT = 30_000
+
+
+def open_room(qtbot, project) -> ExploreRoom:
+    """An Explore room showing the project's model, its directions fitted and its first frame on screen."""
+    room = ExploreRoom()
+    qtbot.addWidget(room)
+    room.resize(1100, 760)
+    room.show()
+    with qtbot.waitSignals([room.model_ready, room.tool("directions").ready, room.frame_shown], timeout=WAIT):
+        room.set_project(project)
+    return room
 
 
 def shown(room) -> bytes:

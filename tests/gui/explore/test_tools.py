@@ -12,16 +12,15 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl, Signal
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QPointF, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QLabel
 
 from engine import api
-from gui import explore_tools, imaging
+from gui import explore_tools
 from gui.explore_room import ExploreRoom
 from gui.explore_tools.tool import Tool
 
-WAIT = 30_000
+from .helpers import WAIT, drop_png, open_room, png_pixels, shown
 
 
 @pytest.fixture(scope="module")
@@ -33,26 +32,12 @@ def styled(tmp_path_factory, digits_template):
     return project
 
 
-def open_room(qtbot, project) -> ExploreRoom:
-    room = ExploreRoom()
-    qtbot.addWidget(room)
-    room.resize(1100, 760)
-    room.show()
-    with qtbot.waitSignals([room.model_ready, room.tool("directions").ready, room.frame_shown], timeout=WAIT):
-        room.set_project(project)
-    return room
-
-
 @pytest.fixture
 def room(qtbot, styled):
     room = open_room(qtbot, styled)
     yield room
     room.shutdown()
     QThreadPool.globalInstance().waitForDone(WAIT)
-
-
-def shown(room) -> bytes:
-    return imaging.image_bytes(room.canvas.image())
 
 
 def settle(qtbot, room) -> None:
@@ -89,16 +74,6 @@ def test_a_slider_on_the_coarse_styles_moves_only_those_styles_in_w(qtbot, room)
     assert room.look().w_shift is None or not np.abs(room.look().w_shift).any()
 
 
-def drop(qtbot, room, path):
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    with qtbot.waitSignal(room.restored, timeout=WAIT) as restored:
-        room.canvas.dropEvent(event)
-    return restored.args[0]
-
-
 def test_mixing_shows_live_and_a_mixed_png_dropped_back_restores_both_points_and_the_range(qtbot, room, tmp_path):
     mixing = room.tool("mixing")
     room.seed.setValue(4)
@@ -127,15 +102,13 @@ def test_mixing_shows_live_and_a_mixed_png_dropped_back_restores_both_points_and
     room.seed.setValue(9)
     settle(qtbot, room)
     assert room.current_point().mix is None and shown(room) != mixed
-    drop(qtbot, room, path)
+    drop_png(qtbot, room, path)
     restored = room.current_point()
     assert restored.mix_layers == coarse and np.allclose(restored.mix, point.mix)
     assert np.allclose(restored.latent, api.latents_for_seed(4, 16)[0])
     assert mixing.range_choice.currentData() == "coarse" and np.allclose(mixing.b_latent(), point.mix)
     qtbot.waitUntil(lambda: shown(room) == mixed, timeout=WAIT)
-    from PIL import Image
-
-    assert shown(room) == imaging.image_bytes(imaging.to_qimage(np.asarray(Image.open(path).convert("RGB"))))
+    assert shown(room) == png_pixels(path)
 
 
 def test_the_crossbreed_grid_is_drawn_on_the_render_thread_and_a_click_goes_to_a_child(qtbot, room):
