@@ -106,7 +106,7 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
     old_framed = valid_cache(project, size, len(rows), framing) if framing != SQUARE and old_cached else None
     old_pixels = None
     if old_cached is None and rows:  # a new size or crop: what is already in the project is decoded again
-        rows, old_pixels = _rebuild(rows, size, crop, workers, emit, control)
+        rows, old_pixels = _rebuild(rows, size, _decoding_crop(crop, project.dataset.layout), workers, emit, control)
     paths = [os.path.abspath(os.path.expanduser(str(source))) for source in sources]
     layout = _layout(project, rows, layout, side, halves)
     items, rejects, archives = scan(paths, project.root)
@@ -114,7 +114,7 @@ def ingest(project: Project, sources: list[str | Path], size: int | None = None,
     refused_sources = {path for path, _ in rejects}
     seen = {row["hash"] for row in rows}
     try:
-        outcomes = decode_all(items, size, crop, seen, workers, emit, control, "ingest",
+        outcomes = decode_all(items, size, _decoding_crop(crop, layout), seen, workers, emit, control, "ingest",
                               also=framing if old_framed else None)
     finally:
         for archive in archives:
@@ -174,7 +174,8 @@ def load_dataset(project: Project, size: int | None = None, on_event=None, contr
     rows = _read_manifest(project)
     path = project.cache_path(size, aspect)
     if valid_cache(project, size, len(rows), aspect) is None:
-        kept, pixels = _rebuild(rows, size, project.dataset.crop, workers, emit, control, aspect)
+        kept, pixels = _rebuild(rows, size, _decoding_crop(project.dataset.crop, project.dataset.layout), workers,
+                                emit, control, aspect)
         write_cache(path, shape(size, aspect), len(kept), list_blocks(pixels))
         if len(kept) < len(rows):
             _drop_rows(project, rows, {row["hash"] for row in kept}, skip=path)
@@ -275,6 +276,12 @@ def unmatched(rows: list[dict]) -> list[str]:
     matched = {i for pair in pairs(rows) for i in pair}
     return [f"{row['source']} (side {row['side']}, name {row['pair']!r})" for i, row in enumerate(rows)
             if row.get("side") and i not in matched]
+
+
+def _decoding_crop(crop: str, layout: str) -> str:
+    """The crop pictures are decoded with: "auto" decides per picture (a cut-out padded, any other cropped), except
+    in a project of pairs, whose two pictures must stay aligned however each looks: there both are cropped."""
+    return "center" if crop == "auto" and layout == "paired" else crop
 
 
 def _layout(project: Project, rows: list[dict], layout: str | None, side: str, halves: bool) -> str:

@@ -41,7 +41,7 @@ class Projection:
     error: float  # mean squared error per pixel between that and the target, in [-1, 1] units
 
 
-def load_images(paths: list, size: int, crop: str = "center", background=(255, 255, 255), aspect: str = "1:1"):
+def load_images(paths: list, size: int, crop: str = "auto", background=(255, 255, 255), aspect: str = "1:1"):
     """Image files, or folders of them, as N x H x W x 3 uint8 (`size` px, the long side, at `aspect`): (names,
     images, [(path, reason), ...] for what could not be read). Decoded like the dataset's images
     (engine/decode.py)."""

@@ -118,3 +118,21 @@ def test_automatic_framing_pads_a_cut_out_whole_and_crops_an_opaque_picture_to_f
     assert alpha[:, :16].any() and alpha[:, 16:].any()  # both digits of the pair, whole
     photo = framed(pair, "auto")
     assert np.array_equal(photo, framed(pair, "center")) and (photo[..., 3] == 255).all()  # it fills the frame
+
+
+def test_a_project_of_pairs_frames_a_cut_out_and_its_opaque_partner_alike_so_they_stay_aligned(tmp_path):
+    from ..digits import write_paired_digits
+
+    root = write_paired_digits(tmp_path / "pairs", count=4, px=32)
+    for path in root.rglob("*.png"):  # wide pictures; the A side's are cut-outs (their left columns transparent)
+        wide = Image.open(path).convert("RGBA").resize((64, 32))
+        if path.parent.name == "A":
+            wide.putalpha(Image.fromarray(np.where(np.arange(64) < 4, 0, 255).astype(np.uint8)[None].repeat(32, 0)))
+        wide.save(path)
+    project = api.Project.create(tmp_path / "project")
+    assert project.dataset.crop == "auto"
+    api.ingest(project, [root / "A"], layout="paired", side="A", size=32, aspect="1:1")
+    api.ingest(project, [root / "B"], side="B")
+    data = api.load_dataset(project)
+    for a, b in data.pairs:  # the cut-out cropped like its partner (its transparent edge cut off), not padded
+        assert (data.images[a, ..., 3] == 255).all() and (data.images[b, ..., 3] == 255).all()
