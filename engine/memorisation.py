@@ -82,8 +82,10 @@ class Meter:
     """The training images as the meter compares them, and the calibrated threshold."""
 
     def __init__(self, images: np.ndarray, sources: list[str], threshold: float, calibration: dict,
-                 flips: bool = False, background=(255, 255, 255), aspect: str = SQUARE):
+                 flips: bool = False, background=(255, 255, 255), aspect: str = SQUARE,
+                 rgba: np.ndarray | None = None):
         self.background, self.aspect = tuple(background), aspect
+        self._rgba = rgba  # the same images with their transparency, to show beside a model that draws it
         self.side = min(SIDE, images.shape[1])
         self.shift = max(1, self.side // 16)
         bank = _unit(_pixels(images, self.side))
@@ -92,8 +94,11 @@ class Meter:
         self._bank, self._count, self._images, self.size = bank, len(images), images, max(images.shape[1:3])
         self.sources, self.threshold, self.calibration, self.flips = sources, threshold, calibration, flips
 
-    def image(self, index: int) -> np.ndarray:
-        """Training image `index` (H x W x 3 uint8), to show beside a verdict."""
+    def image(self, index: int, alpha: bool = False) -> np.ndarray:
+        """Training image `index`, to show beside a verdict: as compared, on the background (H x W x 3 uint8), or
+        with its own transparency (H x W x 4) beside a model that draws transparency (`alpha`)."""
+        if alpha and self._rgba is not None:
+            return self._rgba[index]
         return self._images[index]
 
     def similarities(self, images: np.ndarray, exclude: np.ndarray | None = None, k: int = 1):
@@ -169,7 +174,7 @@ def meter_for(project, size: int | None = None, flips: bool = False, control: Co
         threshold, figures = calibrate(images, flips)
         files.write_json(path, {"key": key, "threshold": threshold, "calibration": figures})
     return Meter(images, [sources.get(h, "") for h in dataset.hashes], threshold, figures, flips,
-                 dataset.background, aspect)
+                 dataset.background, aspect, dataset.images)
 
 
 def project_and_flips(source, project=None) -> tuple:

@@ -28,6 +28,7 @@ class MeterTool(Tool):
         super().__init__(context)
         self._meter = None  # an engine Meter, once built
         self._generation = 0  # bumped by every model change; results for an older model are dropped
+        self._alpha = False  # whether the model draws transparency: its nearest images then show theirs
         self.verdict = QLabel("", wordWrap=True)
         self.nearest = [QLabel() for _ in range(3)]
         self.variations_button = QPushButton("Check the variations", toolTip="Do any of the variations copy a "
@@ -69,6 +70,7 @@ class MeterTool(Tool):
             return
         self.verdict.setText("Preparing the copy check on your images…")
         generation, size, flips, aspect = self._generation, info.size, info.flips, info.aspect
+        self._alpha = info.output[0] == 4
 
         def build(_on_event, control):
             from engine import api
@@ -166,7 +168,7 @@ class MeterTool(Tool):
             if index is None or meter is None:
                 label.clear()
                 continue
-            label.setPixmap(imaging.thumbnail(meter.image(index), SIDE))
+            label.setPixmap(imaging.thumbnail(meter.image(index, self._alpha), SIDE))
             label.setToolTip(meter.sources[index])
 
     def _on_meter(self, generation: int, meter) -> None:

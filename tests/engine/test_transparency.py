@@ -136,3 +136,13 @@ def test_a_project_of_pairs_frames_a_cut_out_and_its_opaque_partner_alike_so_the
     data = api.load_dataset(project)
     for a, b in data.pairs:  # the cut-out cropped like its partner (its transparent edge cut off), not padded
         assert (data.images[a, ..., 3] == 255).all() and (data.images[b, ..., 3] == 255).all()
+
+
+def test_the_copy_check_shows_its_nearest_cut_outs_with_their_transparency_beside_a_model_that_draws_it(sprites):
+    from engine.dataset import composite
+
+    meter = api.meter_for(sprites)
+    index = next(i for i, source in enumerate(meter.sources) if "plain" not in source)  # a sprite, not an opaque digit
+    shown, compared = meter.image(index, alpha=True), meter.image(index)
+    assert shown.shape[-1] == 4 and (shown[..., 3] < 16).mean() > 0.3  # the paper shows as see-through
+    assert compared.shape[-1] == 3 and np.array_equal(compared, composite(shown[None], meter.background)[0])
