@@ -23,7 +23,8 @@ class RunReports(QWidget):
             tip="KID: how far the model's samples are from your images, measured on features of an image "
                 "classifier. Lower is better; near 0 the samples are hard to tell from your images.", points=True)
         self.quality_plot.setMinimumHeight(90)  # leaves its figures room below it in a short window
-        self.quality_label = QLabel(wordWrap=True)
+        self.quality_label = QLabel(wordWrap=True, toolTip="The newest KID and the best so far (lower is better), "
+                                    "and the share of samples that copy one of your images")
         self.checkpoints = QListWidget()
         self.checkpoints.setToolTip("Checkpoints saved so far; the newest complete one is used to continue")
         self.notes = QListWidget()
@@ -79,11 +80,15 @@ class RunReports(QWidget):
         if self._best_kid is None or kid < self._best_kid[1]:
             self._best_kid = (step, kid)
         best_step, best = self._best_kid
-        best_text = "the best so far" if best_step == step else f"the best was {best:.4f} at step {best_step:,}"
-        copied = "" if copies is None else (f"<br><b>{copies:.0%} of the samples copy a training image</b>: the "
-                                            "model is memorising" if copies >= 0.1 else
-                                            f"<br>{copies:.0%} of the samples copy a training image")
-        self.quality_label.setText(f"{kid:.4f} at step {step:,}, {best_text} (lower is better){copied}")
+        best_text = ", the best so far" if best_step == step else f"; the best: {best:.4f} at step {best_step:,}"
+        if copies is None:
+            copied = ""
+        elif copies >= 0.1:
+            copied = f"<br><b>{copies:.0%} of the samples copy a training image</b>: the model is memorising"
+        else:  # worded short: the box shares a short window's height with the plot above it
+            copied = f"<br>{copies:.0%} of the samples copy a training image" if copies else "<br>No sample copies " \
+                                                                                           "a training image"
+        self.quality_label.setText(f"{kid:.4f} at step {step:,}{best_text}{copied}")
 
     def add_checkpoint(self, step: int, path, best: bool) -> None:
         item = QListWidgetItem(f"step {step:,}" + ("  ★ best" if best else ""))
