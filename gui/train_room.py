@@ -229,6 +229,7 @@ class TrainRoom(QWidget):
         self.device_label.setText(f"{info.name} · {info.memory_gb:.0f} GB {memory}")
         stats = facts["stats"]
         self._base = facts["base"]
+        self.settings.set_base(self._base)
         self._resumable_family = facts["resumable_family"]
         if self.project is not None and not self.is_training() and \
                 self.family.offer(stats, self.project.dataset.size, self._resumable_family):

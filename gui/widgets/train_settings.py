@@ -121,11 +121,8 @@ class TrainSettings(QWidget):
                                          "model trained slower compiled on an H100")
         self.from_model = ModelPicker()
         self.base = QCheckBox("Start from the base model")
-        self.base.setToolTip("A new run starts from a model the app ships, trained on one or two thousand "
-                             "public-domain clip-art pictures, where one fits the project (today: 64 px square "
-                             "pictures, with transparency or without): clean shapes sooner. Untick to train from "
-                             "random weights")
-        self.from_model.changed.connect(lambda: self.base.setEnabled(not self.from_model.value()))  # that model wins
+        self._base_name = ""  # the base model a new run would start from ("": none fits the project)
+        self.from_model.changed.connect(self._enable_base)  # a model to fine-tune wins over the base
         # the families' own options: shown for the families that read them
         self.loss = _choice(LOSSES, "The adversarial loss")
         self.spectral_norm = _choice(SWITCH, "Spectral normalisation in the discriminator: steadier training")
@@ -178,6 +175,21 @@ class TrainSettings(QWidget):
         """Where the bundled demo's model is, for the Fine-tune from's Demo button ("" hides it)."""
         self.from_model.demo = path
         self.from_model.demo_button.setVisible(bool(path))
+
+    def set_base(self, name: str) -> None:
+        """Name the base model a new run would start from; where none fits the project ("") the box is off and
+        says why."""
+        self._base_name = name
+        self.base.setText("Start from the base model" if name else "No base model fits")  # short: the form's width
+        self.base.setToolTip(
+            f"A new run starts from {name}, a model the app ships, trained on one or two thousand public-domain "
+            "clip-art pictures: clean shapes sooner. Untick to train from random weights" if name else
+            "The base models the app ships are Projected FastGANs of 64 px square pictures (with transparency or "
+            "without), at the preset's width and latent size; a run of these settings trains from random weights")
+        self._enable_base()
+
+    def _enable_base(self) -> None:
+        self.base.setEnabled(bool(self._base_name) and not self.from_model.value())
 
     def set_config(self, config, options=frozenset()) -> None:
         """Show `config`; of the family options, only those in `options` (the family's) are shown."""

@@ -349,6 +349,8 @@ def test_a_run_that_starts_from_a_shipped_base_is_promised_that_base_curve(qtbot
     room.family_box.setCurrentIndex(room.family_box.findData("dcgan"))  # the digits are labelled: the default
     room.family_box.activated.emit(room.family_box.currentIndex())  # family is conditional, and no base is
     qtbot.waitUntil(lambda: room.config() is not None and room.config().family == "dcgan", timeout=20_000)
+    # no 16 px DCGAN ships: the box is off and says so
+    assert not room.settings.base.isEnabled() and room.settings.base.text() == "No base model fits"
     config = room.config()  # a base of the preset's own shape fits the digits project
     trained = api.train(room.project, replace(config, steps=2, checkpoint_every=2, sample_every=10**9, kid_every=0,
                                               base=False, device="cpu", precision="fp32"))
@@ -362,6 +364,7 @@ def test_a_run_that_starts_from_a_shipped_base_is_promised_that_base_curve(qtbot
     qtbot.waitUntil(lambda: "images/s" in room.speed_label.text() and "tidy digits" in room.duration.expected.text(),
                     timeout=30_000)
     assert "starting from the base model digits-16, on 300 digits" in room.duration.expected.text()
+    assert room.settings.base.isEnabled() and "digits-16" in room.settings.base.toolTip()
     room.settings.base.setChecked(False)  # from random weights: the family's curve (none for DCGAN at 16 px)
     assert "base model" not in room.duration.expected.text()
 
