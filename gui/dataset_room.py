@@ -261,7 +261,7 @@ class DatasetRoom(QWidget):
         if isinstance(event, self.api.Progress) and event.total > 0:
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.done)
-            self.progress.setFormat(f"{event.what}: %v of %m")
+            self.progress.setFormat(f"{event.what}: {event.done:,} of {event.total:,}")  # Qt's %v has no commas
         elif isinstance(event, self.api.Message):
             self.notify.emit(event.text, event.level)
 

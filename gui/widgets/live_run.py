@@ -22,7 +22,7 @@ class LiveRun(QSplitter):
         self.state_label = QLabel()
         self.state_label.setObjectName("roomSummary")
         self.progress = QProgressBar()
-        self.progress.setFormat("step %v of %m")
+        self.progress.setFormat("%p%")  # the line above it counts the steps (Qt's %v and %m have no separators)
         self.progress.hide()  # shown from a run's start: an empty bar beside an earlier run's samples says nothing
         self.reports = RunReports()
 
