@@ -224,7 +224,11 @@ def dataset_stats(project: Project) -> dict:
         if row["label"]:
             labels[row["label"]] = labels.get(row["label"], 0) + 1
     sides = [min(row["width"], row["height"]) for row in rows]
-    ratios = [row["width"] / row["height"] for row in rows if row["width"] and row["height"]]
+    # a cut-out padded whole (crop "auto") keeps its scale in a frame of any shape: it counts as square, the shape
+    # the base models draw, and the pictures cropped to fill the frame have their say
+    padded = _decoding_crop(project.dataset.crop, project.dataset.layout) == "auto"
+    ratios = [1.0 if padded and row.get("transparent") else row["width"] / row["height"]
+              for row in rows if row["width"] and row["height"]]
     median_aspect = float(np.median(ratios)) if ratios else 1.0
     transparent = sum(bool(row.get("transparent")) for row in rows)
     report = files.read_json(project.report_path, default={"rejected": []})
@@ -249,7 +253,7 @@ def label_count(stats: dict) -> int:
 
 def chosen_aspect(project: Project) -> str:
     """The aspect the project's models draw at: the artist's choice, or (auto) the one nearest the images' median
-    width / height."""
+    width / height, a cut-out padded whole counting as square."""
     mode = project.dataset.aspect
     return dataset_stats(project)["aspect"] if mode == "auto" else mode
 

@@ -33,7 +33,8 @@ class ImageSettings(QWidget):
         self.alpha_box = _choices(ALPHA_CHOICES, "Whether models learn and make transparency. Automatic turns it on "
                                   "when a quarter of the images use it (cut-outs, sprites)", self.alpha_chosen)
         self.aspect_box = _choices(ASPECT_CHOICES, "The shape of the pictures models make (width:height). Automatic "
-                                   "picks the one nearest your images' usual shape", self.aspect_chosen)
+                                   "picks the one nearest your images' usual shape, counting cut-outs (framed "
+                                   "whole in any shape) as square, the shape of the base models", self.aspect_chosen)
         self.background_button = QPushButton("Background")
         self.background_button.setToolTip("The colour transparent pictures are laid on: what models without "
                                           "transparency learn, and the ground of MP4 exports of models with it")

@@ -36,6 +36,19 @@ def test_a_picture_is_framed_at_the_aspect_by_cropping_its_middle_or_padding_it(
     assert rows.min() > 0 and rows.max() < 31 and (tall[0, :, 3] == 0).all()  # bands above and below
 
 
+def test_wide_cut_outs_leave_the_frame_square_as_each_is_padded_whole_at_the_same_scale(tmp_path):
+    folder = write_wide_digits(tmp_path / "pairs", count=40, px=32)
+    for path in folder.rglob("*.png"):  # cut-outs: the ink opaque, the paper transparent
+        ink = np.asarray(Image.open(path).convert("L"))
+        Image.fromarray(np.dstack([np.zeros(ink.shape + (3,), np.uint8), ink]), "RGBA").save(path)
+    project = api.Project.create(tmp_path / "project")
+    api.ingest(project, [folder], size=32)
+    stats = api.dataset_stats(project)
+    assert stats["transparent"] == 40 and api.chosen_aspect(project) == "1:1"
+    project.dataset.crop = "center"  # cropped to fill the frame, the same pictures choose its shape
+    assert api.chosen_aspect(project) == "2:1"
+
+
 def test_a_2_to_1_set_trains_a_2_to_1_model_that_generates_2_to_1_images(wide, tmp_path):
     stats = api.dataset_stats(wide)
     assert stats["median_aspect"] == pytest.approx(2.0) and api.chosen_aspect(wide) == "2:1"
