@@ -290,7 +290,7 @@ class DatasetRoom(QWidget):
             self.sides.show_dataset(stats["layout"], None if self.dataset is None else self.dataset.images, rows,
                                     None if self.dataset is None else self.dataset.pairs)
         self.stack.setCurrentWidget(self.sides if sided else self.grid if rows else self.drop_hint)
-        self.report.show_figures(stats["labels"], loaded["report"].get("rejected", []), sided)
+        self.report.show_figures(stats["labels"], loaded["report"].get("rejected", []), sided, stats["count"])
         self._transparent = (stats["transparent"], stats["count"], stats["alpha"])
         self._undoable = stats["undoable_removals"]
         self._auto_aspect = stats["aspect"]

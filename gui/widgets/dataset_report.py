@@ -65,11 +65,13 @@ class DatasetReport(QWidget):
         layout.addWidget(self.rejected_box, 1)
         layout.addWidget(self.preview_box)
 
-    def show_figures(self, labels: dict[str, int], rejected: list[dict], sided: bool) -> None:
-        """The images per label and the refused files (dicts with "path" and "reason"). A project of two sides
-        has no labels to show: its sub-folders name pairs."""
+    def show_figures(self, labels: dict[str, int], rejected: list[dict], sided: bool, count: int = 0) -> None:
+        """The images per label (of `count` in all) and the refused files (dicts with "path" and "reason"). A
+        project of two sides has no labels to show: its sub-folders name pairs."""
         self.labels_box.setVisible(not sided)
-        _fill(self.labels_table, sorted(labels.items()))
+        unlabelled = count - sum(labels.values())
+        rows = sorted(labels.items()) + ([(NO_LABEL, unlabelled)] if labels and unlabelled > 0 else [])
+        _fill(self.labels_table, rows, tooltips=[NO_LABEL_TIP if name == NO_LABEL else name for name, _ in rows])
         self.labels_box.setTitle(f"Labels ({len(labels)})" if labels else
                                  "Labels (none: put images in sub-folders to label them)")
         _fill(self.rejected_table, [(Path(r["path"]).name, r["reason"]) for r in rejected],
@@ -79,6 +81,11 @@ class DatasetReport(QWidget):
     def show_preview(self, images) -> None:
         for label, pixels in zip(self.preview_labels, images):
             label.setPixmap(crisp_pixmap(pixels, PREVIEW_PX))
+
+
+NO_LABEL = "(no label)"
+NO_LABEL_TIP = ("Pictures outside the labelled sub-folders. A model that draws by label trains only where every "
+                "picture has one: move them into a sub-folder to use one")
 
 
 def _table(headers: tuple[str, str]) -> QTableWidget:

@@ -284,3 +284,19 @@ def test_an_unpaired_project_shows_two_collections_and_a_drop_on_one_fills_that_
 
     drop(window, [root / "A"])  # not on a side: the room says where pictures go
     assert "side A or side B" in window.statusBar().currentMessage()
+
+
+def test_pictures_outside_the_labelled_sub_folders_are_counted_apart(qtbot):
+    from gui.widgets.dataset_report import NO_LABEL, DatasetReport
+
+    report = DatasetReport()
+    qtbot.addWidget(report)
+
+    def counts() -> dict:
+        table = report.labels_table
+        return {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+
+    report.show_figures({"flowers": 23, "trees": 13}, [], False, count=76)  # 40 loose at the top of the folder
+    assert counts() == {"flowers": "23", "trees": "13", NO_LABEL: "40"}
+    report.show_figures({"flowers": 23, "trees": 13}, [], False, count=36)
+    assert counts() == {"flowers": "23", "trees": "13"}
