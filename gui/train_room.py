@@ -332,6 +332,7 @@ class TrainRoom(QWidget):
         self.run = None
         self.control = self.api.Control()
         self._set_state("idle")
+        self._show_estimate()  # "Ends about", no longer queued after this run
         if result is not None:
             sentence = self.live.show_finished(result)
             if result.reason == "failed" and result.error:  # the cause, not only that it failed

@@ -100,3 +100,16 @@ def tiny_config():
         return replace(config, **{**settings, **changes})
 
     return tiny
+
+
+@pytest.fixture
+def room(qtbot, api, digits_project):
+    """The Train room on a project of digits, its preset shown."""
+    from gui.train_room import TrainRoom
+
+    room = TrainRoom()
+    qtbot.addWidget(room)
+    room.set_api(api)
+    room.set_project(digits_project)
+    qtbot.waitUntil(lambda: room.config() is not None, timeout=20_000)  # the preset arrives from a pool job
+    return room
