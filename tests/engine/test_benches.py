@@ -24,7 +24,7 @@ def test_the_speed_bench_runs_without_pytest():
 def test_every_bench_starts_without_pytest():
     for bench in ("bench/quality.py", "bench/ui_latency.py", "bench/train_speed.py", "bench/atlas.py",
                   "bench/meter.py", "bench/projection.py", "bench/translation_quality.py", "bench/digits.py",
-                  "bench/device_check.py", "bench/default_step.py"):
+                  "bench/device_check.py", "bench/default_step.py", "bench/fine_tune_start.py"):
         done = subprocess.run([sys.executable, "-c", WITHOUT_PYTEST.format(argv=[bench, "--help"])], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0 and "usage" in done.stdout, (bench, done.stderr)
