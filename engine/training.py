@@ -4,11 +4,12 @@ nothing of the window or the terminal. Alone or under `torchrun` (engine/distrib
 share of each batch and rank 0 alone writes. It asks the family (engine/models/family.py) for everything
 family-specific and branches on none. Its jobs, each in a place of its own:
 - the data and the held-out split: training_data.py; the run folder (config, status, log, samples): run_folder.py;
-- the loop, here: learning-rate schedule (schedule.py), an out-of-memory step undone and split finer, reports;
+- the loop, here: learning-rate schedule (schedule.py), an out-of-memory step undone and split finer;
 - rollback: self_care.py notices NaN/inf losses or an exploded loss, and the run goes back to its last complete
   checkpoint with half the learning rate and a new seed, giving up after MAX_ROLLBACKS;
 - KID on ImageNet features every `kid_every` steps, the GAN families' checkpoint measure: sample_quality.py;
-- the best checkpoint, and early stopping after `early_stop_patience` checkpoints without one: self_care.py.
+- the best checkpoint, and early stopping after `early_stop_patience` checkpoints without one: self_care.py;
+- what the run says and keeps (progress, grids, KID, checkpoints, messages): trainer_reports.py.
 Fine-tuning (`from_model`) starts a new run from another model of the same family (transfer.py). Each of these is
 reported as an event and written to the run's log.jsonl.
 """
@@ -19,29 +20,26 @@ import uuid
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import base_model, checkpoints, devices, distributed, files, schedule, transfer
 from .aspect import suffix
 from .control import Control
-from .events import (CheckpointSaved, Message, Paused, QualityMeasured, RunFinished, RunStarted, SamplesReady,
-                     Snapshot, StepDone)
-from .models import Capability, get_family, part
-from .models.base import plain
+from .events import Message, Paused, RunFinished, RunStarted
+from .models import Capability, get_family
 from .project import Project
 from .run_folder import RunFolder, resumable_run, run_to_resume
 from .sample_quality import CopyShare, KidMeter
-from .sampling import GRID_COLUMNS, GRID_ROWS, SAMPLE_SEED, grid
-from .pixels import to_uint8
+from .sampling import GRID_COLUMNS, GRID_ROWS, SAMPLE_SEED
 from .self_care import MAX_ROLLBACKS, RESEED, BestSoFar, DivergenceWatch, gave_up
 from .train_config import TrainConfig, for_project
+from .trainer_reports import TrainerReports
 from .training_data import TrainingData
 
 __all__ = ["Trainer", "train", "resumable_run"]
 
 
-class Trainer:
+class Trainer(TrainerReports):
     """Owns one run: call `run()` to train to the end, or `start()` and `step()` yourself (tests, benchmarks)."""
 
     def __init__(self, project: Project, cfg: TrainConfig, on_event=None, control: Control | None = None,
@@ -341,20 +339,6 @@ class Trainer:
         self._kid_parts = schedule.kid_parts(self.horizon.budget_s, seconds_each)
         self.horizon = replace(self.horizon, reserve_s=seconds_each if self._kid_parts else 0.0)
 
-    def _last_checkpoint(self, checkpoint: Path | None) -> Path | None:
-        """The grid and checkpoint of the step the run ends on, unless they were just made."""
-        if self.step_count % self.cfg.sample_every:
-            self._samples()
-        return self._checkpoint() if self.saved_step != self.step_count else checkpoint
-
-    def _write_failed(self, error: files.WriteFailed) -> RunFinished:
-        """The run ends at once, with one line that names the cause; the same command resumes it later."""
-        last = checkpoints.latest(self.folder.path) if self.folder else None
-        kept = f"the checkpoint of step {checkpoints.step_of(last)} is kept" if last else "no checkpoint was saved yet"
-        text = f"training stopped: {error}; {kept}. Make room, then train again to resume."
-        self._emit(Message(text, "error", self.step_count))
-        return RunFinished(self.step_count, "failed", last, error=text)
-
     # --- taking care of itself --------------------------------------------------------------------------------
     def _trouble(self, values: dict[str, float]) -> str | None:
         """Why the run must go back, or None. Every rank takes the same decision (any rank's trouble is all's)."""
@@ -395,107 +379,6 @@ class Trainer:
         self._say(f"{trouble} at step {at}: went back to step {self.step_count} with half the learning rate "
                   f"(now {lr:.3g}) and a new seed (rollback {self.rollbacks} of {MAX_ROLLBACKS})", "warning")
         return None
-
-    def _measure_kid(self) -> None:
-        if not self.is_main:
-            return
-        value = self.kid_meter.measure(self.family, self.learner.sampler(), self.cfg,
-                                      lambda text: self._say(text, "warning"))
-        copies = self.copy_share.measure(self.family, self.learner.sampler(), self.cfg, self.device)
-        self.last_kid = (self.step_count, value)
-        self.folder.note({"step": self.step_count, "kid": value, "copies": copies})
-        self._emit(QualityMeasured(self.step_count, value, copies))
-
-    def _patience_ran_out(self) -> bool:
-        patience = self.cfg.early_stop_patience
-        stop = distributed.broadcast(self.best.ran_out(patience), self.world)
-        if stop:
-            self.folder.note({"step": self.step_count, "event": "early_stop", "best_step": self.best.step,
-                              "best_quality": self.best.quality})
-            self._say(f"stopping early: the {self._measure_name()} has not improved for {patience} checkpoints "
-                      f"(best {self.best.quality:.4g} at step {self.best.step}, whose checkpoint is kept)", record=True)
-        return stop
-
-    # --- reports ----------------------------------------------------------------------------------------------
-    def _log(self, values, images_per_s, started, steps_at_start):
-        done_here = self.step_count - steps_at_start
-        rate = done_here / max(self.clock() - started, 1e-9)
-        planned = self.planned_steps()
-        eta = (planned - self.step_count) / rate if rate > 0 else float("inf")
-        if self.horizon.budget_s:
-            eta = self.horizon.budget_s - self.seconds
-        elif self.cfg.minutes:
-            eta = min(eta, self.cfg.minutes * 60 - (self.clock() - started))
-        lr = self.learner.opts[next(iter(self.learner.opts))].param_groups[0]["lr"]
-        self.folder.note({"step": self.step_count, **values, "images_per_s": round(images_per_s, 1), "lr": lr})
-        self._emit(StepDone(self.step_count, planned, values, images_per_s, max(0.0, eta), lr))
-        for text, level in self.learner.drain_messages():
-            self._say(text, level)
-
-    @torch.no_grad()
-    def _samples(self):
-        if not self.is_main:
-            return
-        sampler, inputs = self.learner.sampler(), self.grid_inputs
-        count = len(next(iter(inputs.values())))
-        parts = devices.in_parts(lambda a, b: to_uint8(self.family.progress_images(sampler, part(inputs, a, b))),
-                                 count, count, lambda text: self._say(text, "warning"), "the progress grid")
-        picture = grid(np.concatenate(parts), columns=GRID_COLUMNS)
-        path = self.folder.save_samples(self.step_count, picture)
-        self._emit(SamplesReady(self.step_count, picture, path))
-        self._emit(Snapshot(self.step_count, {k: v.detach().cpu().clone() for k, v in sampler.state_dict().items()},
-                            self._model_id()))
-
-    def _model_id(self) -> str:
-        """The id of the EMA weights at this step: a checkpoint saved at this step carries the same one."""
-        return f"{self.run_uid}-{self.step_count}"
-
-    def _measure_name(self) -> str:
-        if self.family.judged_on_holdout:
-            return self.learner.measure()
-        return "KID" if self.cfg.kid_every else "quality measure"
-
-    def _quality(self) -> float | None:
-        """The checkpoint's measure, lower is better: held-out error for the families judged on it; for the others
-        the KID measured at this step when KID is on (None between measurements), else the learner's own."""
-        if not self.family.judged_on_holdout and self.cfg.kid_every:
-            return self.last_kid[1] if self.last_kid and self.last_kid[0] == self.step_count else None
-        if self.holdout is None:
-            return None
-        return self.learner.quality(self.holdout, self.data.holdout_labels)
-
-    def _checkpoint(self) -> Path | None:
-        self.saved_step = self.step_count  # on every rank, so all ranks meet at the same barriers
-        if not self.is_main:
-            distributed.barrier(self.world)
-            return None
-        measure = self._measure_name()
-        quality = self._quality()
-        best = self.best.judge(quality, measure, self.step_count)
-        info = {"family": self.cfg.family, "config": asdict(self.cfg), "dataset_hash": self.data.hash,
-                "run_uid": self.run_uid, "model_id": self._model_id(), "quality": quality, "measure": measure,
-                **self.best.record(), "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
-                "label_names": self.data.label_names, "time": time.time(), "extra": plain(self.learner.extra_state()),
-                "train_seconds": round(self.seconds, 3), "image_count": self.data.count,
-                "precision": devices.PRECISIONS[self.amp_dtype]}
-        try:
-            path = checkpoints.save(self.folder.path, self.step_count, self.learner, {"train": self.gen.get_state()},
-                                    info, keep=self.cfg.keep_checkpoints)
-        finally:
-            distributed.barrier(self.world)
-        self._emit(CheckpointSaved(self.step_count, path, best))
-        return path
-
-    def _say(self, text, level="info", record=False):
-        """Tell the user; warnings and errors (and what `record` asks) go in the run's log too."""
-        if (level != "info" or record) and self.folder is not None:
-            self.folder.note({"step": self.step_count, "message": text, "level": level})
-        self._emit(Message(text, level, self.step_count))
-
-    def _emit(self, event):
-        if self.is_main:
-            self.on_event(event)
-
 
 def train(project: Project, cfg: TrainConfig, on_event=None, control: Control | None = None,
           new: bool = False) -> RunFinished:
