@@ -19,7 +19,7 @@ from PIL import Image
 
 from engine import decode
 from engine.control import Cancelled, Control
-from engine.dataset import Dataset, dataset_stats, ingest, load_dataset, remove_images
+from engine.dataset import dataset_stats, ingest, load_dataset, remove_images
 from engine.events import Message, Progress
 from engine.project import Project
 from tests.digits import write_digits
@@ -290,21 +290,6 @@ def test_a_new_training_size_is_built_from_the_sources_and_vanished_ones_are_dro
     assert np.array_equal(np.load(project.cache_path(SIZE)), np.delete(at_32, 13, axis=0))
 
 
-def test_rgb_composites_transparent_pixels_onto_the_background():
-    images = np.zeros((2, 2, 2, 4), np.uint8)
-    images[..., :3] = 200
-    images[0, ..., 3] = 255
-    images[1, 0, :, 3] = 128
-    data = Dataset(images=images, labels=np.array([-1, -1]), label_names=[], split=np.zeros(2, bool),
-                   hashes=["a", "b"], background=(0, 100, 255))
-    rgb = data.rgb()
-    assert rgb.shape == (2, 2, 2, 3) and rgb.dtype == np.uint8
-    assert (rgb[0] == 200).all()  # opaque: untouched
-    assert (rgb[1, 1] == (0, 100, 255)).all()  # transparent: the background
-    assert rgb[1, 0, 0].tolist() == [100, 150, 227]  # half: the blend
-    assert data.rgb([1]).tolist() == rgb[1:].tolist()
-
-
 def test_pad_keeps_the_whole_picture_on_a_transparent_square_and_crop_can_change_later(tmp_path):
     sideways_photo(tmp_path / "photo.jpg")
     project = Project.create(tmp_path / "project")
@@ -402,19 +387,6 @@ def test_progress_moves_in_whole_percents_and_any_thread_count_gives_the_same_da
     assert progress[0] == (0, 300) and progress[-1] == (300, 300) and len(progress) == 101
     assert one.manifest_path.read_text() == two.manifest_path.read_text()
     assert np.array_equal(np.load(one.cache_path(16)), np.load(two.cache_path(16)))
-
-
-def test_shrinking_a_cut_out_keeps_its_edges_clean(tmp_path):
-    cut_out = np.zeros((64, 64, 4), np.uint8)  # right half fully transparent black, as most editors save it
-    cut_out[:, :32] = 255  # left half opaque white
-    Image.fromarray(cut_out, "RGBA").save(tmp_path / "cut-out.png")
-    project = Project.create(tmp_path / "project")
-    ingest(project, [tmp_path / "cut-out.png"], size=12)
-
-    pixels = load_dataset(project).images[0]
-    edge = (pixels[..., 3] > 16) & (pixels[..., 3] < 255)
-    assert edge.any()
-    assert pixels[edge][:, :3].min() > 235  # no dark fringe: transparent black never bleeds into the white
 
 
 def test_the_ingest_command_lists_each_rejected_file_then_the_counts(tmp_path, messy):

@@ -146,3 +146,33 @@ def test_the_copy_check_shows_its_nearest_cut_outs_with_their_transparency_besid
     shown, compared = meter.image(index, alpha=True), meter.image(index)
     assert shown.shape[-1] == 4 and (shown[..., 3] < 16).mean() > 0.3  # the paper shows as see-through
     assert compared.shape[-1] == 3 and np.array_equal(compared, composite(shown[None], meter.background)[0])
+
+
+def test_rgb_composites_transparent_pixels_onto_the_background():
+    images = np.zeros((2, 2, 2, 4), np.uint8)
+    images[..., :3] = 200
+    images[0, ..., 3] = 255
+    images[1, 0, :, 3] = 128
+    from engine.dataset import Dataset
+
+    data = Dataset(images=images, labels=np.array([-1, -1]), label_names=[], split=np.zeros(2, bool),
+                   hashes=["a", "b"], background=(0, 100, 255))
+    rgb = data.rgb()
+    assert rgb.shape == (2, 2, 2, 3) and rgb.dtype == np.uint8
+    assert (rgb[0] == 200).all()  # opaque: untouched
+    assert (rgb[1, 1] == (0, 100, 255)).all()  # transparent: the background
+    assert rgb[1, 0, 0].tolist() == [100, 150, 227]  # half: the blend
+    assert data.rgb([1]).tolist() == rgb[1:].tolist()
+
+
+def test_shrinking_a_cut_out_keeps_its_edges_clean(tmp_path):
+    cut_out = np.zeros((64, 64, 4), np.uint8)  # right half fully transparent black, as most editors save it
+    cut_out[:, :32] = 255  # left half opaque white
+    Image.fromarray(cut_out, "RGBA").save(tmp_path / "cut-out.png")
+    project = api.Project.create(tmp_path / "project")
+    api.ingest(project, [tmp_path / "cut-out.png"], size=12)
+
+    pixels = api.load_dataset(project).images[0]
+    edge = (pixels[..., 3] > 16) & (pixels[..., 3] < 255)
+    assert edge.any()
+    assert pixels[edge][:, :3].min() > 235  # no dark fringe: transparent black never bleeds into the white
