@@ -39,7 +39,7 @@ def describe(family: str, size: int, images: float, base: str = "") -> str:
     point = expected(family, size, images, base)
     if point is None:
         return ""
-    if base:
-        return (f"Expected: {point.look} (what {point.images:,} images seen made starting from the base model "
-                f"{base}, on {BASE_CURVES[base][0]})")
-    return f"Expected: {point.look} (what {point.images:,} images seen made from random weights on {MEASURED_ON})"
+    # worded as what a run like this drew on the set it was measured on: that set may be nothing like the artist's
+    start, measured_on = (f"the base model {base}", BASE_CURVES[base][0]) if base else ("random weights", MEASURED_ON)
+    return (f"Expected, as a run like this drew on {measured_on} (from {start}, {point.images:,} images seen): "
+            f"{point.look}")

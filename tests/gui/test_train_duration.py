@@ -98,7 +98,7 @@ def test_a_run_that_starts_from_a_shipped_base_is_promised_that_base_curve(qtbot
     room.measure_speed()
     qtbot.waitUntil(lambda: "images/s" in room.speed_label.text() and "tidy digits" in room.duration.expected.text(),
                     timeout=30_000)
-    assert "starting from the base model digits-16, on 300 digits" in room.duration.expected.text()
+    assert "drew on 300 digits (from the base model digits-16" in room.duration.expected.text()
     assert room.settings.base.isEnabled() and "digits-16" in room.settings.base.toolTip()
     room.settings.base.setChecked(False)  # from random weights: the family's curve (none for DCGAN at 16 px)
     assert "base model" not in room.duration.expected.text()
