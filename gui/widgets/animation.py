@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSp
 
 from .strip import ImageStrip
 
+HINT = "Keep two or more bookmarks (Ctrl+B) and press Interpolate."
+
 
 class InterpolationPanel(QWidget):
     frame_shown = Signal(object, int)  # uint8 image, frame index, while playing
@@ -29,7 +31,7 @@ class InterpolationPanel(QWidget):
         self.strip = ImageStrip(side=40)
         self.strip.setToolTip("The path's frames: click one to make it the current point")
         self.strip.picked.connect(self.picked)
-        self._summary = QLabel("Select two or more bookmarks and press Interpolate.")
+        self._summary = QLabel(HINT)
         self._summary.setWordWrap(True)
         self._summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.steps = QSpinBox()
@@ -73,7 +75,7 @@ class InterpolationPanel(QWidget):
         self._frames = np.zeros((0, 1, 1, 3), np.uint8)
         self.strip.set_count(0)
         self.strip.setVisible(False)
-        self._summary.setText("Select two or more bookmarks and press Interpolate.")
+        self._summary.setText(HINT)
         self._set_enabled(False)
 
     def set_path(self, frame_count: int, keyframes: int) -> None:

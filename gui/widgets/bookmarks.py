@@ -37,7 +37,8 @@ class BookmarkPanel(QWidget):
         self.delete_button.setToolTip("Delete the selected bookmarks (Del)")
         self.delete_button.clicked.connect(self._on_delete)
         self.interpolate_button = QPushButton("Interpolate")
-        self.interpolate_button.setToolTip("Make a looping path through the selected bookmarks, in list order")
+        self.interpolate_button.setToolTip("Make a looping path through the bookmarks, in list order: the selected "
+                                           "ones (Ctrl+click to pick), or all of them")
         self.interpolate_button.clicked.connect(self._on_interpolate)
         shortcuts.bind(QKeySequence.StandardKey.Delete, self.strip, self._on_delete,
                        "Delete the selected bookmarks (in the bookmark list)", Qt.ShortcutContext.WidgetShortcut)
@@ -97,12 +98,17 @@ class BookmarkPanel(QWidget):
             self.delete_requested.emit(rows)
 
     def _on_interpolate(self) -> None:
-        rows = self.strip.selected_rows()
+        rows = self._rows_to_interpolate()
         if len(rows) >= 2:
             self.interpolate_requested.emit(rows)
 
+    def _rows_to_interpolate(self) -> list[int]:
+        """The selected bookmarks when two or more are; else all of them (a click on one selects it, too)."""
+        rows = self.strip.selected_rows()
+        return rows if len(rows) >= 2 else list(range(self.strip.count()))
+
     def _update_buttons(self) -> None:
-        selected = len(self.strip.selected_rows())
+        selected, rows = len(self.strip.selected_rows()), self._rows_to_interpolate()
         self.delete_button.setEnabled(selected > 0)
-        self.interpolate_button.setEnabled(selected >= 2)
-        self.interpolate_button.setText(f"Interpolate {selected}" if selected >= 2 else "Interpolate")
+        self.interpolate_button.setEnabled(len(rows) >= 2)
+        self.interpolate_button.setText(f"Interpolate {selected}" if selected >= 2 else "Interpolate all")

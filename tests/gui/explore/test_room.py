@@ -194,6 +194,11 @@ def test_interpolating_two_bookmarks_plays_and_exports_a_looping_gif(qtbot, room
     for seed in (3, 4):
         room.seed.setValue(seed)
         room.tool("bookmarks").add(f"Seed {seed}")
+    panel = room.tool("bookmarks").panel  # none selected: the button goes through all of them
+    assert panel.interpolate_button.isEnabled() and panel.interpolate_button.text() == "Interpolate all"
+    with qtbot.waitSignal(panel.interpolate_requested, timeout=WAIT) as asked:
+        panel.interpolate_button.click()
+    assert asked.args[0] == list(range(start + 2))
     room.tool("bookmarks").interpolation.steps.setValue(6)
     with qtbot.waitSignal(room.render.strip_rendered, timeout=WAIT,
                           check_params_cb=lambda name, images, stamp: name == "bookmarks:frames"):
