@@ -4,9 +4,11 @@ and does training the discriminator alone first (its heads start from random wei
     .venv/bin/python bench/fine_tune_start.py                     # Noto's emoji, never seen by clip-art-64
     .venv/bin/python bench/fine_tune_start.py --seeds 2 --warm 100 --grids /tmp/grids
 
-Both ways fine-tune the same base on the same pictures at the same seeds, with the settings a new project gets:
+Each way fine-tunes the same base on the same pictures at the same seeds, with the settings a new project gets:
 - plain: as the app trains, generator and discriminator from the first step;
-- warm-up: the first WARM steps update the discriminator only (the generator, and so its average, stay the base's).
+- warm-up: the first WARM steps update the discriminator only (the generator, and so its average, stay the base's);
+- steady average: the generator's average (EMA) skips the warm-up that suits random weights and keeps its full
+  horizon from the first step, so the base's weights fade out of it slowly.
 At each of the steps listed, 512 samples of the averaged generator are judged by KID in two feature spaces (as
 bench/quality.py: ImageNet EfficientNet-Lite0, and the same network with random weights calibrated on the real
 set), step 0 being the base itself. Prints KID x 10^3, mean ± sd over the seeds, beside the real-vs-real floor.
@@ -29,6 +31,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, default=ROOT / "resources" / "base" / "clip-art-64.safetensors")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--warm", type=int, default=100, help="discriminator-only steps of the warm-up")
+    parser.add_argument("--ways", nargs="+", default=["plain", "warm-up"], choices=["plain", "warm-up", "steady"])
     parser.add_argument("--steps", default="0,50,100,200,300,450,600,800", help="where to judge, comma-separated")
     parser.add_argument("--grids", type=Path, help="write 64 samples of every judged step here, to look at")
     args = parser.parse_args()
@@ -36,7 +39,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from engine import api, features
+    from engine import api, features, schedule
     from engine.metrics import kid
     from engine.train_config import complete_config
     from engine.training import Trainer
@@ -63,17 +66,20 @@ def main() -> None:
 
     kids = {}  # (way, step, space) -> [KID per seed]
     for seed in range(args.seeds):
-        for way, warm in (("plain", 0), (f"warm-up {args.warm}", args.warm)):
+        for way in args.ways:
             cfg = complete_config(project, api.TrainConfig(
                 family="projected", size=64, steps=0, minutes=15, seed=seed, device="cpu", kid_every=0,
                 sample_every=10**9, checkpoint_every=10**9, checkpoint_minutes=10**6, early_stop_patience=0,
                 from_model=str(args.base)))
             trainer = Trainer(project, cfg)
             trainer.start(None)
-            if warm:
+            if way == "warm-up":
                 generator_pass = trainer.learner.generator_pass
                 trainer.learner.generator_pass = lambda fakes, loss_of, dtype, t=trainer, g=generator_pass: (
-                    torch.zeros(()) if t.step_count < warm else g(fakes, loss_of, dtype))
+                    torch.zeros(()) if t.step_count < args.warm else g(fakes, loss_of, dtype))
+            ema_decay = schedule.ema_decay
+            if way == "steady":  # as if many updates had passed: the warm-up term never binds
+                schedule.ema_decay = lambda updates, planned, longest: ema_decay(updates + 10**9, planned, longest)
             for step in points:
                 while trainer.step_count < step:
                     trainer.step()
@@ -81,6 +87,7 @@ def main() -> None:
                     kids.setdefault((way, step, space), []).append(value)
                 print(f"{way}, seed {seed}, step {step}: " + ", ".join(
                     f"{space} {kids[(way, step, space)][-1]:.1f}" for space in spaces), flush=True)
+            schedule.ema_decay = ema_decay
 
     def spread(values: list[float]) -> str:
         return f"{statistics.mean(values):.1f}" + (f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else "")
