@@ -239,8 +239,16 @@ def _open(data: bytes) -> Image.Image:
     # Pillow only warns between its limit and twice its limit; we refuse from the limit on.
     if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
         img.close()
-        raise Rejected(f"decompression bomb ({width} x {height})")
+        raise Rejected(_too_large(width, height))
     return img
+
+
+def _too_large(width: int | None = None, height: int | None = None) -> str:
+    """The refusal of a picture over Pillow's pixel limit, in an artist's words: a real poster-sized drawing meets
+    it as well as a file made to exhaust memory (a "decompression bomb")."""
+    size = f" ({width:,} x {height:,} px)" if width else ""
+    return (f"too large to open safely{size}: the limit is {Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels; "
+            "save a smaller copy")
 
 
 def _bomb_reason(data: bytes) -> str:
@@ -252,10 +260,10 @@ def _bomb_reason(data: bytes) -> str:
             continue
         try:
             with factory(io.BytesIO(data), "") as img:  # parses the header only; decodes no pixels
-                return f"decompression bomb ({img.size[0]} x {img.size[1]})"
+                return _too_large(*img.size)
         except Exception:  # not this format; try the next parser
             continue
-    return "decompression bomb"
+    return _too_large()
 
 
 def _upright(img: Image.Image) -> Image.Image:

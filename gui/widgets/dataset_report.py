@@ -30,6 +30,8 @@ class DatasetReport(QWidget):
         self.labels_box = QGroupBox("Labels")
         QVBoxLayout(self.labels_box).addWidget(self.labels_table)
         self.rejected_table = _table(("File", "Reason"))
+        self.rejected_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.rejected_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.rejected_box = QGroupBox("Rejected files")
         self.rejected_box.setToolTip("Files that could not be used, and why. Fix or replace them, then add them "
                                      "again.")
@@ -75,8 +77,22 @@ class DatasetReport(QWidget):
         self.labels_box.setTitle(f"Labels ({len(labels)})" if labels else
                                  "Labels (none: put images in sub-folders to label them)")
         _fill(self.rejected_table, [(Path(r["path"]).name, r["reason"]) for r in rejected],
-              tooltips=[r["path"] for r in rejected])
+              tooltips=[f"{r['path']}\n{r['reason']}" for r in rejected])
         self.rejected_box.setTitle(f"Rejected files ({len(rejected)})")
+        self._share_rejected_columns()
+
+    def _share_rejected_columns(self) -> None:
+        """Short reasons ("broken link") leave the file names the rest of the table; otherwise the names get what
+        they need up to half of it (a long reason sized to its contents left names as "am..."). Elided where
+        narrower, both are whole in the row's tooltip."""
+        table, width = self.rejected_table, self.rejected_table.viewport().width()
+        reasons = table.sizeHintForColumn(1) if table.rowCount() else 0
+        names = table.sizeHintForColumn(0) if table.rowCount() else 0
+        table.setColumnWidth(0, max(width - reasons, min(names, width // 2)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._share_rejected_columns()
 
     def show_preview(self, images) -> None:
         for label, pixels in zip(self.preview_labels, images):

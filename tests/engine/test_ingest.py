@@ -68,7 +68,8 @@ def test_a_folder_with_broken_files_keeps_the_good_ones_and_lists_the_rest(tmp_p
     assert reasons.pop("empty.png") == "empty file"
     assert reasons.pop("truncated.png").startswith("truncated or corrupt image: ")
     assert reasons.pop("x.png") == "not an image"
-    assert reasons.pop("bomb.png") == "decompression bomb (20000 x 20000)"
+    assert reasons.pop("bomb.png") == ("too large to open safely (20,000 x 20,000 px): the limit is 89 million pixels; "
+                                       "save a smaller copy")
     assert reasons.pop("dangling.png") == "broken link"
     assert reasons.pop("locked.png") == "permission denied"
     assert reasons == {}  # .DS_Store and Thumbs.db are skipped silently, folder.png/ is scanned as a folder
@@ -293,7 +294,8 @@ def test_a_picture_just_over_the_pixel_limit_is_refused_too(tmp_path):
     (tmp_path / "big.png").write_bytes(bomb_png(10000, 10000))  # Pillow itself only warns at this size
     project = Project.create(tmp_path / "project")
     result = ingest(project, [tmp_path / "big.png"])
-    assert result.rejects == ((str(tmp_path / "big.png"), "decompression bomb (10000 x 10000)"),)
+    assert result.rejects == ((str(tmp_path / "big.png"), "too large to open safely (10,000 x 10,000 px): the limit "
+                                                          "is 89 million pixels; save a smaller copy"),)
 
 
 def test_progress_moves_in_whole_percents_and_any_thread_count_gives_the_same_dataset(tmp_path, small_digits_dir):

@@ -77,6 +77,12 @@ def test_dropping_a_folder_with_broken_files_keeps_the_rest_and_lists_the_broken
     assert "truncated" in rejected["truncated.png"]
     assert "not an image" in rejected["x.png"]
     assert room.report.rejected_box.title() == "Rejected files (2)"
+    table = room.report.rejected_table  # at the column's width in the app, names and reasons share the table
+    room.splitter.setSizes([room.splitter.width() - 320, 320])  # (a long reason read in full had left "tr...")
+    name_width = table.fontMetrics().horizontalAdvance("truncated.png")
+    qtbot.waitUntil(lambda: room.report.width() <= 320 and table.columnWidth(0) >= name_width
+                    and table.columnWidth(0) + table.columnWidth(1) <= table.viewport().width(), timeout=5_000)
+    assert "truncated or corrupt" in table.item(0, 0).toolTip() + table.item(1, 0).toolTip()
     counts = {room.report.labels_table.item(r, 0).text(): room.report.labels_table.item(r, 1).text()
               for r in range(room.report.labels_table.rowCount())}
     assert counts == {str(digit): "4" for digit in range(10)}
