@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import api, checkpoints, files
+from engine import api, checkpoints, files, sample_quality
 from engine.training import Trainer
 
 from .helpers import ROOT, cli, digits_project, tiny
@@ -34,6 +34,20 @@ def test_a_vae_learns_to_reconstruct_held_out_digits(project):
         trainer.step()
     after = trainer.learner.quality(trainer.holdout)
     assert after <= 0.7 * before, (before, after)
+
+
+def test_a_run_of_steps_that_measured_its_quality_measures_its_last_step_too(project, monkeypatch):
+    """The preset's 3,000 steps measured KID at step 2,000 only and kept that model as its best."""
+    runs, measured = [], []  # a quality that improves at every measurement
+    monkeypatch.setattr(sample_quality.KidMeter, "measure",
+                        lambda self, *a, **k: measured.append(runs[-1].step_count) or 1 / len(measured))
+    monkeypatch.setattr(sample_quality.CopyShare, "measure", lambda self, *a, **k: 0.0)
+    runs.append(Trainer(project, tiny(steps=7, kid_every=3, checkpoint_every=100)))
+    assert runs[-1].run().reason == "done"
+    assert measured == [3, 6, 7] and runs[-1].best.step == 7
+    runs.append(Trainer(project, tiny(steps=2, kid_every=3)))  # too short to measure: stays unmeasured
+    runs[-1].run()
+    assert measured == [3, 6, 7]
 
 
 def test_events_arrive_in_order_and_samples_and_checkpoints_are_written(project):
