@@ -30,6 +30,7 @@ class DatasetReport(QWidget):
         self.labels_box = QGroupBox("Labels")
         QVBoxLayout(self.labels_box).addWidget(self.labels_table)
         self.rejected_table = _table(("File", "Reason"))
+        self._rejected_widths = (0, 0)  # what the names and the reasons need (sizeHintForColumn)
         self.rejected_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.rejected_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.rejected_box = QGroupBox("Rejected files")
@@ -79,16 +80,17 @@ class DatasetReport(QWidget):
         _fill(self.rejected_table, [(Path(r["path"]).name, r["reason"]) for r in rejected],
               tooltips=[f"{r['path']}\n{r['reason']}" for r in rejected])
         self.rejected_box.setTitle(f"Rejected files ({len(rejected)})")
+        table = self.rejected_table  # measured once per fill, not at every resize (up to 1,000 rows each)
+        self._rejected_widths = (table.sizeHintForColumn(0), table.sizeHintForColumn(1)) if rejected else (0, 0)
         self._share_rejected_columns()
 
     def _share_rejected_columns(self) -> None:
         """Short reasons ("broken link") leave the file names the rest of the table; otherwise the names get what
         they need up to half of it (a long reason sized to its contents left names as "am..."). Elided where
         narrower, both are whole in the row's tooltip."""
-        table, width = self.rejected_table, self.rejected_table.viewport().width()
-        reasons = table.sizeHintForColumn(1) if table.rowCount() else 0
-        names = table.sizeHintForColumn(0) if table.rowCount() else 0
-        table.setColumnWidth(0, max(width - reasons, min(names, width // 2)))
+        width = self.rejected_table.viewport().width()
+        names, reasons = self._rejected_widths
+        self.rejected_table.setColumnWidth(0, max(width - reasons, min(names, width // 2)))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
