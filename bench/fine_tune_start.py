@@ -3,7 +3,7 @@ and does training the discriminator alone first (its heads start from random wei
 
     .venv/bin/python bench/fine_tune_start.py                     # Noto's emoji, never seen by clip-art-64
     .venv/bin/python bench/fine_tune_start.py --seeds 2 --warm 100 --grids /tmp/grids
-    .venv/bin/python bench/fine_tune_start.py --ways plain gentle --steps 0,200,800 --end   # 15 minutes each
+    .venv/bin/python bench/fine_tune_start.py --ways plain gentle --steps 0,100,300,800 --end  # 15 minutes each
 
 Each way fine-tunes the same base on the same pictures at the same seeds, with the settings a new project gets:
 - plain: as the app trains, generator and discriminator from the first step;
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, default=ROOT / "resources" / "base" / "clip-art-64.safetensors")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--warm", type=int, default=100, help="discriminator-only steps of the warm-up")
-    parser.add_argument("--ramp", type=float, default=0.05, help="share of the run the gentle way's ramp takes")
+    parser.add_argument("--ramp", type=float, default=0.1, help="share of the run the gentle way's ramp takes")
     parser.add_argument("--ways", nargs="+", default=["plain", "warm-up"],
                         choices=["plain", "warm-up", "steady", "gentle"])
     parser.add_argument("--steps", default="0,50,100,200,300,450,600,800", help="where to judge, comma-separated")
